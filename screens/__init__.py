@@ -1,0 +1,1 @@
+"""The sqlbench workbench: a Textual UI over the engine's run directories."""

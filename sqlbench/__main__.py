@@ -1,0 +1,3 @@
+from sqlbench.cli import main
+
+raise SystemExit(main())

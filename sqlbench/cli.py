@@ -1,0 +1,74 @@
+"""The `sqlbench` command: argument parsing only.
+
+Every subcommand module under ``sqlbench.commands`` is light (argparse + config); the
+engine modules it calls import torch & co. inside the functions that need them, so
+``sqlbench --help`` and the TUI's first frame stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sqlbench import __version__
+from sqlbench.errors import SqlbenchError
+
+# (name, module, one-line help) — the order is the order of `sqlbench --help`.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("distill", "sqlbench.commands.distill", "ask a teacher LLM for <think> reasoning + <sql>, validate, save, publish"),
+    ("train", "sqlbench.commands.train", "fine-tune a student with SFT and GRPO on SQL rewards"),
+    ("validate", "sqlbench.commands.validate", "judge answers (or gold queries) by running them in the SQL sandbox"),
+    ("eval", "sqlbench.commands.eval", "execution accuracy of a model on a dataset"),
+    ("chat", "sqlbench.commands.chat", "chat with a model; optionally run its SQL read-only on a database"),
+    ("serve", "sqlbench.commands.serve", "serve a model behind an OpenAI-compatible chat API"),
+    ("tiny-model", "sqlbench.commands.tiny_model", "build the tiny offline student (tokenizer + random Qwen2), optionally warm it up"),
+    ("runs", "sqlbench.commands.runs", "list run directories with their status"),
+]
+
+DESCRIPTION = """\
+sqlbench: teach small language models to write correct SQL with visible reasoning.
+
+Run with no command to open the interactive workbench (Textual UI).
+Settings come from config.yaml (see template.config.yaml), secrets from .env
+(API_KEY, HF_TOKEN, GROQ_API_KEY; see template.env). Every job writes a run
+directory under runs/ that both the CLI and the workbench can follow."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sqlbench", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"sqlbench {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="settings file (default: ./config.yaml if present)")
+    parser.add_argument("--env-file", metavar="PATH", default=".env", help="secrets file (default: .env)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, module_name, help_text in COMMANDS:
+        module = importlib.import_module(module_name)
+        sp = sub.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(sp)
+        sp.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from screens.app import run_app
+
+            return run_app(args)
+        return int(args._run(args) or 0)
+    except SqlbenchError as e:
+        prefix = f"sqlbench {args.command}" if args.command else "sqlbench"
+        print(f"{prefix}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,31 @@
+"""What every subcommand shares: settings + secrets from the global flags."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from sqlbench.config import Secrets, Settings, apply_flags, load_secrets, load_settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    secrets: Secrets
+
+
+def load_context(args: argparse.Namespace, section: str = "", flags: dict | None = None,
+                 top_flags: dict | None = None) -> Context:
+    """Settings with this command's flags overlaid on ``section`` (flag > env > file > default)."""
+    secrets = load_secrets(getattr(args, "env_file", ".env"))
+    settings = load_settings(getattr(args, "config", None))
+    if top_flags:
+        settings = apply_flags(settings, "", top_flags)
+    if flags:
+        settings = apply_flags(settings, section, flags)
+    return Context(settings=settings, secrets=secrets)
+
+
+def bool_flag(parser: argparse.ArgumentParser, name: str, help: str) -> None:
+    """--name / --no-name, default None so config.yaml decides when neither is given."""
+    parser.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=None, help=help)

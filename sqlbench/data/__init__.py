@@ -1,0 +1,1 @@
+"""Datasets: load any supported source into Task records; the bundled sample set."""

@@ -1,0 +1,76 @@
+"""Chat messages for a task, and parsing of the model's answer."""
+
+from __future__ import annotations
+
+import re
+
+from sqlbench.records import Answer, Task
+
+SYSTEM_PROMPT = (
+    "You are an expert in writing optimized SQL queries.\n"
+    "Think about the problem and provide your working out.\n"
+    "Place it between <think> and </think>.\n"
+    "Then, provide your solution between <sql></sql>"
+)
+
+_THINK = re.compile(r"<think>(.*?)</think>", re.S)
+_SQL = re.compile(r"<sql>(.*?)</sql>", re.S)
+_SQL_OPEN = re.compile(r"<sql>(.*)$", re.S)  # unterminated block (truncated generation)
+_FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.S)
+
+
+def user_message(task: Task) -> str:
+    return f"{task.question}\n\nDatabase schema:\n{task.context.strip()}"
+
+
+def build_messages(
+    task: Task, system_prompt: str | None = None, *, hint_gold: bool = False
+) -> list[dict[str, str]]:
+    """The prompt a teacher or student sees: question and schema, never the gold SQL
+    unless ``hint_gold`` (which leaks the answer and is labelled as such)."""
+    user = user_message(task)
+    if hint_gold:
+        user += f"\n\nReference solution (explain and reproduce it):\n{task.gold_sql.strip()}"
+    return [
+        {"role": "system", "content": system_prompt or SYSTEM_PROMPT},
+        {"role": "user", "content": user},
+    ]
+
+
+def format_answer(think: str, sql: str) -> str:
+    return f"<think>\n{think.strip()}\n</think>\n<sql>\n{sql.strip()}\n</sql>"
+
+
+def _strip_fence(sql: str) -> str:
+    m = _FENCE.search(sql)
+    return (m.group(1) if m else sql).strip()
+
+
+def parse_answer(text: str) -> Answer:
+    think_m = _THINK.search(text)
+    think = think_m.group(1).strip() if think_m else ""
+    # The sql block must come after the reasoning; one before it does not count as well-formed.
+    after_m = _SQL.search(text, think_m.end()) if think_m else None
+    sql_m = after_m or _SQL.search(text)
+    sql = _strip_fence(sql_m.group(1)) if sql_m else ""
+    well_formed = bool(think and after_m and sql)
+    return Answer(think=think, sql=sql, well_formed=well_formed)
+
+
+def extract_sql(text: str) -> str:
+    """The SQL of an answer: its <sql> block, else a code fence, else the text itself
+    (so bare SQL candidates work)."""
+    m = _SQL.search(text)
+    if m:
+        return _strip_fence(m.group(1))
+    m = _SQL_OPEN.search(text)
+    if m:
+        return _strip_fence(m.group(1))
+    if "<think>" in text:
+        text = _THINK.sub("", text)
+    return _strip_fence(text)
+
+
+def looks_like_answer(text: str) -> bool:
+    """True when the text uses the answer tags (as opposed to bare SQL)."""
+    return "<think>" in text or "<sql>" in text

@@ -1,0 +1,311 @@
+"""Run directories: the only thing the CLI, the TUI and a running job share.
+
+Layout (names are an interface; readers in other processes rely on them)::
+
+    runs/<id>/
+      run.json            kind, status, started/finished, pid, argv
+      config.yaml         resolved options, secrets removed
+      events.jsonl        {"t": ..., "type": "started|sample|failed|progress|stage|step|finished|error", ...}
+      samples.jsonl       one line per sample (distill)
+      metrics.jsonl       one line per logged step (train)
+      completions.jsonl   sampled completions with per-reward scores (train)
+      answers.jsonl       per-task answers (eval)
+
+Streams are append-only JSON lines, flushed per record. A process killed mid-write
+leaves at most one torn last line: readers skip it, and a writer reopening the stream
+truncates it first, so a resumed job never loses or duplicates a complete record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from sqlbench.errors import RunDirError
+from sqlbench.redact import redact, redact_obj
+
+KINDS = ("distill", "train", "eval", "validate")
+RUNNING, FINISHED, FAILED, INTERRUPTED = "running", "finished", "failed", "interrupted"
+
+
+def default_run_path(kind: str, root: str | os.PathLike = "runs") -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{stamp}-{kind}"
+    n = 1
+    while path.exists():  # two runs started in the same second
+        n += 1
+        path = Path(root) / f"{stamp}-{kind}-{n}"
+    return path
+
+
+def _pid_alive(pid: int | None, host: str | None) -> bool:
+    if host and host != socket.gethostname():
+        return True  # a job on another machine (shared runs folder): we cannot tell
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class TailCursor:
+    """Where a follower stopped reading a stream (byte offset of the next full line)."""
+
+    offset: int = 0
+
+
+class RunDir:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._handles: dict[str, Any] = {}
+
+    # ---- creation / opening -------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike | None,
+        kind: str,
+        config: dict[str, Any] | None = None,
+        *,
+        root: str | os.PathLike = "runs",
+        argv: list[str] | None = None,
+    ) -> "RunDir":
+        """Create a run directory, or reopen it for resuming when it already holds a
+        run of the same kind (same ``--run-dir`` = resume)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown run kind {kind!r}")
+        run = cls(path or default_run_path(kind, root))
+        run.path.mkdir(parents=True, exist_ok=True)
+        info = run.info() if run.exists() else {}
+        if info and info.get("kind") != kind:
+            raise RunDirError(
+                f"{run.path} holds a {info.get('kind')} run; choose another --run-dir for a {kind} run"
+            )
+        resumed = bool(info)
+        now = time.time()
+        info.update(
+            kind=kind,
+            status=RUNNING,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            argv=redact_obj(list(argv if argv is not None else sys.argv)),
+            started=info.get("started", now),
+            resumed_at=now if resumed else None,
+            finished=None,
+            error=None,
+        )
+        if resumed:
+            info["resumes"] = int(info.get("resumes", 0)) + 1
+        run.write_info(info)
+        if config is not None:
+            run.write_config(config)
+        for stream in run.path.glob("*.jsonl"):
+            run.repair(stream.stem)
+        return run
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunDir":
+        run = cls(path)
+        if not run.exists():
+            raise RunDirError(f"{run.path} is not a run directory (no run.json)")
+        return run
+
+    def exists(self) -> bool:
+        return (self.path / "run.json").is_file()
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    # ---- run.json / config.yaml ---------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / "run.json").read_text())
+        except FileNotFoundError:
+            return {}
+        except json.JSONDecodeError as e:
+            raise RunDirError(f"{self.path / 'run.json'} is not valid JSON: {e}") from None
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        _atomic_write(self.path / "run.json", redact(json.dumps(info, indent=2, default=str)) + "\n")
+
+    def update_info(self, **fields: Any) -> dict[str, Any]:
+        with self._lock:
+            info = self.info()
+            info.update(fields)
+            self.write_info(info)
+            return info
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        text = yaml.safe_dump(redact_obj(config), sort_keys=False, allow_unicode=True)
+        _atomic_write(self.path / "config.yaml", text)
+
+    def config(self) -> dict[str, Any]:
+        p = self.path / "config.yaml"
+        if not p.exists():
+            return {}
+        return yaml.safe_load(p.read_text()) or {}
+
+    @property
+    def kind(self) -> str:
+        return self.info().get("kind", "?")
+
+    @property
+    def status(self) -> str:
+        """running / finished / failed / interrupted; a "running" run whose process is
+        gone (crash, SIGKILL, reboot) reads as interrupted."""
+        info = self.info()
+        status = info.get("status", "?")
+        if status == RUNNING and not _pid_alive(info.get("pid"), info.get("host")):
+            return INTERRUPTED
+        return status
+
+    def finish(self, status: str = FINISHED, error: str | None = None, **fields: Any) -> None:
+        self.event("finished" if status == FINISHED else "error" if status == FAILED else status,
+                   status=status, **({"error": error} if error else {}))
+        self.close()
+        self.update_info(status=status, finished=time.time(), error=redact(error) if error else None, **fields)
+
+    # ---- streams ------------------------------------------------------------------
+    def stream_path(self, stream: str) -> Path:
+        return self.path / f"{stream}.jsonl"
+
+    def append(self, stream: str, record: dict[str, Any]) -> None:
+        line = redact(json.dumps(record, ensure_ascii=False, default=str)) + "\n"
+        with self._lock:
+            fh = self._handles.get(stream)
+            if fh is None:
+                self.repair(stream)
+                fh = self._handles[stream] = open(self.stream_path(stream), "a", encoding="utf-8")
+            fh.write(line)
+            fh.flush()  # a SIGKILL after this keeps the record (it is in the kernel's cache)
+
+    def event(self, type: str, **fields: Any) -> None:
+        self.append("events", {"t": round(time.time(), 3), "type": type, **fields})
+
+    def close(self) -> None:
+        with self._lock:
+            for fh in self._handles.values():
+                fh.close()
+            self._handles.clear()
+
+    def repair(self, stream: str) -> int:
+        """Truncate a torn last line left by a killed writer; returns bytes removed."""
+        p = self.stream_path(stream)
+        if not p.exists():
+            return 0
+        with open(p, "rb+") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size == 0:
+                return 0
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return 0
+            # walk back to the last newline
+            pos, chunk = size, 4096
+            keep = 0
+            while pos > 0:
+                start = max(0, pos - chunk)
+                fh.seek(start)
+                buf = fh.read(pos - start)
+                i = buf.rfind(b"\n")
+                if i >= 0:
+                    keep = start + i + 1
+                    break
+                pos = start
+            fh.truncate(keep)
+            return size - keep
+
+    def iter_records(self, stream: str) -> Iterator[dict[str, Any]]:
+        p = self.stream_path(stream)
+        if not p.exists():
+            return
+        with open(p, "rb") as fh:
+            for raw in fh:
+                if not raw.endswith(b"\n"):
+                    break  # torn last line: being written or left by a crash
+                try:
+                    yield json.loads(raw)
+                except json.JSONDecodeError:
+                    continue
+
+    def read(self, stream: str) -> list[dict[str, Any]]:
+        return list(self.iter_records(stream))
+
+    def tail(self, stream: str, cursor: TailCursor, max_records: int | None = None) -> list[dict[str, Any]]:
+        """Records appended since ``cursor`` (complete lines only); advances the cursor."""
+        p = self.stream_path(stream)
+        out: list[dict[str, Any]] = []
+        try:
+            fh = open(p, "rb")
+        except FileNotFoundError:
+            return out
+        with fh:
+            fh.seek(cursor.offset)
+            for raw in fh:
+                if not raw.endswith(b"\n"):
+                    break
+                cursor.offset += len(raw)
+                try:
+                    out.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    continue
+                if max_records is not None and len(out) >= max_records:
+                    break
+        return out
+
+    def count(self, stream: str) -> int:
+        p = self.stream_path(stream)
+        if not p.exists():
+            return 0
+        with open(p, "rb") as fh:
+            return sum(1 for raw in fh if raw.endswith(b"\n"))
+
+    def summary(self) -> dict[str, Any]:
+        """What a runs list shows: kind, status, timing and headline counts."""
+        info = self.info()
+        out = {
+            "id": self.id,
+            "path": str(self.path),
+            "kind": info.get("kind", "?"),
+            "status": self.status,
+            "started": info.get("started"),
+            "finished": info.get("finished"),
+        }
+        last = None
+        for rec in self.iter_records("events"):
+            if rec.get("type") in ("progress", "step", "finished"):
+                last = rec
+        if last:
+            out["last"] = last
+        return out
+
+
+def list_runs(root: str | os.PathLike = "runs") -> list[RunDir]:
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs = [RunDir(p) for p in root.iterdir() if (p / "run.json").is_file()]
+    return sorted(runs, key=lambda r: r.info().get("started") or 0, reverse=True)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""The SQL validator: run candidate SQL in a sandbox and compare with the gold query."""
