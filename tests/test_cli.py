@@ -1,0 +1,40 @@
+"""The `sqlbench` entry point: every subcommand listed, nothing heavy imported."""
+
+import json
+import subprocess
+import sys
+
+HEAVY = ["torch", "transformers", "trl", "peft", "datasets", "vllm", "ray", "textual"]
+SUBCOMMANDS = ["distill", "train", "validate", "eval", "chat", "serve", "tiny-model"]
+
+
+def test_help_lists_every_subcommand():
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for name in SUBCOMMANDS:
+        assert f"\n    {name} " in r.stdout, name
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys, json, contextlib, io\n"
+        "from sqlbench.cli import build_parser\n"
+        "p = build_parser()\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: p.parse_args(['--help'])\n"
+        "    except SystemExit: pass\n"
+        "for sub in " + json.dumps(SUBCOMMANDS) + ":\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try: p.parse_args([sub, '--help'])\n"
+        "        except SystemExit: pass\n"
+        "print(json.dumps(sorted(m for m in " + json.dumps(HEAVY) + " if m in sys.modules)))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+
+
+def test_each_subcommand_has_help():
+    for name in SUBCOMMANDS:
+        r = subprocess.run([sys.executable, "-m", "sqlbench", name, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and f"usage: sqlbench {name}" in r.stdout, (name, r.stderr)

@@ -1,0 +1,102 @@
+"""config.yaml + environment + flags: precedence and one-line errors that name the key."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sqlbench.config import apply_flags, load_secrets, load_settings
+from sqlbench.errors import ConfigError
+from sqlbench.redact import redact
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path, text):
+    p = tmp_path / "config.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_committed_config_and_template_load_and_agree():
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    tpl = yaml.safe_load((ROOT / "template.config.yaml").read_text())
+    for key in ("base_url", "max_seq_length", "max_prompt_length", "temperature", "tensor_parallel_size"):
+        assert key in tpl
+    assert set(cfg) == set(tpl)
+    for section in ("distill", "train", "chat", "serve"):
+        assert set(cfg[section]) == set(tpl[section])
+    s = load_settings(ROOT / "template.config.yaml", environ={})
+    assert s.distill.batch_size == tpl["distill"]["batch_size"]
+
+
+def test_unknown_key_names_key_file_and_closest(tmp_path):
+    p = write(tmp_path, "distill:\n  batchsize: 8\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(p, environ={})
+    msg = str(e.value)
+    assert str(p) in msg and "'distill.batchsize'" in msg and "did you mean 'distill.batch_size'" in msg
+
+
+def test_unknown_top_level_key(tmp_path):
+    p = write(tmp_path, "temprature: 0.3\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'temprature' \(did you mean 'temperature'\?\)"):
+        load_settings(p, environ={})
+
+
+def test_wrong_type_names_key_and_expected_type(tmp_path):
+    p = write(tmp_path, "distill:\n  batch_size: lots\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(p, environ={})
+    assert "'distill.batch_size' must be an integer" in str(e.value) and str(p) in str(e.value)
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path):
+    p = write(tmp_path, "distill:\n  batch_size: [1\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_settings(p, environ={})
+
+
+def test_precedence_flag_over_env_over_file_over_default(tmp_path):
+    p = write(tmp_path, "temperature: 0.2\ndistill:\n  batch_size: 8\n  retries: 5\n")
+    s = load_settings(p, environ={})
+    assert (s.temperature, s.distill.batch_size, s.distill.retries, s.distill.limit) == (0.2, 8, 5, 100)
+    env = {"SQLBENCH_DISTILL__BATCH_SIZE": "16", "SQLBENCH_TEMPERATURE": "0.9"}
+    s = load_settings(p, environ=env)
+    assert (s.temperature, s.distill.batch_size, s.distill.retries) == (0.9, 16, 5)
+    s = apply_flags(s, "distill", {"batch_size": 32, "retries": None})
+    assert (s.distill.batch_size, s.distill.retries) == (32, 5)
+
+
+def test_env_errors_name_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="environment variable SQLBENCH_DISTILL__BATCH_SIZE"):
+        load_settings(write(tmp_path, ""), environ={"SQLBENCH_DISTILL__BATCH_SIZE": "x"})
+    with pytest.raises(ConfigError, match="unknown key 'distill.bogus'"):
+        load_settings(write(tmp_path, ""), environ={"SQLBENCH_DISTILL__BOGUS": "1"})
+
+
+def test_flag_errors_name_the_flag():
+    s = load_settings(ROOT / "config.yaml", environ={})
+    with pytest.raises(ConfigError, match="--batch-size"):
+        apply_flags(s, "distill", {"batch_size": 0})
+
+
+def test_secrets_from_env_file_are_masked_and_env_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("API_KEY=sk-from-file-123456\nHF_TOKEN=hf_file_token_abcdef\n")
+    sec = load_secrets(env_file, environ={"HF_TOKEN": "hf_env_token_zyxwvu"})
+    assert sec.get("api_key") == "sk-from-file-123456"
+    assert sec.get("hf_token") == "hf_env_token_zyxwvu"
+    assert "sk-from-file" not in repr(sec) and "sk-from-file" not in str(sec.model_dump())
+    assert redact("Authorization: Bearer sk-from-file-123456") == "Authorization: Bearer ***"
+
+
+def test_cli_reports_config_error_in_one_line_exit_2(tmp_path):
+    write(tmp_path, "distill:\n  batchsize: 8\n")
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "runs"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown key 'distill.batchsize'" in lines[0] and "config.yaml" in lines[0]
+    assert "Traceback" not in r.stderr
