@@ -1,0 +1,141 @@
+"""Tasks -> training rows: SFT conversations and GRPO prompts.
+
+GRPO rows carry the dataset's gold SQL (and the task id) as extra columns: TRL hands
+every extra column to the reward functions as a keyword argument, which is how the
+rewards judge against the *dataset's* answer and never a teacher's.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlbench.prompts import build_messages, format_answer
+from sqlbench.records import Task
+
+SAMPLE_TASKS = Path(__file__).resolve().parent.parent / "data" / "sample" / "tasks.jsonl"
+
+_STATEMENT = re.compile(r"[^;]+;?", re.S)
+
+
+def load_training_tasks(source: str | None = None, *, split: str = "train", limit: int | None = None,
+                        seed: int = 42, token: str | None = None) -> list[Task]:
+    """Tasks through the shared loader (bundled dataset when ``source`` is None)."""
+    try:
+        from sqlbench.data.loader import load_tasks
+    except ImportError:  # the loader is not there yet: read the bundled gretel file ourselves
+        if source is not None:
+            raise
+        return _read_gretel(SAMPLE_TASKS)[:limit] if limit else _read_gretel(SAMPLE_TASKS)
+    return load_tasks(source, split=split, limit=limit, seed=seed, token=token)
+
+
+def _read_gretel(path: Path) -> list[Task]:
+    from sqlbench.errors import DatasetError
+
+    if not path.is_file():
+        raise DatasetError(f"{path}: bundled dataset not found")
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        out.append(Task(
+            id=str(r["id"]), question=r["sql_prompt"], context=r["sql_context"], gold_sql=r["sql"],
+            explanation=r.get("sql_explanation", ""),
+            metadata={k: r.get(k) for k in ("domain", "sql_complexity", "sql_task_type")}, row=r,
+        ))
+    return out
+
+
+def reasoning_of(task: Task) -> str:
+    """The think text to imitate: distilled reasoning (or SynSQL's cot), else the
+    dataset's explanation."""
+    md = task.metadata or {}
+    return str(md.get("reasoning") or md.get("cot") or task.explanation or "").strip()
+
+
+def has_reasoning(tasks: Iterable[Task]) -> bool:
+    return any((t.metadata or {}).get("reasoning") or (t.metadata or {}).get("cot") for t in tasks)
+
+
+def schema_only(context: str) -> str:
+    """The context without its INSERT statements: what a prompt needs when the seed
+    rows would not fit."""
+    keep = [s.strip() for s in _STATEMENT.findall(context)
+            if s.strip() and not s.strip().upper().startswith("INSERT")]
+    return "\n".join(keep)
+
+
+def fit_task(task: Task, count_tokens: Callable[[str], int] | None, max_tokens: int,
+             system_prompt: str | None = None) -> Task:
+    """A task whose prompt fits ``max_tokens``: first drop seed rows from the schema,
+    then cut the schema's tail; the question is always kept. The returned task is only
+    used to build the prompt (the validator keeps the full context)."""
+    if count_tokens is None:
+        return task
+
+    def size(t: Task) -> int:
+        return count_tokens("\n".join(m["content"] for m in build_messages(t, system_prompt)))
+
+    if size(task) <= max_tokens:
+        return task
+    task = replace(task, context=schema_only(task.context))
+    ctx = task.context
+    while size(task) > max_tokens and len(ctx) > 32:
+        ctx = ctx[: int(len(ctx) * 0.8)]
+        task = replace(task, context=ctx)
+    return task
+
+
+def sft_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
+             count_tokens: Callable[[str], int] | None = None, max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
+    """Conversations ``{"messages": [system, user, assistant]}``; the assistant turn is
+    ``<think>reasoning</think><sql>gold</sql>``. Tasks with no reasoning at all are
+    skipped (there is nothing to imitate)."""
+    rows = []
+    for t in tasks:
+        think = reasoning_of(t)
+        if not think or not t.gold_sql.strip():
+            continue
+        fitted = fit_task(t, count_tokens, max_prompt_tokens, system_prompt)
+        msgs = build_messages(fitted, system_prompt)
+        msgs.append({"role": "assistant", "content": format_answer(think, t.gold_sql)})
+        rows.append({"messages": msgs})
+    return rows
+
+
+def grpo_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
+              count_tokens: Callable[[str], int] | None = None, max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
+    """Conversational prompts plus the columns the rewards read: ``gold_sql`` and
+    ``task_id`` (the validator rebuilds that task's database from its full context)."""
+    rows = []
+    for t in tasks:
+        fitted = fit_task(t, count_tokens, max_prompt_tokens, system_prompt)
+        rows.append({
+            "prompt": build_messages(fitted, system_prompt),
+            "gold_sql": t.gold_sql,
+            "task_id": t.id,
+        })
+    return rows
+
+
+def split_tasks(tasks: Sequence[Task], eval_split: float, seed: int = 42) -> tuple[list[Task], list[Task]]:
+    """(train, held-out): ``eval_split`` < 1 is a share, >= 1 a count; deterministic."""
+    tasks = list(tasks)
+    if eval_split <= 0 or len(tasks) < 2:
+        return tasks, []
+    n = int(eval_split) if eval_split >= 1 else max(1, round(len(tasks) * eval_split))
+    n = min(n, len(tasks) - 1)
+    order = list(range(len(tasks)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:n])
+    return [t for i, t in enumerate(tasks) if i not in held], [t for i, t in enumerate(tasks) if i in held]
+
+
+def tasks_by_id(tasks: Iterable[Task]) -> dict[str, Task]:
+    return {t.id: t for t in tasks}
