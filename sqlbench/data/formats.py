@@ -344,7 +344,8 @@ def spider_task(row: Mapping[str, Any], index: int, schemas: SpiderSchemas | Non
     )
 
 
-_SCHEMA_IN_USER = re.compile(r"\n\nDatabase schema:\n(.*)\Z", re.S)
+# prompts.user_message: question, then the schema, then (hint_gold) a reference solution.
+_SCHEMA_IN_USER = re.compile(r"\n\nDatabase schema:\n(.*?)(?:\n\nReference solution \(|\Z)", re.S)
 
 
 def _context_from_messages(row: Mapping[str, Any]) -> str:
@@ -360,7 +361,7 @@ def _context_from_messages(row: Mapping[str, Any]) -> str:
 def _question_from_messages(row: Mapping[str, Any]) -> str:
     for m in _messages(row.get("messages") or []):
         if m.get("role") == "user":
-            return _SCHEMA_IN_USER.sub("", _text(m.get("content"))).strip()
+            return _text(m.get("content")).split("\n\nDatabase schema:\n", 1)[0].strip()
     return ""
 
 
