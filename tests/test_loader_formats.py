@@ -147,3 +147,20 @@ def test_synsql_sample_ddl_extracted_and_gold_present(synsql_path):
         n_tables = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
         assert n_tables == task.context.count("CREATE TABLE")
     assert bad == []
+
+
+def test_sqlbench_sample_rows_judge_against_gold_sql_not_the_models_sql(tmp_path):
+    # The layout of a distill run's samples.jsonl: `sql` is the teacher's answer.
+    from tests.fixtures.datasets import write_jsonl
+
+    rows = [{
+        "task_id": "42", "sample_index": 0, "question": "How many a?", "context": "CREATE TABLE a (id INT);",
+        "gold_sql": "SELECT COUNT(*) FROM a", "provider": "OpenAI", "model": "m",
+        "messages": [], "completion": "<think>count</think><sql>SELECT 1</sql>", "think": "count",
+        "sql": "SELECT 1", "valid": False, "reason": "mismatch",
+    }]
+    (task,) = load_tasks(write_jsonl(tmp_path / "samples.jsonl", rows))
+    assert (task.id, task.gold_sql, task.context) == ("42", "SELECT COUNT(*) FROM a", "CREATE TABLE a (id INT);")
+    assert task.metadata["reasoning"] == "count" and task.metadata["valid"] is False
+    assert task.metadata["reason"] == "mismatch"
+    assert detect_format(list(rows[0]), "sqlbench") == ("sqlbench", "sqlbench")

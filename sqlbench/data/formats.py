@@ -17,7 +17,9 @@ from sqlbench.errors import DatasetError
 from sqlbench.records import Task
 
 GRETEL, SPIDER, SYNSQL, DISTILLED = "gretel", "spider", "synsql", "distilled"
-FORMATS = (GRETEL, SPIDER, SYNSQL, DISTILLED)
+# sqlbench's own record layout (Task fields: run-directory samples.jsonl, eval answers).
+SQLBENCH = "sqlbench"
+FORMATS = (GRETEL, SPIDER, SYNSQL, DISTILLED, SQLBENCH)
 
 # Columns `sqlbench distill` adds to its source rows.
 DISTILLED_COLUMNS = ("reasoning", "sql_answer", "completion", "messages", "valid", "reason",
@@ -46,9 +48,10 @@ _SPECS = {
     GRETEL: SourceFormat(GRETEL, ("sql_prompt", "sql_context", "sql")),
     SPIDER: SourceFormat(SPIDER, ("db_id", "question", "query"), "tables.json"),
     SYNSQL: SourceFormat(SYNSQL, ("question", "prompt", "reward_model.ground_truth.sql")),
+    SQLBENCH: SourceFormat(SQLBENCH, ("question", "context", "gold_sql")),
 }
 # Detection order: SynSQL rows also have `sql`/`question`, so test the most specific first.
-_DETECT_ORDER = (SYNSQL, GRETEL, SPIDER)
+_DETECT_ORDER = (SYNSQL, GRETEL, SPIDER, SQLBENCH)
 
 
 def columns_of(rows: Iterable[Mapping[str, Any]], sample: int = 50) -> list[str]:
@@ -72,7 +75,8 @@ def _base_format(columns: Iterable[str]) -> str | None:
 
 def _is_distilled(columns: Iterable[str]) -> bool:
     cols = set(columns)
-    return "reasoning" in cols or ("completion" in cols and "sql_answer" in cols)
+    # A completion column alone also marks one: the teacher's answer came with the row.
+    return "reasoning" in cols or "completion" in cols
 
 
 def detect_format(columns: Iterable[str], fmt: str | None = None, *, source: str = "dataset") -> tuple[str, str]:
@@ -344,6 +348,22 @@ def spider_task(row: Mapping[str, Any], index: int, schemas: SpiderSchemas | Non
     )
 
 
+def sqlbench_task(row: Mapping[str, Any], index: int) -> Task:
+    """A row in sqlbench's own layout; ``sql`` there may be a model's answer, so the gold
+    is only ever ``gold_sql``."""
+    rid = row.get("id") if row.get("id") not in (None, "") else row.get("task_id")
+    meta = row.get("metadata") if isinstance(row.get("metadata"), Mapping) else {}
+    return Task(
+        id=str(rid) if rid not in (None, "") else str(index),
+        question=_text(row.get("question")),
+        context=_text(row.get("context")),
+        gold_sql=_text(row.get("gold_sql")),
+        explanation=_text(row.get("explanation")),
+        metadata={**meta, **_meta(row, _GRETEL_META + ("db_id",))},
+        row=row,
+    )
+
+
 # prompts.user_message: question, then the schema, then (hint_gold) a reference solution.
 _SCHEMA_IN_USER = re.compile(r"\n\nDatabase schema:\n(.*?)(?:\n\nReference solution \(|\Z)", re.S)
 
@@ -374,6 +394,8 @@ def task_for(fmt: str, base: str, row: Mapping[str, Any], index: int,
         task = synsql_task(row, index)
     elif base == SPIDER:
         task = spider_task(row, index, schemas)
+    elif base == SQLBENCH:
+        task = sqlbench_task(row, index)
     else:  # a distilled row whose source layout is unknown: rebuild from its messages
         task = Task(
             id=_row_id(row, index),
@@ -386,5 +408,7 @@ def task_for(fmt: str, base: str, row: Mapping[str, Any], index: int,
         return task
     meta = dict(task.metadata)
     meta.update(_meta(row, _DISTILLED_META))
+    if "reasoning" not in meta and row.get("think"):  # samples.jsonl keeps the parsed think block
+        meta["reasoning"] = row["think"]
     return Task(task.id, task.question, task.context, task.gold_sql, task.explanation, meta, row)
 
