@@ -1,15 +1,65 @@
-"""(not implemented yet)"""
+"""Serve a model behind an OpenAI-compatible chat API.
+
+POST /v1/chat/completions (plain, or streamed as server-sent chat.completion.chunk
+events ending with `data: [DONE]`) and GET /v1/models. Any model name in a request is
+answered by the loaded model. Requests are queued through one generation worker.
+Binds to 127.0.0.1 by default; --port 0 picks a free port. The URL is printed on
+stdout once the server is ready:
+
+  sqlbench serve --model runs/<train-run> --port 8000
+  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
+       -d '{"model": "any", "messages": [{"role": "user", "content": "..."}]}'
+
+On a GPU machine `vllm serve MODEL --port 8000` plays the same role."""
 
 from __future__ import annotations
 
 import argparse
 
-from sqlbench.errors import SqlbenchError
+from sqlbench.commands.base import load_context
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--model", metavar="M", default=None,
+                        help="model folder, train run directory, adapter folder or Hub id (default: config serve.model, "
+                             "else the tiny offline student)")
+    parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
+                        help="completion length when a request gives no max_tokens (default 512)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="temperature when a request gives none (default: config temperature)")
+    parser.add_argument("--served-model-name", default=None, metavar="NAME",
+                        help="the id GET /v1/models reports (default: the --model value)")
+    parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SqlbenchError("this command is not implemented yet")
+    import sys
+
+    from sqlbench.chat import load_engine
+    from sqlbench.errors import ConfigError
+    from sqlbench.serve import make_server
+
+    ctx = load_context(args, "serve", {"model": args.model, "host": args.host, "port": args.port,
+                                        "max_new_tokens": args.max_new_tokens},
+                       top_flags={"temperature": args.temperature})
+    s = ctx.settings
+    cfg = s.serve
+    if cfg.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"sqlbench serve: warning: binding {cfg.host}: the API has no authentication", file=sys.stderr)
+    print(f"sqlbench serve: loading {cfg.model or 'the tiny offline student'} ...", file=sys.stderr, flush=True)
+    engine = load_engine(cfg.model, s, token=ctx.secrets.get("hf_token"))
+    try:
+        server = make_server(engine, cfg.host, cfg.port, model_name=args.served_model_name or cfg.model,
+                             max_new_tokens=cfg.max_new_tokens, temperature=s.temperature, quiet=args.quiet)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port} ({e.strerror or e})") from None
+    print(f"sqlbench serve: listening on {server.url} (model {server.model_name}, {engine.name})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("sqlbench serve: stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
