@@ -1,0 +1,217 @@
+"""SQL text handling that does not execute anything: statement splitting, sqlglot
+parsing and transpiling between the dialects gretel-style data mixes.
+
+sqlglot parsing costs ~250 µs a statement, so the validator keeps it off the hot path:
+SQL is first handed to the engine as written, and sqlglot only steps in when the engine
+rejects it (to transpile, or to tell a real syntax error from a dialect difference).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import sqlite3
+
+# Dialects that rows of gretel/Spider/SynSQL are written in, most common first.
+SOURCE_DIALECTS = ("mysql", "postgres")
+PARSE_DIALECTS = ("sqlite", "mysql", "postgres", "duckdb")
+
+# First keywords of statements that touch files, other databases, extensions or engine
+# settings: refused before they reach an engine (the SQLite authorizer and DuckDB's
+# locked configuration are the real guards; this gives a clear detail on both engines).
+UNSAFE_KEYWORDS = frozenset(
+    "attach detach pragma vacuum install load copy export import set reset call checkpoint use force".split()
+)
+# DuckDB table/scalar functions that read files or run SQL from a string.
+_DUCK_FILE_FUNCS = re.compile(
+    r"\b(read_\w+|glob|parquet_\w+|sniff_csv|query_table|query|load_extension|readfile|writefile|"
+    r"iceberg_\w+|delta_scan|sqlite_scan|sqlite_attach|postgres_\w+|mysql_\w+)\s*\(",
+    re.I,
+)
+_LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.S)
+_FIRST_WORD = re.compile(r"[A-Za-z_]+")
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" chatter
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split SQL text into statements the way SQLite's own tokenizer sees them, so
+    semicolons in strings, comments and trigger bodies do not cut a statement."""
+    out: list[str] = []
+    start = 0
+    for m in re.finditer(";", sql):
+        chunk = sql[start : m.end()]
+        if sqlite3.complete_statement(chunk):
+            _keep(out, chunk)
+            start = m.end()
+    _keep(out, sql[start:])
+    return out
+
+
+def _keep(out: list[str], chunk: str) -> None:
+    stmt = chunk.strip()
+    while stmt.endswith(";"):
+        stmt = stmt[:-1].rstrip()
+    if stmt and _COMMENTS.sub("", stmt).strip():
+        out.append(stmt)
+
+
+def first_keyword(stmt: str) -> str:
+    m = _FIRST_WORD.match(_LEADING_NOISE.sub("", stmt, count=1))
+    return m.group(0).lower() if m else ""
+
+
+def unsafe_reason(stmt: str, engine: str = "sqlite") -> str | None:
+    """Why a statement is refused outright, or None."""
+    kw = first_keyword(stmt)
+    if kw in UNSAFE_KEYWORDS:
+        return f"refused: {kw.upper()} statements are not allowed"
+    if engine == "duckdb":
+        m = _DUCK_FILE_FUNCS.search(stmt)
+        if m:
+            return f"refused: {m.group(1).lower()}() reads files or runs SQL from a string"
+    return None
+
+
+def _statement_classes() -> tuple[type, ...]:
+    from sqlglot import exp
+
+    names = ("Query", "DML", "DDL", "Command", "Transaction", "Commit", "Rollback", "Pragma",
+             "Set", "Use", "Describe", "Show", "Attach", "Detach", "TruncateTable", "Values")
+    return tuple(getattr(exp, n) for n in names if hasattr(exp, n))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(sql: str, dialect: str | None):
+    import sqlglot
+
+    return sqlglot.parse(sql, read=dialect)
+
+
+def parse_statements(sql: str, dialect: str | None = None) -> list | None:
+    """sqlglot trees of every statement, or None when the text is not SQL in that
+    dialect (a bare expression such as ``hello world`` is not a statement)."""
+    try:
+        trees = [t for t in _parse(sql, dialect) if t is not None]
+    except Exception:  # sqlglot raises ParseError, TokenError, and the odd ValueError
+        return None
+    if not trees or not all(isinstance(t, _statement_classes()) for t in trees):
+        return None
+    return trees
+
+
+def parses(sql: str, dialect: str | None = None) -> bool:
+    """True when sqlglot parses ``sql`` as one or more SQL statements: in ``dialect`` if
+    given, else in any of SQLite, MySQL, PostgreSQL, DuckDB."""
+    if not sql or not sql.strip():
+        return False
+    dialects = (dialect,) if dialect else PARSE_DIALECTS
+    return any(parse_statements(sql, d) is not None for d in dialects)
+
+
+def transpile(sql: str, read: str | None, write: str) -> list[str] | None:
+    """``sql`` rewritten from ``read`` into ``write``, one string per statement; None
+    when it does not parse in ``read`` or sqlglot cannot express it in ``write``."""
+    trees = parse_statements(sql, read)
+    if trees is None:
+        return None
+    try:
+        return [t.sql(dialect=write, unsupported_level=_raise_level()) for t in trees]
+    except Exception:
+        return None
+
+
+def _raise_level():
+    from sqlglot.errors import ErrorLevel
+
+    return ErrorLevel.RAISE
+
+
+def rewrites(sql: str, write: str, reads: tuple[str | None, ...] = SOURCE_DIALECTS) -> list[list[str]]:
+    """Distinct transpilations of ``sql`` into ``write`` from each source dialect, in
+    order, leaving out ones identical to the input."""
+    seen = {sql.strip()}
+    out: list[list[str]] = []
+    for read in reads:
+        stmts = transpile(sql, read, write)
+        if stmts is None:
+            continue
+        key = ";\n".join(stmts)
+        if key not in seen:
+            seen.add(key)
+            out.append(stmts)
+    return out
+
+
+def has_top_level_order_by(sql: str) -> bool:
+    """Whether the last statement orders its result (so row order matters)."""
+    stmts = split_statements(sql)
+    if not stmts:
+        return False
+    last = stmts[-1]
+    for d in PARSE_DIALECTS:
+        trees = parse_statements(last, d)
+        if trees:
+            return bool(trees[-1].args.get("order"))
+    # Unparseable by sqlglot but runnable by the engine: look for ORDER BY outside
+    # parentheses and string literals.
+    depth = 0
+    flat = []
+    for ch in re.sub(r"'(?:[^']|'')*'", "''", last):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            flat.append(ch)
+    return re.search(r"\border\s+by\b", "".join(flat), re.I) is not None
+
+
+_AUTO_ID = re.compile(r"auto_increment|\b(?:big|small)?serial\b", re.I)
+
+
+def auto_ids(stmt: str, engine: str) -> list[str] | None:
+    """A CREATE TABLE with MySQL ``AUTO_INCREMENT`` or PostgreSQL ``SERIAL`` columns,
+    rewritten so inserts that leave the id out still number rows: in SQLite as an
+    ``INTEGER`` (rowid alias) key, in DuckDB with a sequence default. None when the
+    statement has no such column (or does not parse)."""
+    if not _AUTO_ID.search(stmt):
+        return None
+    from sqlglot import exp
+
+    for read in SOURCE_DIALECTS:
+        trees = parse_statements(stmt, read)
+        if trees and len(trees) == 1 and isinstance(trees[0], exp.Create):
+            break
+    else:
+        return None
+    tree = trees[0].copy()
+    table = tree.find(exp.Table)
+    before: list[str] = []
+    touched = False
+    for col in tree.find_all(exp.ColumnDef):
+        kind = col.args.get("kind")
+        constraints = col.args.get("constraints") or []
+        autos = [c for c in constraints if isinstance(c.args.get("kind"), exp.AutoIncrementColumnConstraint)]
+        serial = kind is not None and getattr(kind.this, "name", "") in {"SERIAL", "BIGSERIAL", "SMALLSERIAL"}
+        if not autos and not serial:
+            continue
+        touched = True
+        for c in autos:
+            c.pop()
+        if engine == "sqlite":
+            col.set("kind", exp.DataType.build("INTEGER"))
+        else:
+            seq = f"seq_{table.name if table else 't'}_{col.name}".lower()
+            before.append(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
+            col.set("kind", exp.DataType.build("BIGINT"))
+            default = exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=exp.func("nextval", exp.Literal.string(seq))))
+            col.append("constraints", default)
+    if not touched:
+        return None
+    try:
+        return before + [tree.sql(dialect=engine)]
+    except Exception:
+        return None

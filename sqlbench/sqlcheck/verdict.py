@@ -1,0 +1,367 @@
+"""The Validator: judge a candidate answer for a task by running it next to the gold.
+
+Per task (keyed by context text, then by gold SQL) the context is built once — in
+SQLite when it can run there, as written or transpiled from MySQL/PostgreSQL habits by
+sqlglot statement by statement, else in DuckDB — and the gold is run once; its rows,
+whether it orders them, and the final state it leaves are cached. A candidate then
+costs one copy of the built database, its own statements, and one comparison. The
+candidate always runs on the engine that ran its gold.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlbench import records as R
+from sqlbench.prompts import extract_sql, looks_like_answer, parse_answer
+from sqlbench.records import Task, Verdict
+from sqlbench.sqlcheck import compare as C
+from sqlbench.sqlcheck.dialect import auto_ids, first_keyword, has_top_level_order_by, parses, rewrites, split_statements
+from sqlbench.sqlcheck.sandbox import (
+    EXECUTION,
+    SYNTAX,
+    TIMEOUT,
+    UNSAFE,
+    DuckSandbox,
+    Result,
+    SandboxError,
+    SqliteSandbox,
+    State,
+)
+
+_READ_ONLY = frozenset({"select", "with", "values", "from", "table", "show", "describe", "explain", "summarize"})
+_DUCK_READS = ("mysql", "postgres", "sqlite")
+
+
+@dataclass
+class _Built:
+    """A task's context, built (or not) on each engine."""
+
+    sqlite_image: bytes | None = None
+    sqlite_schema: tuple = ()
+    sqlite_error: str | None = None
+    duck_statements: list[str] | None = None
+    duck_error: str | None = None
+    duck_tried: bool = False
+
+
+@dataclass
+class _Gold:
+    """A task's gold, run once: what a candidate is compared against."""
+
+    engine: str | None  # "sqlite" | "duckdb" | None when the row cannot be judged
+    reason: str = R.OK  # bad_context / gold_error when engine is None
+    detail: str = ""
+    result: Result = field(default_factory=lambda: Result(rows=None))
+    ordered: bool = False
+    expected_norm: list[tuple] | None = None
+    changed: bool = False
+    state: State | None = None
+    built: _Built | None = None
+
+
+class Validator:
+    """Thread-safe; keeps an LRU of built contexts and gold results."""
+
+    def __init__(self, timeout: float = 2.0, max_rows: int = 10_000, *, max_bytes: int = 64 << 20,
+                 cache_size: int = 2048):
+        self.timeout = float(timeout)
+        self.max_rows = int(max_rows)
+        self.max_bytes = int(max_bytes)
+        self.cache_size = cache_size
+        self._lock = threading.Lock()
+        self._contexts: OrderedDict[str, _Built] = OrderedDict()
+        self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
+
+    # -- public ------------------------------------------------------------------
+    def check(self, task: Task, candidate: str | None = None) -> Verdict:
+        if candidate is None:
+            gold = self._gold(task)
+            if gold.engine is None:
+                return Verdict(False, gold.reason, gold.detail, sql=task.gold_sql)
+            return Verdict(True, R.OK, f"gold executes ({gold.engine})", sql=task.gold_sql)
+
+        if looks_like_answer(candidate):
+            answer = parse_answer(candidate)
+            sql = answer.sql or extract_sql(candidate)
+            if not answer.well_formed:
+                return Verdict(False, R.FORMAT, _format_detail(candidate, answer), sql=sql)
+        else:
+            sql = extract_sql(candidate)
+        if not sql.strip():
+            return Verdict(False, R.SYNTAX, "empty SQL", sql=sql)
+
+        gold = self._gold(task)
+        if gold.engine is None:
+            return Verdict(False, gold.reason, gold.detail, sql=sql)
+        deadline = time.monotonic() + self.timeout
+        try:
+            result, changed, state = self._run_candidate(gold, sql, deadline)
+        except SandboxError as e:
+            return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
+        return self._compare(gold, sql, result, changed, state, deadline)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._contexts.clear()
+            self._golds.clear()
+
+    # -- caches ------------------------------------------------------------------
+    def _cached(self, cache: OrderedDict, key: Any) -> Any:
+        with self._lock:
+            value = cache.get(key)
+            if value is not None:
+                cache.move_to_end(key)
+            return value
+
+    def _store(self, cache: OrderedDict, key: Any, value: Any) -> Any:
+        with self._lock:
+            cache[key] = value
+            cache.move_to_end(key)
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
+        return value
+
+    def _gold(self, task: Task) -> _Gold:
+        key = (task.context, task.gold_sql)
+        gold = self._cached(self._golds, key)
+        if gold is None:
+            gold = self._store(self._golds, key, self._prepare_gold(task))
+        return gold
+
+    def _built(self, context: str) -> _Built:
+        built = self._cached(self._contexts, context)
+        if built is None:
+            built = self._store(self._contexts, context, self._build_sqlite(context))
+        return built
+
+    # -- building a task ---------------------------------------------------------
+    def _sqlite(self, image: bytes | None = None, trusted: bool = False) -> SqliteSandbox:
+        return SqliteSandbox(image, max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted)
+
+    def _duck(self, trusted: bool = False) -> DuckSandbox:
+        return DuckSandbox(max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted)
+
+    def _build_sqlite(self, context: str) -> _Built:
+        sb = self._sqlite(trusted=True)
+        deadline = time.monotonic() + self.timeout
+        try:
+            for stmt in split_statements(context):
+                auto = auto_ids(stmt, "sqlite")
+                err = _try_variants(sb, [auto] if auto else [[stmt]], deadline)
+                if err is not None and err.kind not in (UNSAFE, TIMEOUT):
+                    alternatives = rewrites(stmt, "sqlite")
+                    if alternatives and _try_variants(sb, alternatives, deadline) is None:
+                        err = None
+                if err is not None:
+                    return _Built(sqlite_error=f"{_short(stmt)}: {err.message}")
+            return _Built(sqlite_image=sb.image(), sqlite_schema=sb.schema())
+        finally:
+            sb.close()
+
+    def _build_duck(self, built: _Built, context: str) -> None:
+        """Fill in the DuckDB statements that rebuild the context (once per context)."""
+        if built.duck_tried:
+            return
+        sb = self._duck(trusted=True)
+        kept: list[str] = []
+        deadline = time.monotonic() + self.timeout
+        try:
+            for stmt in split_statements(context):
+                if first_keyword(stmt) == "pragma":
+                    continue  # SQLite/MySQL session settings mean nothing here
+                auto = auto_ids(stmt, "duckdb")
+                variants = ([auto] if auto else []) + [[stmt]] + rewrites(stmt, "duckdb", _DUCK_READS)
+                for variant in variants:
+                    try:
+                        sb.run(variant, deadline)
+                    except SandboxError as e:
+                        err = e
+                        continue
+                    kept.extend(variant)
+                    break
+                else:
+                    built.duck_error = f"{_short(stmt)}: {err.message}"
+                    break
+            else:
+                built.duck_statements = kept
+        finally:
+            sb.close()
+            built.duck_tried = True
+
+    def _prepare_gold(self, task: Task) -> _Gold:
+        built = self._built(task.context)
+        ordered = has_top_level_order_by(task.gold_sql)
+        gold_err: str | None = None
+        if not split_statements(task.gold_sql):
+            return _Gold(None, R.GOLD_ERROR, "the gold SQL is empty")
+        if built.sqlite_image is not None:
+            gold = self._gold_on(task, built, "sqlite", ordered)
+            if gold.engine is not None or gold.detail.startswith("gold result"):
+                return gold
+            gold_err = gold.detail
+        with self._lock:  # one DuckDB build per context even with many threads
+            self._build_duck(built, task.context)
+        if built.duck_statements is not None:
+            gold = self._gold_on(task, built, "duckdb", ordered)
+            if gold.engine is not None:
+                return gold
+            gold_err = gold_err or gold.detail
+        if gold_err is not None:
+            return _Gold(None, R.GOLD_ERROR, gold_err)
+        return _Gold(None, R.BAD_CONTEXT, f"the context does not build: {built.sqlite_error or built.duck_error}")
+
+    def _gold_on(self, task: Task, built: _Built, engine: str, ordered: bool) -> _Gold:
+        deadline = time.monotonic() + self.timeout
+        stmts = split_statements(task.gold_sql)
+        variants = [stmts] + rewrites(task.gold_sql, engine, SOURCE_READS[engine])
+        last: SandboxError | None = None
+        for variant in variants:
+            sb = None
+            try:
+                sb = self._fresh(built, engine, deadline)
+                result = sb.run(variant, deadline)
+                if result.overflow:
+                    return _Gold(None, R.GOLD_ERROR, f"gold result has more than {self.max_rows} rows")
+                changed = self._changed(sb, built, variant)
+                state = sb.state(deadline) if changed else None
+                expected = C.prepare_expected(result.rows, ordered) if result.rows is not None else None
+                return _Gold(engine, R.OK, "", result, ordered, expected, changed, state, built)
+            except SandboxError as e:
+                last = last or e
+                if e.kind in (UNSAFE, TIMEOUT):
+                    break
+            finally:
+                if sb is not None:
+                    sb.close()
+        assert last is not None
+        what = "timed out" if last.kind == TIMEOUT else "fails"
+        return _Gold(None, R.GOLD_ERROR, f"the gold query {what} on {engine}: {last.message}")
+
+    def _fresh(self, built: _Built, engine: str, deadline: float):
+        if engine == "sqlite":
+            return self._sqlite(built.sqlite_image)
+        sb = self._duck()
+        try:
+            sb.run(built.duck_statements or [], deadline)
+        except SandboxError:
+            sb.close()
+            raise
+        return sb
+
+    def _changed(self, sb, built: _Built, statements: list[str]) -> bool:
+        if isinstance(sb, SqliteSandbox):
+            return sb.changed_since(built.sqlite_schema)
+        return any(first_keyword(s) not in _READ_ONLY for s in statements)
+
+    def _context_state(self, gold: _Gold, deadline: float) -> State:
+        sb = self._fresh(gold.built, gold.engine, deadline)
+        try:
+            return sb.state(deadline)
+        finally:
+            sb.close()
+
+    # -- judging a candidate -----------------------------------------------------
+    def _run_candidate(self, gold: _Gold, sql: str, deadline: float) -> tuple[Result, bool, State | None]:
+        stmts = split_statements(sql)
+        if not stmts:
+            raise SandboxError(SYNTAX, "empty SQL")
+        first: SandboxError | None = None
+        variants: list[list[str]] = [stmts]
+        i = 0
+        while i < len(variants):
+            sb = None
+            try:
+                sb = self._fresh(gold.built, gold.engine, deadline)
+                result = sb.run(variants[i], deadline)
+                changed = self._changed(sb, gold.built, variants[i])
+                state = sb.state(deadline) if (changed or gold.changed) else None
+                return result, changed, state
+            except SandboxError as e:
+                if e.kind in (UNSAFE, TIMEOUT):
+                    raise
+                if first is None:
+                    first = e
+                    if _worth_rewriting(e, gold.engine):
+                        variants += rewrites(sql, gold.engine, SOURCE_READS[gold.engine])
+            finally:
+                if sb is not None:
+                    sb.close()
+            i += 1
+        assert first is not None
+        if first.kind == SYNTAX and not parses(sql):
+            raise first
+        raise SandboxError(EXECUTION, first.message)
+
+    def _compare(self, gold: _Gold, sql: str, result: Result, changed: bool, state: State | None,
+                 deadline: float) -> Verdict:
+        exp = gold.result
+        if exp.rows is not None:
+            if result.rows is None:
+                return Verdict(False, R.MISMATCH, "the gold query returns rows; the answer's last statement returns none",
+                               sql=sql, expected=C.preview(exp.rows), got=[])
+            if result.overflow:
+                return Verdict(False, R.MISMATCH,
+                               f"more than {self.max_rows} rows returned, {len(exp.rows)} expected",
+                               sql=sql, expected=C.preview(exp.rows), got=C.preview(result.rows))
+            d = C.compare_results(exp.rows, result.rows, gold.ordered, expected_ncols=exp.ncols,
+                                  got_ncols=result.ncols, expected_norm=gold.expected_norm)
+            if d is not None:
+                return Verdict(False, R.MISMATCH, d.detail, sql=sql, expected=d.expected, got=d.got)
+        if changed or gold.changed:
+            try:
+                expected_state = gold.state if gold.changed else self._context_state(gold, deadline)
+            except SandboxError as e:
+                return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
+            d = C.compare_states(expected_state or {}, state or {})
+            if d is not None:
+                return Verdict(False, R.MISMATCH, d.detail, sql=sql, expected=d.expected, got=d.got)
+        return Verdict(True, R.OK, "same result as the gold query", sql=sql)
+
+    def _error_detail(self, e: SandboxError) -> str:
+        if e.kind == TIMEOUT:
+            return f"stopped at the {self.timeout:g} s time limit"
+        return e.message
+
+
+SOURCE_READS = {"sqlite": ("mysql", "postgres"), "duckdb": _DUCK_READS}
+_REASON = {UNSAFE: R.UNSAFE, TIMEOUT: R.TIMEOUT, SYNTAX: R.SYNTAX, EXECUTION: R.EXECUTION}
+
+
+def _worth_rewriting(e: SandboxError, engine: str) -> bool:
+    # Wrong column names and the like are the model's mistake, not a dialect habit;
+    # sqlglot (~0.3 ms a statement) is only worth it when the engine rejects the form.
+    if engine == "duckdb" or e.kind == SYNTAX:
+        return True
+    return "no such function" in e.message or "near" in e.message
+
+
+def _try_variants(sb, variants: list[list[str]], deadline: float) -> SandboxError | None:
+    """Run the first variant that works on ``sb``; the first error when none does."""
+    first = None
+    for variant in variants:
+        try:
+            sb.run(variant, deadline)
+            return None
+        except SandboxError as e:
+            first = first or e
+            if e.kind in (UNSAFE, TIMEOUT):
+                return e
+    return first
+
+
+def _short(stmt: str, n: int = 60) -> str:
+    s = " ".join(stmt.split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _format_detail(text: str, answer) -> str:
+    if not answer.think:
+        return "the answer has no non-empty <think>…</think> block"
+    if not answer.sql:
+        return "the answer has no non-empty <sql>…</sql> block after its reasoning"
+    return "the <sql> block must follow the <think> block"
