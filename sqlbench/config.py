@@ -31,12 +31,15 @@ class DistillSettings(_Section):
     model: Optional[str] = None  # None: the tiny offline student (see `sqlbench tiny-model`)
     dataset_repo_id: Optional[str] = None  # None: the bundled dataset
     split: str = "train"
+    format: Optional[str] = None  # gretel | spider | synsql | distilled; None: detected
     limit: Optional[int] = Field(100, ge=1)
     batch_size: int = Field(64, ge=1)
     retries: int = Field(3, ge=0)
     num_samples: int = Field(1, ge=1)
     max_tokens: int = Field(512, ge=1)
     request_timeout: float = Field(60.0, gt=0)
+    retry_backoff: float = Field(0.5, ge=0)  # first retry delay (s), doubled each try, jittered
+    base_url: Optional[str] = None  # overrides the top-level base_url; Groq/HuggingFace: their own endpoint
     validate_answers: bool = Field(True, alias="validate")
     remove_no_valid: bool = False
     publish: bool = False

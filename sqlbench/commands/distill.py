@@ -1,15 +1,67 @@
-"""(not implemented yet)"""
+"""Ask a teacher LLM for <think> reasoning + <sql> on each task, validate every answer
+in the SQL sandbox, and save the samples and the final dataset in a run directory
+(optionally publishing it to the Hugging Face Hub).
+
+The teacher sees the question and the schema only; the gold SQL is used to judge
+(--hint-gold shows it to the teacher, which leaks the answer). Running the same command
+with the same --run-dir resumes: finished tasks are not asked again. With no flags the
+teacher is the tiny offline student on the bundled dataset (works offline).
+
+Outputs: RUN/samples.jsonl (every answer with its verdict), RUN/events.jsonl,
+RUN/config.yaml, and at the end RUN/dataset.jsonl + RUN/dataset/ (datasets
+save_to_disk). A stopped job (SIGTERM/SIGINT) records status "interrupted"; a RUN/pause
+file pauses dispatching until it is removed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from sqlbench.errors import SqlbenchError
+from sqlbench.commands.base import bool_flag, load_context
+
+SECTION_FLAGS = ("model", "dataset_repo_id", "limit", "batch_size", "provider", "validate", "remove_no_valid",
+                 "publish", "publish_repo_id", "private_repo", "retries", "use_ray", "base_url", "num_samples",
+                 "max_tokens", "hint_gold", "split", "format")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    g = parser.add_argument_group("teacher")
+    g.add_argument("--provider", metavar="NAME",
+                   help="OpenAI | vLLM | Groq | HuggingFace | Transformers (case-insensitive; default Transformers)")
+    g.add_argument("--model", metavar="ID", help="teacher model id, folder or endpoint (default: the tiny offline "
+                   "student for Transformers; the server's first model for OpenAI)")
+    g.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (default: base_url in config.yaml); "
+                   "for Groq/HuggingFace overrides their endpoint")
+    g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default from config.yaml)")
+    g.add_argument("--max-tokens", type=int, metavar="N", help="longest answer in tokens")
+    g.add_argument("--num-samples", type=int, metavar="K", help="answers per task; the best valid one is kept")
+    bool_flag(g, "hint-gold", "show the gold SQL to the teacher (LEAKS the answer; the dataset card says so)")
+    d = parser.add_argument_group("data")
+    d.add_argument("--dataset-repo-id", metavar="ID_OR_PATH",
+                   help="Hub dataset id or local path (JSONL/JSON/Parquet/CSV/save_to_disk); default: bundled")
+    d.add_argument("--split", metavar="NAME", help="dataset split (default train)")
+    d.add_argument("--format", metavar="FMT", help="gretel | spider | synsql | distilled (default: detected)")
+    d.add_argument("--limit", type=int, metavar="N", help="number of tasks (default 100)")
+    r = parser.add_argument_group("run")
+    r.add_argument("--run-dir", metavar="PATH", help="run directory (default runs/<timestamp>-distill); "
+                   "an existing one is resumed")
+    r.add_argument("--batch-size", type=int, metavar="N", help="concurrent requests (default 64)")
+    r.add_argument("--retries", type=int, metavar="N", help="retries per request on 429/5xx/timeouts (default 3)")
+    bool_flag(r, "validate", "judge every answer in the SQL sandbox (default on)")
+    bool_flag(r, "remove-no-valid", "keep only validated answers in the dataset (needs --validate)")
+    bool_flag(r, "use-ray", "run generation and validation as Ray actors (ray_address in config; local otherwise)")
+    p = parser.add_argument_group("publishing")
+    bool_flag(p, "publish", "push the final dataset to the Hugging Face Hub (HF_TOKEN)")
+    p.add_argument("--publish-repo-id", metavar="ID", help="Hub dataset repo, e.g. your-name/sql-reasoning")
+    bool_flag(p, "private-repo", "create the Hub repo as private")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SqlbenchError("this command is not implemented yet")
+    from sqlbench.distill import run_distill
+
+    flags = {k: getattr(args, k, None) for k in SECTION_FLAGS}
+    ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature})
+    path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]])
+    print(path)
+    return 0

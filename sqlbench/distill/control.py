@@ -1,0 +1,66 @@
+"""Stop and pause for a running distillation: threading.Events from an embedding
+thread (the TUI), SIGTERM/SIGINT for a detached process, and a ``RUN/pause`` file."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from pathlib import Path
+
+PAUSE_FILE = "pause"
+POLL_S = 0.1
+
+
+class Control:
+    def __init__(self, run_path: Path, stop: threading.Event | None = None, pause: threading.Event | None = None):
+        self.pause_file = Path(run_path) / PAUSE_FILE
+        self._stop = stop
+        self._pause = pause
+        self._signalled = 0
+        self.paused_now = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._signalled > 0 or (self._stop is not None and self._stop.is_set())
+
+    @property
+    def forced(self) -> bool:
+        """A second signal: do not wait for the requests in flight."""
+        return self._signalled > 1
+
+    def paused(self) -> bool:
+        return (self._pause is not None and self._pause.is_set()) or self.pause_file.exists()
+
+    def on_signal(self) -> None:
+        self._signalled += 1
+
+    async def gate(self, event) -> bool:
+        """Wait while paused (emitting ``paused``/``resumed``); False once stopped."""
+        while not self.stopped and self.paused():
+            if not self.paused_now:
+                self.paused_now = True
+                event("paused")
+            await asyncio.sleep(POLL_S)
+        if self.paused_now:
+            self.paused_now = False
+            event("resumed")
+        return not self.stopped
+
+    def install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
+        """SIGTERM/SIGINT -> stop (main thread only: signals cannot be caught elsewhere)."""
+        if threading.current_thread() is not threading.main_thread():
+            return []
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.on_signal)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        return installed
+
+    @staticmethod
+    def remove_signals(loop: asyncio.AbstractEventLoop, installed: list[int]) -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

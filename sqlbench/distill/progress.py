@@ -1,0 +1,97 @@
+"""Counters of a running distillation, the periodic ``progress`` event and the headless
+progress bar (rich, on stderr, only when it is a terminal; a summary line always)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+
+@dataclass
+class Counters:
+    total: int  # samples the run needs (tasks x num_samples)
+    done: int = 0
+    valid: int = 0
+    failed: int = 0
+    unjudged: int = 0
+    invalid_by_reason: Counter = field(default_factory=Counter)
+    done_at_start: int = 0
+    t0: float = field(default_factory=time.monotonic)
+
+    def add(self, rec: dict[str, Any]) -> None:
+        self.done += 1
+        if rec.get("status") == "failed":
+            self.failed += 1
+        elif rec.get("valid") is True:
+            self.valid += 1
+        elif rec.get("valid") is False:
+            self.invalid_by_reason[str(rec.get("reason"))] += 1
+        else:
+            self.unjudged += 1
+
+    def start_clock(self) -> None:
+        self.done_at_start = self.done
+        self.t0 = time.monotonic()
+
+    @property
+    def invalid(self) -> int:
+        return sum(self.invalid_by_reason.values())
+
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.t0
+        return (self.done - self.done_at_start) / elapsed if elapsed > 0 else 0.0
+
+    def eta(self) -> float | None:
+        r = self.rate()
+        return round((self.total - self.done) / r, 1) if r > 0 else None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"done": self.done, "total": self.total, "valid": self.valid,
+                "invalid_by_reason": dict(sorted(self.invalid_by_reason.items())), "failed": self.failed,
+                "samples_per_s": round(self.rate(), 3), "eta_s": self.eta()}
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.invalid_by_reason.items()))
+        elapsed = time.monotonic() - self.t0
+        return (f"{self.done}/{self.total} samples: {self.valid} valid, {self.invalid} invalid"
+                f"{f' ({reasons})' if reasons else ''}, {self.failed} failed"
+                f"{f', {self.unjudged} not validated' if self.unjudged else ''}"
+                f" in {elapsed:.1f}s ({self.rate():.1f} samples/s)")
+
+
+class ProgressView:
+    """A rich progress bar when stderr is a terminal; silent otherwise."""
+
+    def __init__(self, counters: Counters, label: str, stream: TextIO | None = None, enabled: bool | None = None):
+        self.counters = counters
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self._progress = None
+        self._task = None
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[rate]}"),
+                                      TimeRemainingColumn(), console=Console(file=self.stream), transient=False)
+            self._progress.start()
+            self._task = self._progress.add_task(label, total=counters.total, completed=counters.done,
+                                                 counts="", rate="")
+
+    def refresh(self) -> None:
+        if self._progress is None:
+            return
+        c = self.counters
+        reasons = " ".join(f"{k}:{v}" for k, v in sorted(c.invalid_by_reason.items()))
+        counts = f"[green]{c.valid} valid[/] [yellow]{c.invalid} invalid[/]{f' ({reasons})' if reasons else ''} [red]{c.failed} failed[/]"
+        self._progress.update(self._task, completed=c.done, counts=counts, rate=f"{c.rate():.1f}/s")
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self.refresh()
+            self._progress.stop()
+            self._progress = None

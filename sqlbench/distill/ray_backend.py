@@ -1,0 +1,116 @@
+"""``--use-ray``: generation and validation as Ray actors (one per CPU of the cluster,
+each async with ``--batch-size`` concurrency), results streamed back to the driver,
+which alone writes the run directory (so resume and crash safety are unchanged)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+from typing import Any
+
+from sqlbench.distill.options import DistillOptions
+from sqlbench.errors import ProviderError, SqlbenchError
+from sqlbench.records import Task
+
+LOCAL_CPUS = 2
+
+
+class SampleWorker:
+    """Runs inside a Ray worker process: its own provider and validator."""
+
+    def __init__(self, opts: DistillOptions, seed: int):
+        from sqlbench.providers import build_provider
+
+        self.opts = opts
+        self.provider = build_provider(opts.provider)
+        self.judge = None
+        self.rng = random.Random(seed)
+        self._ready: asyncio.Future | None = None
+
+    async def _ensure(self) -> None:
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._start())
+        await self._ready
+
+    async def _start(self) -> None:
+        from sqlbench.distill.sample import Judge
+
+        await self.provider.start()
+        self.judge = Judge(self.opts) if self.opts.validate else None
+
+    async def model(self) -> str:
+        await self._ensure()
+        return self.provider.model
+
+    async def sample(self, task: Task, sample_index: int) -> dict[str, Any]:
+        from sqlbench.distill.sample import produce_sample
+
+        await self._ensure()
+        return await produce_sample(self.provider, task, sample_index, self.opts, self.judge, self.rng)
+
+
+class RayProducer:
+    def __init__(self, opts: DistillOptions):
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ProviderError("--use-ray needs ray: pip install 'sqlbench[ray]'") from None
+        from sqlbench.providers import build_provider
+
+        self.opts = opts
+        self.provider = build_provider(opts.provider)  # checks the options here, before Ray starts
+        self.actors: list[Any] = []
+        self._next = itertools.count()
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+    @property
+    def model(self) -> str:
+        return self.provider.model
+
+    async def start(self) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                          logging_level=logging.WARNING, ignore_reinit_error=True)
+            if self.opts.ray_address:
+                kwargs["address"] = self.opts.ray_address
+            else:
+                kwargs["num_cpus"] = LOCAL_CPUS
+            ray.init(**kwargs)
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actor_cls = ray.remote(num_cpus=1, max_concurrency=max(2, self.opts.batch_size))(SampleWorker)
+        self.actors = [actor_cls.remote(self.opts, self.opts.seed + i) for i in range(cpus)]
+        models = await asyncio.gather(*(self._call(a.model.remote()) for a in self.actors))
+        self.provider.model = models[0]
+
+    async def _call(self, ref):
+        import ray
+
+        try:
+            return await ref
+        except ray.exceptions.RayTaskError as e:
+            cause = getattr(e, "cause", None)
+            if isinstance(cause, SqlbenchError):
+                raise cause from None
+            raise
+
+    async def produce(self, task: Task, sample_index: int) -> dict[str, Any]:
+        actor = self.actors[next(self._next) % len(self.actors)]
+        return await self._call(actor.sample.remote(task, sample_index))
+
+    async def aclose(self) -> None:
+        import ray
+
+        for a in self.actors:
+            try:
+                ray.kill(a)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        self.actors = []
+        ray.shutdown()

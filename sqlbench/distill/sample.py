@@ -1,0 +1,92 @@
+"""One sample: ask the teacher (with retries), parse, judge, and build the record that
+goes to ``samples.jsonl``. Shared by the in-process pipeline and the Ray workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from sqlbench.distill.options import DistillOptions
+from sqlbench.prompts import build_messages, parse_answer
+from sqlbench.providers import GenParams, Provider
+from sqlbench.providers.retry import RetriesExhausted, RetryPolicy, with_retries
+from sqlbench.records import EXECUTION, FORMAT, Task, Verdict
+
+OK_STATUS, FAILED_STATUS = "ok", "failed"
+
+
+class Judge:
+    """The validator run off the event loop, in a pool sized to the cores."""
+
+    def __init__(self, opts: DistillOptions, executor: Executor | None = None):
+        from sqlbench.sqlcheck import Validator
+
+        self._validator = Validator(timeout=opts.validator_timeout, max_rows=opts.validator_max_rows)
+        self._own = executor is None
+        self._executor = executor or ThreadPoolExecutor(max_workers=opts.validator_workers or os.cpu_count() or 2,
+                                                        thread_name_prefix="sqlbench-validate")
+
+    def _check(self, task: Task, text: str) -> Verdict:
+        try:
+            return self._validator.check(task, text)
+        except Exception as e:  # noqa: BLE001 - a validator bug must not stop the run
+            return Verdict(False, EXECUTION, detail=f"validator error: {type(e).__name__}: {e}")
+
+    async def __call__(self, task: Task, text: str) -> Verdict:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._check, task, text)
+
+    def close(self) -> None:
+        if self._own:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def gen_params(opts: DistillOptions, provider: Provider) -> GenParams:
+    # A fixed seed only for local models: it makes a run reproducible there; remote
+    # servers differ in whether they accept one.
+    local = provider.name in ("Transformers", "vLLM")
+    return GenParams(temperature=opts.temperature, max_tokens=opts.max_tokens, timeout=opts.timeout,
+                     seed=opts.seed if local else None)
+
+
+def _base(task: Task, sample_index: int, provider: Provider, messages: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "sample_index": sample_index,
+        "question": task.question,
+        "context": task.context,
+        "gold_sql": task.gold_sql,
+        "provider": provider.name,
+        "model": provider.model,
+        "messages": messages,
+    }
+
+
+async def produce_sample(provider: Provider, task: Task, sample_index: int, opts: DistillOptions,
+                         judge: Judge | None, rng: random.Random | None = None) -> dict[str, Any]:
+    messages = build_messages(task, opts.system_prompt, hint_gold=opts.hint_gold)
+    params = gen_params(opts, provider)
+    policy = RetryPolicy(retries=opts.retries, backoff=opts.retry_backoff)
+    rec = _base(task, sample_index, provider, messages)
+    t0 = time.monotonic()
+    try:
+        completion, attempts = await with_retries(lambda: provider.complete(messages, params), policy, rng)
+    except RetriesExhausted as e:
+        rec.update(completion=None, think="", sql="", verdict=None, valid=False, reason=None,
+                   latency_s=round(time.monotonic() - t0, 4), tokens={"prompt": None, "completion": None},
+                   attempts=e.attempts, status=FAILED_STATUS, error=str(e))
+        return rec
+    latency = time.monotonic() - t0
+    answer = parse_answer(completion.text)
+    if judge is not None:
+        verdict = await judge(task, completion.text)
+        valid, reason, vd = verdict.valid, verdict.reason, verdict.to_dict()
+    else:  # unvalidated: only the format is known
+        valid, reason, vd = None, (None if answer.well_formed else FORMAT), None
+    rec.update(completion=completion.text, think=answer.think, sql=answer.sql, verdict=vd, valid=valid,
+               reason=reason, latency_s=round(latency, 4), tokens=completion.tokens(), attempts=attempts,
+               status=OK_STATUS, error=None)
+    return rec
