@@ -18,11 +18,12 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
-from sqlbench.chat import Engine, GenParams, GenResult
+from sqlbench.chat import Engine, GenParams, GenResult, PromptTooLong
 
 MAX_BODY = 8 * 1024 * 1024
 ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -174,6 +175,10 @@ class GenerationWorker:
     def __init__(self, engine: Engine, *, max_pending: int = 64) -> None:
         self.engine = engine
         self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_pending)
+        # the last results, newest last (finish_reason tells a cancelled job): for /health and tests
+        self.finished: deque[GenResult] = deque(maxlen=64)
+        self.served = 0
+        self.current: Job | None = None
         self.thread = threading.Thread(target=self._loop, name="sqlbench-serve-worker", daemon=True)
         self.thread.start()
 
@@ -188,19 +193,34 @@ class GenerationWorker:
 
     def _loop(self) -> None:
         while (job := self.jobs.get()) is not None:
+            self.current = job
             try:
                 if not job.cancel_event.is_set():
                     job.result = self.engine.generate(job.messages, job.params, job.out.put, job.cancel_event)
+                    self.finished.append(job.result)
+                    self.served += 1
             except BaseException as e:  # noqa: BLE001 - reported to that request only
                 job.error = e
             finally:
+                self.current = None
                 job.out.put(_DONE)
 
-    def stop(self) -> None:
-        try:
-            self.jobs.put_nowait(None)
-        except queue.Full:
-            pass
+    def stop(self, timeout: float = 30.0) -> None:
+        """Cancel what is queued and running, and wait for the worker to exit (so no
+        generation is cut off by interpreter shutdown)."""
+        while True:
+            try:
+                job = self.jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.cancel()
+                job.error = RequestError("the server is shutting down", status=503, type="server_error")
+                job.out.put(_DONE)
+        if self.current is not None:
+            self.current.cancel()
+        self.jobs.put(None)
+        self.thread.join(timeout)
 
 
 # ---- HTTP ------------------------------------------------------------------------------
@@ -229,6 +249,12 @@ class ChatServer(ThreadingHTTPServer):
         t = threading.Thread(target=self.serve_forever, name="sqlbench-serve-http", daemon=True)
         t.start()
         return t
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # a client went away; nothing to report
+        super().handle_error(request, client_address)
 
     def server_close(self) -> None:
         self.worker.stop()
@@ -293,7 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith(("/v1/models/", "/models/")):
             self._send_json(200, {**model, "id": path.split("/models/", 1)[1]})
         elif path in ("/health", "/v1/health", ""):
-            self._send_json(200, {"status": "ok", "model": self.server.model_name})
+            w = self.server.worker
+            self._send_json(200, {"status": "ok", "model": self.server.model_name,
+                                  "queued": w.jobs.qsize(), "served": w.served})
         else:
             self._error(RequestError(f"unknown path {path}", status=404, code="not_found"))
 
@@ -321,7 +349,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _gen_error(self, job: Job) -> RequestError:
         e = job.error
-        if isinstance(e, ValueError):
+        if isinstance(e, RequestError):
+            return e
+        if isinstance(e, PromptTooLong):
             return RequestError(str(e), param="messages", code="context_length_exceeded")
         self.log_message("generation failed: %s", f"{type(e).__name__}: {e}")
         return RequestError(f"generation failed: {type(e).__name__}", status=500, type="server_error")
