@@ -1,15 +1,160 @@
-"""(not implemented yet)"""
+"""Judge answers (or gold queries) by running them in the SQL sandbox.
+
+INPUT is any dataset the loader reads (a local JSONL/JSON/Parquet/CSV file, a
+save_to_disk folder, a run directory or a Hub id; default: the bundled dataset). A row
+with a `completion` column (a full <think>…</think><sql>…</sql> answer) or a
+`candidate_sql` column has that judged; a row with neither has its gold query checked
+against its own context. Each output line is the input row (its `id` kept) plus
+"verdict": {"valid", "reason", "detail", "sql"} (and small "expected"/"got" previews
+when results differ). Reasons: ok format syntax execution timeout mismatch unsafe
+bad_context gold_error. A summary (counts by reason, rows/s) goes to stderr.
+Exit 0 when it ran, whatever the verdicts.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
 
-from sqlbench.errors import SqlbenchError
+from sqlbench.commands.base import load_context
+from sqlbench.errors import DatasetError
+
+PROGRESS_MIN_ROWS = 200  # shorter inputs finish before a bar is worth drawing
+IN_PROCESS_MAX_ROWS = 32  # starting worker processes costs more than judging these
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("input", metavar="INPUT", nargs="?", default=None,
+                        help="dataset path or Hub id (default: the bundled dataset)")
+    parser.add_argument("-o", "--output", metavar="OUT.jsonl", help="write verdict lines here (default: stdout)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per query (default 2)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--max-rows", type=int, default=None, help="rows fetched per result (default 10000)")
+    parser.add_argument("--format", dest="fmt", default=None, choices=["gretel", "spider", "synsql", "distilled"],
+                        help="dataset layout (default: detected from the columns)")
+    parser.add_argument("--split", default="train", help="dataset split (default: train)")
+    parser.add_argument("--limit", type=int, default=None, help="judge only the first N rows")
+
+
+def candidate_of(row: dict[str, Any]) -> str | None:
+    """The answer a row asks to judge: its completion, else its candidate SQL."""
+    for key in ("completion", "candidate_sql"):
+        value = row.get(key)
+        if isinstance(value, list):  # conversational completions: the last message
+            value = next((m.get("content") for m in reversed(value) if isinstance(m, dict)), None)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+# Worker processes keep one Validator each, so a task's built context is reused.
+_VALIDATOR = None
+
+
+def _init_worker(timeout: float, max_rows: int) -> None:
+    global _VALIDATOR
+    from sqlbench.sqlcheck import Validator
+
+    _VALIDATOR = Validator(timeout=timeout, max_rows=max_rows)
+
+
+def _judge(item) -> dict[str, Any]:
+    task, candidate = item
+    return _VALIDATOR.check(task, candidate).to_dict()
+
+
+def _verdicts(items: list, workers: int, timeout: float, max_rows: int) -> Iterator[dict[str, Any]]:
+    """Verdicts in input order, from worker processes when it pays."""
+    if workers <= 1 or len(items) <= IN_PROCESS_MAX_ROWS:
+        _init_worker(timeout, max_rows)
+        for item in items:
+            yield _judge(item)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: forking a process that may already run loader/progress threads is unsafe.
+    ctx = multiprocessing.get_context("spawn")
+    chunk = max(1, min(64, len(items) // (workers * 8)))
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(timeout, max_rows)) as pool:
+        try:
+            yield from pool.map(_judge, items, chunksize=chunk)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SqlbenchError("this command is not implemented yet")
+    ctx = load_context(args, "validate",
+                       {"timeout": args.timeout, "workers": args.workers, "max_rows": args.max_rows})
+    cfg = ctx.settings.validate_
+    workers = cfg.workers or os.cpu_count() or 1
+
+    from sqlbench.data.loader import load_tasks
+
+    tasks = load_tasks(args.input, split=args.split, limit=args.limit, fmt=args.fmt,
+                       token=ctx.secrets.get("hf_token"))
+    items = [(t, candidate_of(dict(t.row))) for t in tasks]
+
+    out = sys.stdout
+    if args.output:
+        path = Path(args.output)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = path.open("w", encoding="utf-8")
+        except OSError as e:
+            raise DatasetError(f"{path}: cannot write ({e.strerror or e})") from None
+
+    counts: Counter[str] = Counter()
+    start = time.perf_counter()
+    progress = _progress(len(items))
+    try:
+        bar = progress.add_task("validating", total=len(items)) if progress else None
+        if progress:
+            progress.start()
+        for (task, _), verdict in zip(items, _verdicts(items, workers, cfg.timeout, cfg.max_rows)):
+            row = dict(task.row)
+            line = {"id": row.pop("id", task.id), **row, "verdict": verdict}
+            out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+            if out is sys.stdout:
+                out.flush()
+            counts[verdict["reason"]] += 1
+            if progress:
+                progress.advance(bar)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) has gone: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        if progress:
+            progress.stop()
+        if out is not sys.stdout:
+            out.close()
+    elapsed = time.perf_counter() - start
+    print(summary(counts, elapsed), file=sys.stderr)
+    return 0
+
+
+def summary(counts: Counter, elapsed: float) -> str:
+    n = sum(counts.values())
+    rate = n / elapsed if elapsed > 0 else 0.0
+    parts = ", ".join(f"{reason} {count}" for reason, count in counts.most_common())
+    return (f"validated {n} rows: {counts.get('ok', 0)} valid ({parts or 'none'}) "
+            f"in {elapsed:.2f} s, {rate:.0f} rows/s")
+
+
+def _progress(total: int):
+    if total < PROGRESS_MIN_ROWS:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)

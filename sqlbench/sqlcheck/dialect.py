@@ -151,6 +151,8 @@ def has_top_level_order_by(sql: str) -> bool:
     if not stmts:
         return False
     last = stmts[-1]
+    if not re.search(r"\border\s+by\b", last, re.I):
+        return False
     for d in PARSE_DIALECTS:
         trees = parse_statements(last, d)
         if trees:

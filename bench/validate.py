@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Benchmark the validator against raw sqlite3.
+
+Builds a few thousand answers from real tasks (the bundled dataset, plus the shared
+Spider and SynSQL samples when present): for every task the gold as a full answer, the
+gold as bare SQL, a changed literal, a misspelt keyword, a missing table and an answer
+without its <think> block. It then times, on one core,
+
+  * validator: a fresh ``Validator`` judging every answer (cold caches: building each
+    task's context once is part of the measured time), and
+  * raw: plain ``sqlite3`` executing the same context + gold + candidate statements in
+    a fresh in-memory database per answer, with no sandbox, no comparison, no checks.
+
+It also measures the executable-gold rate (``Validator.check(task)`` is ok) per source.
+The last line is JSON: {"bench": "validate", "ratio": validator/raw, "rows_per_s": …,
+"gold_exec_rate": {…}}.
+
+    .venv/bin/python bench/validate.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlbench.prompts import extract_sql, format_answer  # noqa: E402
+from sqlbench.sqlcheck import Validator, split_statements  # noqa: E402
+
+SHARED = Path("/work/shared/data")
+SOURCES = [  # name, path, loader format
+    ("spider", SHARED / "spider-dev.json", "spider"),
+    ("synsql", SHARED / "synsql-sqlr1-test.parquet", "synsql"),
+]
+
+
+def load_sources(quick: bool) -> dict[str, list]:
+    from sqlbench.data.loader import DEFAULT_DATASET, load_tasks
+
+    per_source = 150 if quick else None
+    out: dict[str, list] = {}
+    if DEFAULT_DATASET.is_file():
+        out["bundled"] = load_tasks()
+    else:
+        print(f"bundled dataset {DEFAULT_DATASET} not found: skipped", file=sys.stderr)
+    for name, path, fmt in SOURCES:
+        if path.is_file():
+            out[name] = load_tasks(path, fmt=fmt, limit=per_source, shuffle=True, seed=0)
+        else:
+            print(f"{path} not found: {name} skipped", file=sys.stderr)
+    return out
+
+
+_NUMBER = re.compile(r"(?<![\w.'])(\d+)(?![\w.'])")
+
+
+def candidates(task) -> list[str]:
+    gold = task.gold_sql.strip()
+    numbers = list(_NUMBER.finditer(gold))
+    if numbers:
+        m = numbers[-1]
+        changed = gold[: m.start()] + str(int(m.group(1)) + 1) + gold[m.end():]
+    else:
+        changed = gold.rstrip(";") + " LIMIT 0"
+    misspelt = re.sub(r"^\s*(\w)(\w*)", lambda m: m.group(1) + m.group(2)[:-1], gold, count=1)
+    return [
+        format_answer("Work out which tables and columns the question needs.", gold),
+        gold,
+        changed,
+        misspelt,
+        "SELECT * FROM no_such_table_xyz",
+        f"<sql>{gold}</sql>",
+    ]
+
+
+def run_raw(pairs) -> float:
+    """Raw sqlite3: fresh database per answer, context + gold + candidate, no checks."""
+    start = time.perf_counter()
+    for task, answer in pairs:
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        for part in (task.context, task.gold_sql, extract_sql(answer)):
+            for stmt in split_statements(part):
+                try:
+                    conn.execute(stmt).fetchall()
+                except Exception:
+                    pass
+        conn.close()
+    return time.perf_counter() - start
+
+
+def run_validator(pairs, timeout: float) -> tuple[float, Counter]:
+    v = Validator(timeout=timeout)
+    reasons: Counter = Counter()
+    start = time.perf_counter()
+    for task, answer in pairs:
+        reasons[v.check(task, answer).reason] += 1
+    return time.perf_counter() - start, reasons
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="150 tasks per shared sample (well under 45 s)")
+    ap.add_argument("--timeout", type=float, default=2.0)
+    args = ap.parse_args(argv)
+
+    sources = load_sources(args.quick)
+    gold_rate = {}
+    for name, tasks in sources.items():
+        v = Validator(timeout=args.timeout)
+        verdicts = [v.check(t) for t in tasks]
+        ok = sum(1 for x in verdicts if x.valid)
+        gold_rate[name] = round(ok / len(tasks), 4) if tasks else None
+        bad = Counter(x.reason for x in verdicts if not x.valid)
+        print(f"{name:8s} executable gold {ok}/{len(tasks)} ({gold_rate[name]:.1%})"
+              + (f"  not ok: {dict(bad)}" if bad else ""), file=sys.stderr)
+
+    pairs = [(t, a) for tasks in sources.values() for t in tasks for a in candidates(t)]
+    if not pairs:
+        print("no tasks found", file=sys.stderr)
+        return 1
+    raw = run_raw(pairs)
+    validator, reasons = run_validator(pairs, args.timeout)
+    ratio = validator / raw
+    rows_per_s = len(pairs) / validator
+    print(f"{len(pairs)} answers over {sum(len(t) for t in sources.values())} tasks: "
+          f"validator {validator:.2f} s ({rows_per_s:.0f}/s), raw sqlite3 {raw:.2f} s, ratio {ratio:.2f}",
+          file=sys.stderr)
+    print(f"verdicts: {dict(reasons.most_common())}", file=sys.stderr)
+    print(json.dumps({"bench": "validate", "ratio": round(ratio, 3), "rows_per_s": round(rows_per_s, 1),
+                      "gold_exec_rate": gold_rate, "answers": len(pairs), "validator_s": round(validator, 3),
+                      "raw_s": round(raw, 3), "reasons": dict(reasons)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
