@@ -25,7 +25,7 @@ UNSAFE_KEYWORDS = frozenset(
 )
 # DuckDB table/scalar functions that read files or run SQL from a string.
 _DUCK_FILE_FUNCS = re.compile(
-    r"\b(read_\w+|glob|parquet_\w+|sniff_csv|query_table|query|load_extension|readfile|writefile|"
+    r"\b(read_\w+|pragma_\w+|glob|parquet_\w+|sniff_csv|query_table|query|load_extension|readfile|writefile|"
     r"iceberg_\w+|delta_scan|sqlite_scan|sqlite_attach|postgres_\w+|mysql_\w+)\s*\(",
     re.I,
 )

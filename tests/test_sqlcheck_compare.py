@@ -1,0 +1,68 @@
+"""Result-set and final-state comparison rules."""
+
+from decimal import Decimal
+
+from sqlbench.sqlcheck.compare import compare_results, compare_states, preview
+
+
+def same(expected, got, ordered=False, **kw):
+    return compare_results(expected, got, ordered, **kw) is None
+
+
+def test_rows_are_a_multiset_unless_ordered():
+    assert same([(1, "a"), (2, "b")], [(2, "b"), (1, "a")])
+    d = compare_results([(1, "a"), (2, "b")], [(2, "b"), (1, "a")], True)
+    assert d is not None and "different order" in d.detail
+    # Multisets, not sets: duplicates count.
+    assert not same([(1,), (1,), (2,)], [(1,), (2,), (2,)])
+
+
+def test_numbers_compare_numerically_with_relative_tolerance():
+    assert same([(5,)], [(5.0,)])
+    assert same([(Decimal("2.50"),)], [(2.5,)])
+    assert same([(1_000_000.0,)], [(1_000_000.5,)])  # 5e-7 relative
+    assert not same([(1_000_000.0,)], [(1_000_002.0,)])  # 2e-6 relative
+    assert same([(0.1 + 0.2 - 0.3,)], [(0,)])  # float noise at zero
+    assert not same([(5,)], [("5",)])  # text is not a number
+
+
+def test_null_equals_null_only():
+    assert same([(None, 1)], [(None, 1)])
+    assert not same([(None,)], [(0,)])
+
+
+def test_column_order_and_names_are_ignored_but_count_is_not():
+    assert same([(1, "a", 2.0), (2, "b", 3.0)], [("a", 2.0, 1), ("b", 3.0, 2)])
+    assert same([("x", 1), ("y", 2)], [(1, "x"), (2, "y")], ordered=True)
+    assert not same([("x", 1), ("y", 2)], [(2, "y"), (1, "x")], ordered=True)  # row order still matters
+    d = compare_results([(1, 2)], [(1,)], False)
+    assert d is not None and d.detail == "2 columns expected, 1 returned"
+    # Empty results (schema-only databases) still compare their width.
+    assert compare_results([], [], False, expected_ncols=2, got_ncols=1) is not None
+    assert compare_results([], [], False, expected_ncols=2, got_ncols=2) is None
+
+
+def test_column_swap_must_keep_rows_together():
+    # Each column has the same values, but the pairing differs: not equal.
+    assert not same([(1, "a"), (2, "b")], [("b", 1), ("a", 2)])
+
+
+def test_detail_names_counts_and_first_difference():
+    d = compare_results([(1,), (2,), (3,)], [(1,), (3,)], True)
+    assert d.detail == "3 rows expected, 2 returned; first difference at row 2"
+    assert d.expected == [[1], [2], [3]] and d.got == [[1], [3]]
+
+
+def test_previews_are_small_and_json_safe():
+    rows = [(i, b"\x01", Decimal("1.5")) for i in range(50)]
+    p = preview(rows)
+    assert len(p) == 10 and p[0] == [0, "x'01'", 1.5]
+
+
+def test_final_state_compares_every_table_and_view():
+    base = {"t": ("table", 1, [(1,), (2,)], False), "v": ("view", 1, [(1,)], False)}
+    assert compare_states(base, dict(base)) is None
+    assert "v is missing" in compare_states(base, {"t": base["t"]}).detail
+    assert "unexpected table x" in compare_states(base, {**base, "x": ("table", 1, [], False)}).detail
+    changed = {**base, "t": ("table", 1, [(1,)], False)}
+    assert "table t" in compare_states(base, changed).detail

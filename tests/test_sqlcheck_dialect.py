@@ -1,0 +1,77 @@
+"""Statement splitting, parsing, names and dialect rewrites (no execution)."""
+
+from sqlbench.sqlcheck import parses, referenced_names, split_statements
+from sqlbench.sqlcheck.dialect import auto_ids, has_top_level_order_by, rewrites, unsafe_reason
+
+
+def test_split_respects_strings_comments_and_trigger_bodies():
+    sql = (
+        "INSERT INTO t VALUES ('a;b'); -- trailing; comment\n"
+        "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET x = 1; DELETE FROM u; END;\n"
+        "/* only a comment */;\n"
+        "SELECT 1"
+    )
+    parts = split_statements(sql)
+    assert len(parts) == 3
+    assert parts[0] == "INSERT INTO t VALUES ('a;b')"
+    assert parts[1].startswith("-- trailing; comment\nCREATE TRIGGER") and parts[1].endswith("END")
+    assert parts[2].endswith("SELECT 1")
+    assert split_statements("  ;; ") == []
+
+
+def test_parses_accepts_sql_of_any_common_dialect_and_rejects_the_rest():
+    assert parses("SELECT a FROM t WHERE b > 1")
+    assert parses("SELECT `a` FROM `t`")  # MySQL
+    assert parses("SELECT a FROM t WHERE b ILIKE 'x%' FETCH FIRST 3 ROWS ONLY")  # PostgreSQL
+    assert parses("INSERT INTO t VALUES (1); UPDATE t SET a = 2")
+    assert not parses("SELEC a FROM t")
+    assert not parses("SELECT a FROM t WHERE")
+    assert not parses("hello world")  # an expression, not a statement
+    assert not parses("")
+    assert parses("SELECT `a` FROM t", dialect="mysql")
+    assert not parses("SELECT `a` FROM t", dialect="postgres")
+
+
+def test_referenced_names_leaves_out_ctes_and_aliases():
+    tables, columns = referenced_names(
+        "WITH big AS (SELECT customer_id, SUM(amount) AS total FROM Orders GROUP BY customer_id) "
+        "SELECT c.Name, b.total FROM customers c JOIN big b ON b.customer_id = c.id ORDER BY total"
+    )
+    assert tables == {"orders", "customers"}
+    assert columns == {"customer_id", "amount", "name", "id", "total"}  # b.total is the CTE's column
+    _, cols = referenced_names("SELECT price * qty AS revenue FROM sales ORDER BY revenue")
+    assert cols == {"price", "qty"}  # ORDER BY revenue names the alias, not a column
+    assert referenced_names("INSERT INTO t (a, b) VALUES (1, 2)") == ({"t"}, {"a", "b"})
+    assert referenced_names("not sql at all (") == (set(), set())
+
+
+def test_top_level_order_by_only():
+    assert has_top_level_order_by("SELECT a FROM t ORDER BY a")
+    assert has_top_level_order_by("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1")
+    assert not has_top_level_order_by("SELECT a FROM (SELECT a FROM t ORDER BY a LIMIT 3)")
+    assert not has_top_level_order_by("SELECT a, ROW_NUMBER() OVER (ORDER BY a) FROM t")
+    assert not has_top_level_order_by("SELECT 'order by' FROM t")
+
+
+def test_rewrites_turn_mysql_and_postgres_habits_into_sqlite():
+    out = rewrites("SELECT name FROM t WHERE name ILIKE '%a%' FETCH FIRST 2 ROWS ONLY", "sqlite")
+    assert out and "LIMIT 2" in out[0][0] and "ILIKE" not in out[0][0]
+    assert rewrites("SELEC nothing", "sqlite") == []
+
+
+def test_auto_increment_and_serial_columns_keep_numbering():
+    assert auto_ids("CREATE TABLE a (id INT AUTO_INCREMENT PRIMARY KEY, x TEXT)", "sqlite") == [
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT)"
+    ]
+    duck = auto_ids("CREATE TABLE a (id SERIAL PRIMARY KEY, x TEXT)", "duckdb")
+    assert duck[0] == "CREATE SEQUENCE IF NOT EXISTS seq_a_id" and "NEXTVAL('seq_a_id')" in duck[1]
+    assert auto_ids("CREATE TABLE b (x INT)", "sqlite") is None
+
+
+def test_unsafe_first_keywords_and_duckdb_file_functions():
+    for stmt in ("ATTACH 'x.db' AS x", "  pragma table_info(t)", "/* hi */ VACUUM INTO 'f'", "COPY t TO 'f.csv'",
+                 "INSTALL httpfs", "LOAD 'ext'", "SET threads = 4"):
+        assert unsafe_reason(stmt) is not None, stmt
+    assert unsafe_reason("SELECT * FROM read_csv('/etc/passwd')", "duckdb")
+    assert unsafe_reason("SELECT glob('a*', name) FROM t", "sqlite") is None  # SQLite's harmless GLOB
+    assert unsafe_reason("UPDATE t SET a = 1") is None

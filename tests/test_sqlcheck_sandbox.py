@@ -1,0 +1,156 @@
+"""Hostile SQL: no file is read or written, nothing is attached or loaded, runaway
+queries stop at the time limit, results are capped. Every test runs in an empty
+working directory and checks that it stays empty."""
+
+import time
+
+import pytest
+
+from sqlbench.sqlcheck import Validator
+from tests.fixtures.sqlcheck import SHOP_CONTEXT, make_task
+
+# A gold only DuckDB runs (INTERVAL arithmetic), so answers are judged on DuckDB.
+DUCK_GOLD = "SELECT name FROM customers WHERE DATE '2024-01-01' - INTERVAL 1 YEAR < DATE '2024-01-01'"
+
+
+def _files(path):
+    return sorted(p.name for p in path.rglob("*"))
+
+
+@pytest.fixture
+def tasks():
+    return {"sqlite": make_task("SELECT name FROM customers"), "duckdb": make_task(DUCK_GOLD)}
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_file_access_attach_and_extensions_are_refused(engine, tasks, validator, empty_cwd, tmp_path):
+    task = tasks[engine]
+    assert validator.check(task).detail == f"gold executes ({engine})"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.csv"
+    secret.write_text("a\n1\n")
+    hostile = [
+        "ATTACH 'evil.db' AS evil",
+        f"ATTACH '{outside}/evil.db' AS evil; CREATE TABLE evil.t (a)",
+        "ATTACH ':memory:' AS m",
+        "DETACH main",
+        "VACUUM INTO 'copy.db'",
+        f"VACUUM INTO '{outside}/copy.db'",
+        "VACUUM",
+        "PRAGMA table_info(customers)",
+        "SELECT * FROM pragma_table_info('customers')",
+        "SELECT load_extension('/usr/lib/x86_64-linux-gnu/libsqlite3.so')",
+        "SELECT readfile('/etc/passwd')",
+        "SELECT writefile('written.txt', 'x')",
+        "CREATE VIRTUAL TABLE v USING fts5(x)",
+        f"SELECT * FROM read_csv('{secret}')",
+        f"SELECT * FROM read_text('{secret}')",
+        "SELECT * FROM glob('*')",
+        f"COPY customers TO '{outside}/dump.csv'",
+        "COPY customers TO 'dump.csv'",
+        "EXPORT DATABASE 'exported'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET threads = 8",
+        "SELECT name FROM customers; ATTACH 'late.db' AS late",
+    ]
+    for sql in hostile:
+        v = validator.check(task, sql)
+        assert v.reason in ("unsafe", "execution", "syntax"), (sql, v)
+        assert not v.valid
+    assert _files(empty_cwd) == []
+    assert _files(outside) == ["secret.csv"]
+
+
+def test_attach_vacuum_into_and_pragmas_are_unsafe_on_sqlite(tasks, validator, empty_cwd, tmp_path):
+    task = tasks["sqlite"]
+    for sql in ("ATTACH 'evil.db' AS evil", f"VACUUM INTO '{tmp_path}/copy.db'",
+                "SELECT * FROM pragma_table_info('customers')", "SELECT load_extension('x')",
+                "SELECT name FROM customers WHERE name IN (SELECT name FROM pragma_database_list)"):
+        v = validator.check(task, sql)
+        assert v.reason == "unsafe" and v.detail.startswith("refused"), (sql, v)
+    assert _files(empty_cwd) == []
+    assert not (tmp_path / "copy.db").exists()
+
+
+def test_vacuum_into_is_caught_by_the_authorizer_itself(empty_cwd, tmp_path):
+    """Without the keyword pre-check, SQLite's authorizer still refuses it (ATTACH)."""
+    from sqlbench.sqlcheck.sandbox import SandboxError, SqliteSandbox
+
+    sb = SqliteSandbox(trusted=True)  # trusted skips the keyword pre-check
+    sb.run(["CREATE TABLE t (a)"], time.monotonic() + 1)
+    for target in ("copy.db", str(tmp_path / "copy.db")):
+        with pytest.raises(SandboxError) as e:
+            sb.run([f"VACUUM INTO '{target}'"], time.monotonic() + 1)
+        assert e.value.kind == "unsafe"
+    with pytest.raises(SandboxError):
+        sb.run(["ATTACH 'x.db' AS x"], time.monotonic() + 1)
+    assert _files(empty_cwd) == [] and not (tmp_path / "copy.db").exists()
+
+
+RUNAWAY = [
+    "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT COUNT(*) FROM r",
+    "SELECT MAX(a.id + b.id + c.id + d.id + e.id + f.id + g.id + h.id + i.id + j.id + k.id + l.id + m.id + n.id) "
+    "FROM orders a, orders b, orders c, orders d, orders e, orders f, orders g, orders h, "
+    "orders i, orders j, orders k, orders l, orders m, orders n",
+    "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT MAX(x) FROM r ORDER BY 1",
+]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("sql", RUNAWAY, ids=["recursive", "cross-join", "recursive-sort"])
+def test_runaway_queries_stop_at_the_time_limit(engine, sql, tasks, empty_cwd):
+    v = Validator(timeout=0.5)
+    task = tasks[engine]
+    assert v.check(task).valid
+    start = time.monotonic()
+    verdict = v.check(task, sql)
+    elapsed = time.monotonic() - start
+    assert verdict.reason == "timeout" and "0.5 s" in verdict.detail
+    assert elapsed < 0.5 + 1.0
+    assert _files(empty_cwd) == []
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_results_are_capped_in_rows(engine, tasks):
+    v = Validator(timeout=2.0, max_rows=100)
+    big = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r"
+    verdict = v.check(tasks[engine], big)
+    assert verdict.reason == "mismatch" and verdict.detail.startswith("more than 100 rows returned")
+    assert len(verdict.got) == 10
+    gold_too_big = make_task("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 500) SELECT x FROM r")
+    assert v.check(gold_too_big).reason == "gold_error"
+
+
+def test_memory_is_capped(empty_cwd):
+    v = Validator(timeout=5.0)
+    task = make_task("SELECT name FROM customers")
+    # A string doubling each step: SQLite's length limit stops it long before RAM runs out.
+    huge = "WITH RECURSIVE r(s, n) AS (SELECT 'x', 0 UNION ALL SELECT s || s, n + 1 FROM r WHERE n < 40) " \
+           "SELECT MAX(LENGTH(s)) FROM r"
+    verdict = v.check(task, huge)
+    assert verdict.reason == "execution" and "too big" in verdict.detail
+    # Many medium rows: the result byte cap stops it.
+    v2 = Validator(timeout=5.0, max_bytes=1 << 20)
+    wide = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r LIMIT 5000) SELECT zeroblob(10000) FROM r"
+    verdict = v2.check(task, wide)
+    assert verdict.reason == "execution" and "larger than" in verdict.detail
+    # A table filling the database: the page cap stops it.
+    fill = ("CREATE TABLE big AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+            "SELECT n, zeroblob(1000000) AS b FROM r")
+    verdict = v.check(task, fill)
+    assert verdict.reason == "execution" and "full" in verdict.detail
+    assert _files(empty_cwd) == []
+
+
+def test_hostile_context_makes_a_bad_context_not_a_file(empty_cwd, tmp_path):
+    v = Validator(timeout=0.5)
+    for context in (f"ATTACH '{tmp_path}/ctx.db' AS c; CREATE TABLE t (a)",
+                    "CREATE TABLE t (a); INSERT INTO t WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) "
+                    "SELECT COUNT(*) FROM r"):
+        verdict = v.check(make_task("SELECT 1", context), "SELECT 1")
+        assert verdict.reason == "bad_context", verdict
+    assert _files(empty_cwd) == [] and not (tmp_path / "ctx.db").exists()
+    # The harmless PRAGMA a dataset context may carry is fine.
+    assert v.check(make_task("SELECT name FROM customers", "PRAGMA foreign_keys = ON;\n" + SHOP_CONTEXT)).valid

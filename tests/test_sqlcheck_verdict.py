@@ -1,0 +1,172 @@
+"""Validator.check: every reason, dialect habits, DML final state, caching, threads."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sqlbench.prompts import format_answer
+from sqlbench.records import REASONS
+from sqlbench.sqlcheck import Validator
+from tests.fixtures.sqlcheck import SHOP_CONTEXT, make_task
+
+GOLD = "SELECT c.name, SUM(o.amount) FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.name"
+
+
+def test_gold_itself_is_judged_when_no_candidate(validator, shop_task):
+    v = validator.check(shop_task)
+    assert (v.valid, v.reason, v.sql) == (True, "ok", shop_task.gold_sql)
+
+
+def test_equivalent_answers_are_ok(validator, shop_task):
+    for cand in (
+        GOLD,
+        format_answer("Sum each customer's orders.", GOLD),
+        # other column order, other names, a needless ORDER BY, integer vs real sums
+        "SELECT SUM(amount) AS total, name FROM orders JOIN customers ON customers.id = orders.customer_id "
+        "GROUP BY name ORDER BY total DESC",
+        "<think>x</think>\n<sql>\n```sql\n" + GOLD + ";\n```\n</sql>",
+    ):
+        v = validator.check(shop_task, cand)
+        assert (v.valid, v.reason) == (True, "ok"), (cand, v)
+        assert v.expected is None and v.got is None
+
+
+def test_format_reason_still_reports_the_sql(validator, shop_task):
+    v = validator.check(shop_task, f"<sql>{GOLD}</sql>")
+    assert (v.valid, v.reason, v.sql) == (False, "format", GOLD)
+    v = validator.check(shop_task, f"<think>   </think><sql>{GOLD}</sql>")
+    assert v.reason == "format"
+    v = validator.check(shop_task, f"<sql>{GOLD}</sql><think>why</think>")  # sql before the reasoning
+    assert v.reason == "format"
+
+
+def test_syntax_execution_and_mismatch(validator, shop_task):
+    v = validator.check(shop_task, "SELEC name FROM customers")
+    assert v.reason == "syntax" and "syntax error" in v.detail
+    v = validator.check(shop_task, "Here is the query: SELECT name FROM customers")
+    assert v.reason == "syntax"
+    v = validator.check(shop_task, "SELECT name FROM customers WHERE")
+    assert v.reason == "syntax"
+    v = validator.check(shop_task, "")
+    assert (v.reason, v.detail) == ("syntax", "empty SQL")
+    v = validator.check(shop_task, "SELECT nickname FROM customers")
+    assert v.reason == "execution" and "no such column: nickname" in v.detail
+    v = validator.check(shop_task, "SELECT c.name, SUM(o.amount) FROM customers c JOIN orders o "
+                                   "ON o.customer_id = c.id WHERE o.amount > 5 GROUP BY c.name")
+    assert v.reason == "mismatch" and not v.valid
+    assert v.detail == "3 rows as expected, different values; first difference at row 1 (rows sorted)"
+    assert sorted(v.expected) == [["Ada", 25.0], ["Bo", 7.0], ["Cy", 7.0]]
+    assert sorted(v.got) == [["Ada", 20.5], ["Bo", 7.0], ["Cy", 7.0]]
+
+
+def test_order_matters_only_when_the_gold_orders(validator):
+    ordered = make_task("SELECT id FROM orders ORDER BY amount DESC, id")
+    assert validator.check(ordered, "SELECT id FROM orders ORDER BY amount DESC, id").valid
+    v = validator.check(ordered, "SELECT id FROM orders ORDER BY id")
+    assert v.reason == "mismatch" and "different order" in v.detail
+    unordered = make_task("SELECT id FROM orders")
+    assert validator.check(unordered, "SELECT id FROM orders ORDER BY id DESC").valid
+    v = validator.check(unordered, "SELECT id FROM orders LIMIT 3")
+    assert v.detail.startswith("4 rows expected, 3 returned")
+
+
+def test_dml_compares_the_final_state(validator):
+    task = make_task("UPDATE orders SET amount = amount * 2 WHERE customer_id = 1")
+    assert validator.check(task, "UPDATE orders SET amount = 2 * amount WHERE customer_id IN (1)").valid
+    v = validator.check(task, "UPDATE orders SET amount = amount * 2")
+    assert v.reason == "mismatch" and "table orders" in v.detail
+    # A SELECT does not change the state the gold changed.
+    assert validator.check(task, "SELECT * FROM orders").reason == "mismatch"
+    insert = make_task("INSERT INTO customers VALUES (4, 'Di', 'Rome')")
+    assert validator.check(insert, "INSERT INTO customers (city, name, id) VALUES ('Rome', 'Di', 4)").valid
+    view = make_task("CREATE VIEW paris AS SELECT name FROM customers WHERE city = 'Paris'")
+    assert validator.check(view, "CREATE VIEW paris AS SELECT name FROM customers WHERE city LIKE 'Paris'").valid
+    v = validator.check(view, "CREATE VIEW paris_view AS SELECT name FROM customers WHERE city = 'Paris'")
+    assert v.reason == "mismatch" and "view paris is missing" in v.detail
+    # A read-only gold: an answer that deletes rows on the way is wrong even if its rows match.
+    read = make_task("SELECT COUNT(*) FROM customers WHERE city = 'Oslo'")
+    v = validator.check(read, "DELETE FROM orders; SELECT COUNT(*) FROM customers WHERE city = 'Oslo'")
+    assert v.reason == "mismatch" and "final state" in v.detail
+
+
+def test_several_statements_compare_the_last_rows_and_the_state(validator):
+    task = make_task("DELETE FROM orders WHERE amount < 5; SELECT COUNT(*) FROM orders")
+    assert validator.check(task, "DELETE FROM orders WHERE amount <= 4.5; SELECT COUNT(id) FROM orders").valid
+    v = validator.check(task, "SELECT COUNT(*) - 1 FROM orders")
+    assert v.reason == "mismatch"  # same number, but the row was never deleted
+    v = validator.check(task, "DELETE FROM orders WHERE amount < 5")
+    assert v.reason == "mismatch" and "returns none" in v.detail
+
+
+def test_bad_context_and_gold_error_cannot_be_judged(validator):
+    broken = make_task("SELECT 1", context="CREATE TABLE t (a INT; INSERT INTO nowhere VALUES (1);")
+    v = validator.check(broken, "SELECT 1")
+    assert (v.valid, v.reason) == (False, "bad_context") and "does not build" in v.detail
+    assert validator.check(broken).reason == "bad_context"
+    gold_fails = make_task("SELECT missing_column FROM customers")
+    v = validator.check(gold_fails, "SELECT name FROM customers")
+    assert (v.valid, v.reason) == (False, "gold_error") and "missing_column" in v.detail
+    assert validator.check(make_task("   ")).reason == "gold_error"
+
+
+MYSQL_CONTEXT = (
+    "CREATE TABLE `employees` (id INT NOT NULL AUTO_INCREMENT, name VARCHAR(40), dept VARCHAR(20), "
+    "salary DECIMAL(10,2), hired DATE, PRIMARY KEY (id));\n"
+    "INSERT INTO `employees` (name, dept, salary, hired) VALUES ('Ann', 'IT', 5000, '2019-03-01'), "
+    "('Ben', 'HR', 4200.50, '2021-07-15'), ('Cat', 'IT', 6100, '2023-01-09');"
+)
+
+
+def test_mysql_and_postgres_habits_execute(validator):
+    task = make_task("SELECT id, name FROM employees WHERE dept = 'IT' ORDER BY id", MYSQL_CONTEXT)
+    assert validator.check(task).valid  # AUTO_INCREMENT still numbers the rows
+    assert validator.check(task, "SELECT `id`, `name` FROM `employees` WHERE dept = 'IT' ORDER BY 1").valid
+    assert validator.check(task, "SELECT id, name FROM employees WHERE dept ILIKE 'it' ORDER BY id").valid
+    assert validator.check(task, "SELECT id, name FROM employees WHERE dept = 'IT' ORDER BY id "
+                                 "FETCH FIRST 10 ROWS ONLY").valid
+    # DATE_SUB/INTERVAL needs the second engine; the candidate is judged on it too.
+    dated = make_task("SELECT name FROM employees WHERE hired >= DATE_SUB('2024-01-01', INTERVAL 3 YEAR)",
+                      MYSQL_CONTEXT)
+    assert validator.check(dated).detail == "gold executes (duckdb)"
+    assert validator.check(dated, "SELECT name FROM employees WHERE EXTRACT(YEAR FROM hired) >= 2021").valid
+    assert validator.check(dated, "SELECT name FROM employees").reason == "mismatch"
+    assert validator.check(dated, "SELECT nope FROM employees").reason == "execution"
+
+
+def test_context_is_built_once_per_task_and_shared(validator, monkeypatch):
+    from sqlbench.sqlcheck import verdict
+
+    built = []
+    original = verdict.Validator._build_sqlite
+    monkeypatch.setattr(verdict.Validator, "_build_sqlite", lambda self, ctx: built.append(ctx) or original(self, ctx))
+    a, b = make_task("SELECT name FROM customers"), make_task("SELECT city FROM customers")
+    for _ in range(5):
+        assert validator.check(a, "SELECT name FROM customers").valid
+        assert validator.check(b, "SELECT city FROM customers").valid
+    assert built == [SHOP_CONTEXT]
+
+
+def test_threads_share_one_validator():
+    v = Validator(timeout=2.0)
+    tasks = [make_task(f"SELECT id FROM orders WHERE amount > {n}", id=str(n)) for n in range(6)]
+    jobs = [(t, f"SELECT id FROM orders WHERE amount > {n + (k % 2) * 10}")
+            for k in range(8) for n, t in enumerate(tasks)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda j: v.check(*j), jobs))
+    # Thresholds 0-5 keep four or two orders; +10 keeps only the 20.5 one: a mismatch.
+    for (task, cand), res in zip(jobs, results):
+        assert res.valid == (cand == task.gold_sql), (task.gold_sql, cand, res)
+        assert res.reason == ("ok" if res.valid else "mismatch")
+
+
+def test_every_reason_is_a_known_string(validator, shop_task):
+    for cand in (None, GOLD, "<sql>x</sql>", "SELEC", "SELECT x", "SELECT 1", "ATTACH 'a' AS b"):
+        assert validator.check(shop_task, cand).reason in REASONS
+
+
+@pytest.mark.parametrize("timeout", [0.5])
+def test_verdict_to_dict_carries_previews_only_when_results_differ(timeout, shop_task):
+    v = Validator(timeout=timeout)
+    assert set(v.check(shop_task, GOLD).to_dict()) == {"valid", "reason", "detail", "sql"}
+    d = v.check(shop_task, "SELECT name, 0 FROM customers").to_dict()
+    assert d["reason"] == "mismatch" and len(d["expected"]) == 3 and len(d["got"]) == 3
