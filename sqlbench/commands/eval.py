@@ -1,15 +1,43 @@
-"""(not implemented yet)"""
+"""Execution accuracy of a model on a dataset: greedy answers to each task, judged by
+the SQL validator against the task's gold query.
+
+Writes R/eval.json (execution_accuracy, format_rate, n, by_sql_complexity,
+by_sql_task_type, model, dataset) and R/answers.jsonl (one judged answer per task)
+into an eval run directory R (default runs/<timestamp>-eval), then prints a table.
+--model takes a model folder, a train run directory (its model/), an adapter folder
+or a Hub id; default: the tiny offline student."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
-from sqlbench.errors import SqlbenchError
+from sqlbench.commands.base import load_context
+
+FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    a = parser.add_argument
+    a("--model", help="model folder, train run directory, adapter folder or Hub id")
+    a("--dataset-repo-id", help="any loader source (default: the bundled dataset)")
+    a("--split", help="dataset split (default train)")
+    a("--limit", type=int, help="evaluate the first N tasks (default 100)")
+    a("--max-new-tokens", type=int, help="tokens per answer (default 256)")
+    a("--batch-size", type=int, help="tasks per generation batch (default 8)")
+    a("--run-dir", help="eval run directory (default runs/<timestamp>-eval)")
+    a("--json", action="store_true", help="print eval.json instead of the table")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SqlbenchError("this command is not implemented yet")
+    from sqlbench.evaluate import format_table, run_eval
+
+    ctx = load_context(args, "eval", {k: getattr(args, k, None) for k in FLAGS})
+    path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir)
+    result = json.loads((path / "eval.json").read_text())
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result))
+        print(f"model {result['model']} on {result['dataset']}: {path}")
+    return 0

@@ -7,17 +7,13 @@ rewards judge against the *dataset's* answer and never a teacher's.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from sqlbench.prompts import build_messages, format_answer
 from sqlbench.records import Task
-
-SAMPLE_TASKS = Path(__file__).resolve().parent.parent / "data" / "sample" / "tasks.jsonl"
 
 _STATEMENT = re.compile(r"[^;]+;?", re.S)
 
@@ -25,31 +21,9 @@ _STATEMENT = re.compile(r"[^;]+;?", re.S)
 def load_training_tasks(source: str | None = None, *, split: str = "train", limit: int | None = None,
                         seed: int = 42, token: str | None = None) -> list[Task]:
     """Tasks through the shared loader (bundled dataset when ``source`` is None)."""
-    try:
-        from sqlbench.data.loader import load_tasks
-    except ImportError:  # the loader is not there yet: read the bundled gretel file ourselves
-        if source is not None:
-            raise
-        return _read_gretel(SAMPLE_TASKS)[:limit] if limit else _read_gretel(SAMPLE_TASKS)
+    from sqlbench.data.loader import load_tasks
+
     return load_tasks(source, split=split, limit=limit, seed=seed, token=token)
-
-
-def _read_gretel(path: Path) -> list[Task]:
-    from sqlbench.errors import DatasetError
-
-    if not path.is_file():
-        raise DatasetError(f"{path}: bundled dataset not found")
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        r = json.loads(line)
-        out.append(Task(
-            id=str(r["id"]), question=r["sql_prompt"], context=r["sql_context"], gold_sql=r["sql"],
-            explanation=r.get("sql_explanation", ""),
-            metadata={k: r.get(k) for k in ("domain", "sql_complexity", "sql_task_type")}, row=r,
-        ))
-    return out
 
 
 def reasoning_of(task: Task) -> str:
@@ -111,14 +85,15 @@ def sft_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
 
 def grpo_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
               count_tokens: Callable[[str], int] | None = None, max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
-    """Conversational prompts plus the columns the rewards read: ``gold_sql`` and
-    ``task_id`` (the validator rebuilds that task's database from its full context)."""
+    """Conversational prompts plus the columns the rewards read: ``gold_sql``,
+    ``context`` (the full schema + rows, even when the prompt shows less) and ``task_id``."""
     rows = []
     for t in tasks:
         fitted = fit_task(t, count_tokens, max_prompt_tokens, system_prompt)
         rows.append({
             "prompt": build_messages(fitted, system_prompt),
             "gold_sql": t.gold_sql,
+            "context": t.context,
             "task_id": t.id,
         })
     return rows

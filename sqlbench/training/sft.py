@@ -42,6 +42,8 @@ def sft_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: fl
         bf16=False if cpu else extra.pop("bf16", False),
         dataloader_num_workers=0,
         disable_tqdm=True,
+        # recomputation saves GPU memory; on CPU it only costs time
+        gradient_checkpointing=extra.pop("gradient_checkpointing", not cpu),
         **extra,
     )
 
@@ -67,7 +69,8 @@ def token_counter(tokenizer) -> Callable[[str], int]:
 
 
 def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: Sequence[Task] | None = None,
-            learning_rate: float = 3e-3, batch_size: int = 8, log: Callable[[str], None] | None = None) -> Path:
+            learning_rate: float = 3e-3, batch_size: int = 8, max_prompt_tokens: int = 512,
+            log: Callable[[str], None] | None = None) -> Path:
     """Full-parameter SFT of the tiny model in place on the bundled tasks (explanation as
     the reasoning), so it emits ``<think>…</think><sql>…</sql>``."""
     import tempfile
@@ -80,10 +83,12 @@ def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: S
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     tasks = list(tasks) if tasks is not None else load_training_tasks(None)
-    rows = sft_rows(tasks, count_tokens=token_counter(tokenizer), max_prompt_tokens=256)
+    # Prompts are fitted exactly as eval and GRPO fit them: a tiny model only handles
+    # the positions and prompt shapes it was trained on.
+    rows = sft_rows(tasks, count_tokens=token_counter(tokenizer), max_prompt_tokens=max_prompt_tokens)
     with tempfile.TemporaryDirectory(prefix="sqlbench-warm-") as tmp:
         args = sft_config(tmp, max_steps=steps, learning_rate=learning_rate, batch_size=batch_size,
-                          max_length=512, seed=seed, logging_steps=max(1, steps // 10), cpu=True,
+                          max_length=max_prompt_tokens + 256, seed=seed, logging_steps=max(1, steps // 10), cpu=True,
                           lr_scheduler_type="cosine", warmup_steps=min(10, steps // 10))
         trainer = make_sft_trainer(model, tokenizer, rows, args)
         result = trainer.train()

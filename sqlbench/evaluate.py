@@ -1,0 +1,199 @@
+"""Execution accuracy of a model: greedy answers on tasks, judged by the validator.
+
+``evaluate_model`` works on a loaded model (the trainer's held-out check uses it
+mid-training); ``run_eval`` is the ``sqlbench eval`` job writing ``R/eval.json`` and
+``R/answers.jsonl`` into an eval run directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sqlbench.prompts import build_messages, parse_answer
+from sqlbench.records import Task
+
+BREAKDOWNS = ("sql_complexity", "sql_task_type")
+
+
+def generate_answers(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens: int = 256,
+                     batch_size: int = 8, system_prompt: str | None = None,
+                     max_prompt_tokens: int = 512,
+                     on_batch: Callable[[list[Task], list[str]], None] | None = None) -> list[str]:
+    """Greedy completions, batched with left padding. Prompts are fitted to
+    ``max_prompt_tokens`` the same way training fits them."""
+    import torch
+
+    from sqlbench.training.data import fit_task
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    eos = {tokenizer.eos_token_id}
+    gen_eos = getattr(model.generation_config, "eos_token_id", None)
+    eos |= set(gen_eos) if isinstance(gen_eos, (list, tuple)) else {gen_eos}
+    eos.discard(None)
+    device = next(model.parameters()).device
+    out: list[str] = []
+    try:
+        for i in range(0, len(tasks), batch_size):
+            batch = list(tasks[i:i + batch_size])
+            texts = [tokenizer.apply_chat_template(
+                build_messages(fit_task(t, count, max_prompt_tokens, system_prompt), system_prompt),
+                add_generation_prompt=True, tokenize=False) for t in batch]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+            with torch.inference_mode():
+                gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                     temperature=None, top_p=None, top_k=None,
+                                     pad_token_id=tokenizer.pad_token_id, eos_token_id=sorted(eos))
+            decoded = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            decoded = [d.strip() for d in decoded]
+            out.extend(decoded)
+            if on_batch:
+                on_batch(batch, decoded)
+    finally:
+        tokenizer.padding_side = side
+    return out
+
+
+def judge(task: Task, completion: str, validator=None) -> dict[str, Any]:
+    """One answer record: the parsed answer and the validator's verdict."""
+    from sqlbench.rewards import get_validator
+
+    answer = parse_answer(completion)
+    if answer.sql:
+        verdict = (validator or get_validator()).check(task, answer.sql)
+        valid, reason, detail = verdict.valid, verdict.reason, verdict.detail
+    else:
+        valid, reason, detail = False, "format", "no <sql> block"
+    md = task.metadata or {}
+    return {
+        "task_id": task.id,
+        "question": task.question,
+        "gold_sql": task.gold_sql,
+        "completion": completion,
+        "sql": answer.sql,
+        "well_formed": answer.well_formed,
+        "valid": bool(valid),
+        "reason": reason,
+        "detail": detail,
+        **{k: md.get(k) for k in BREAKDOWNS},
+    }
+
+
+def summarize(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def rates(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        n = len(rows)
+        return {
+            "n": n,
+            "execution_accuracy": round(sum(r["valid"] for r in rows) / n, 4) if n else 0.0,
+            "format_rate": round(sum(r["well_formed"] for r in rows) / n, 4) if n else 0.0,
+        }
+
+    out = rates(answers)
+    reasons: dict[str, int] = defaultdict(int)
+    for r in answers:
+        reasons[r["reason"]] += 1
+    out["reasons"] = dict(sorted(reasons.items()))
+    for key in BREAKDOWNS:
+        groups: dict[str, list] = defaultdict(list)
+        for r in answers:
+            groups[str(r.get(key) or "unknown")].append(r)
+        out[f"by_{key}"] = {g: rates(rows) for g, rows in sorted(groups.items())}
+    return out
+
+
+def evaluate_model(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens: int = 256, batch_size: int = 8,
+                   system_prompt: str | None = None, max_prompt_tokens: int = 512, validator=None,
+                   on_answer: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], list[dict]]:
+    """(summary, answers) for greedy answers on ``tasks``."""
+    answers: list[dict[str, Any]] = []
+
+    def on_batch(batch: list[Task], texts: list[str]) -> None:
+        for t, text in zip(batch, texts):
+            rec = judge(t, text, validator)
+            answers.append(rec)
+            if on_answer:
+                on_answer(rec)
+
+    generate_answers(model, tokenizer, tasks, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                     system_prompt=system_prompt, max_prompt_tokens=max_prompt_tokens, on_batch=on_batch)
+    return summarize(answers), answers
+
+
+def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, argv: list[str] | None = None,
+             stop: threading.Event | None = None, log: Callable[[str], None] | None = None) -> Path:
+    """The ``sqlbench eval`` job: returns the run directory holding eval.json."""
+    import json
+
+    from sqlbench.errors import DatasetError
+    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.runs import RunDir, _atomic_write
+    from sqlbench.training.data import load_training_tasks
+    from sqlbench.sqlcheck import Validator
+
+    cfg = settings.eval
+    run = RunDir.create(run_dir, "eval", settings.public_dict(), root=settings.runs_dir, argv=argv)
+    try:
+        tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit,
+                                    token=secrets.get("hf_token"))
+        if not tasks:
+            raise DatasetError(f"{cfg.dataset_repo_id or 'bundled dataset'}: no tasks to evaluate")
+        model_path = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
+        model, tokenizer = load_model(model_path, token=secrets.get("hf_token"), cache_dir=settings.cache_dir)
+        validator = Validator(timeout=settings.validate_.timeout, max_rows=settings.validate_.max_rows)
+        run.event("stage", name="eval", n=len(tasks), model=str(model_path))
+        # A resumed eval starts over: answers.jsonl describes exactly one pass.
+        run.close()
+        run.stream_path("answers").unlink(missing_ok=True)
+        t0 = time.time()
+        done = [0]
+
+        def on_answer(rec: dict[str, Any]) -> None:
+            run.append("answers", rec)
+            done[0] += 1
+            run.event("progress", done=done[0], total=len(tasks))
+            if stop is not None and stop.is_set():
+                raise KeyboardInterrupt
+
+        summary, _ = evaluate_model(model, tokenizer, tasks, max_new_tokens=cfg.max_new_tokens,
+                                    batch_size=cfg.batch_size, system_prompt=settings.system_prompt,
+                                    max_prompt_tokens=settings.max_prompt_length, validator=validator,
+                                    on_answer=on_answer)
+        result = {
+            **summary,
+            "model": str(cfg.model or model_path),
+            "dataset": cfg.dataset_repo_id or "bundled",
+            "split": cfg.split,
+            "seconds": round(time.time() - t0, 2),
+        }
+        _atomic_write(run.path / "eval.json", json.dumps(result, indent=2) + "\n")
+        run.event("eval", execution_accuracy=result["execution_accuracy"], format_rate=result["format_rate"],
+                  n=result["n"])
+        run.finish("finished", execution_accuracy=result["execution_accuracy"])
+    except KeyboardInterrupt:
+        run.finish("interrupted")
+        raise
+    except Exception as e:
+        run.finish("failed", error=f"{type(e).__name__}: {e}")
+        raise
+    return run.path
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The plain-text table ``sqlbench eval`` prints."""
+    lines = [f"{'group':<34} {'n':>5} {'exec acc':>9} {'format':>8}",
+             f"{'all':<34} {result['n']:>5} {result['execution_accuracy']:>9.1%} {result['format_rate']:>8.1%}"]
+    for key in BREAKDOWNS:
+        for g, r in result.get(f"by_{key}", {}).items():
+            lines.append(f"{(key.split('_', 1)[1] + ': ' + g)[:34]:<34} {r['n']:>5} "
+                         f"{r['execution_accuracy']:>9.1%} {r['format_rate']:>8.1%}")
+    return "\n".join(lines)

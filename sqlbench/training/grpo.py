@@ -1,0 +1,101 @@
+"""GRPO with TRL's GRPOTrainer on the SQL rewards.
+
+TRL's defaults moved between releases (beta 0.04 -> 0.0, loss "grpo" -> "dapo",
+scale_rewards bool -> "group"); we pin TRL and still set every one of them here so a
+run means the same thing on any install. TRL 1.16 has no ``max_prompt_length``:
+prompts are fitted before they reach the trainer (``training.data.fit_task``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+from sqlbench.errors import ConfigError
+
+
+def check_batch(batch_size: int, grad_accum: int, num_generations: int) -> None:
+    """TRL groups the completions of one prompt inside a generation batch."""
+    total = batch_size * grad_accum
+    if total % num_generations:
+        raise ConfigError(
+            f"--per-device-train-batch-size x gradient accumulation ({batch_size} x {grad_accum} = {total}) "
+            f"must be divisible by --num-generations ({num_generations})"
+        )
+
+
+def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: float = 1.0,
+                learning_rate: float = 5e-6, batch_size: int = 4, grad_accum: int = 1,
+                num_generations: int = 4, max_completion_length: int = 256, temperature: float = 0.7,
+                beta: float = 0.04, loss_type: str = "grpo", reward_weights: Sequence[float] | None = None,
+                seed: int = 42, logging_steps: int = 1, save_steps: int | None = None,
+                cpu: bool | None = None, use_vllm: bool = False, vllm_tensor_parallel_size: int = 1,
+                **extra: Any):
+    import torch
+    from trl import GRPOConfig
+
+    check_batch(batch_size, grad_accum, num_generations)
+    cpu = (not torch.cuda.is_available()) if cpu is None else cpu
+    if cpu and use_vllm:
+        raise ConfigError("vLLM generation needs a GPU")
+    try:
+        return GRPOConfig(
+            output_dir=str(output_dir),
+            max_steps=max_steps,
+            num_train_epochs=epochs,
+            learning_rate=learning_rate,
+            per_device_train_batch_size=batch_size,
+            gradient_accumulation_steps=grad_accum,
+            num_generations=num_generations,
+            max_completion_length=max_completion_length,
+            temperature=temperature,
+            top_p=1.0,
+            # pinned across TRL releases
+            beta=beta,
+            loss_type=loss_type,
+            scale_rewards="group",
+            epsilon=0.2,
+            num_iterations=1,
+            mask_truncated_completions=False,
+            multi_objective_aggregation="sum_then_normalize",
+            importance_sampling_level="token",
+            reward_weights=list(reward_weights) if reward_weights is not None else None,
+            use_vllm=use_vllm,
+            vllm_mode="colocate",
+            vllm_tensor_parallel_size=vllm_tensor_parallel_size,
+            log_completions=False,  # we write completions.jsonl ourselves
+            seed=seed,
+            data_seed=seed,
+            logging_steps=logging_steps,
+            save_strategy="steps" if save_steps else "no",
+            save_steps=save_steps or 500,
+            report_to=[],
+            use_cpu=cpu,
+            bf16=False if cpu else extra.pop("bf16", torch.cuda.is_bf16_supported()),
+            dataloader_num_workers=0,
+            disable_tqdm=True,
+            # recomputation saves GPU memory; on CPU it only costs time
+            gradient_checkpointing=extra.pop("gradient_checkpointing", not cpu),
+            **extra,
+        )
+    except ValueError as e:  # TRL's own consistency checks: one line for the user
+        raise ConfigError(f"GRPO settings: {str(e).splitlines()[0]}") from None
+
+
+def make_grpo_trainer(model, tokenizer, rows: Sequence[dict], args, reward_names: Sequence[str], *,
+                      peft_config=None, callbacks: list | None = None):
+    from datasets import Dataset
+    from trl import GRPOTrainer
+
+    from sqlbench.rewards import REWARDS
+
+    tokenizer.padding_side = "left"
+    return GRPOTrainer(
+        model=model,
+        reward_funcs=[REWARDS[n] for n in reward_names],
+        args=args,
+        train_dataset=Dataset.from_list(list(rows)),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=callbacks or [],
+    )
