@@ -151,7 +151,7 @@ class SqliteSandbox:
                 raise self._classify(e) from None
             except SandboxError:
                 raise
-            except (MemoryError, OverflowError, ValueError) as e:
+            except Exception as e:  # NUL in the text, huge integers, sqlite3.Warning, MemoryError
                 raise SandboxError(EXECUTION, str(e) or type(e).__name__) from None
         return result
 
@@ -260,8 +260,12 @@ class DuckSandbox:
                 self.conn.execute(stmt)
                 result = self._fetch() if self.conn.description is not None else Result(rows=None)
             return result
+        except SandboxError:
+            raise
         except self.duckdb.Error as e:
             raise self._classify(e, deadline) from None
+        except Exception as e:  # values Python cannot hold, odd types
+            raise SandboxError(EXECUTION, str(e) or type(e).__name__) from None
         finally:
             timer.cancel()
 
