@@ -183,7 +183,7 @@ def set_validator(validator) -> None:
         _validator = validator
 
 
-_verdicts: "OrderedDict[tuple[str, str, str], float]" = OrderedDict()
+_verdicts: "OrderedDict[tuple, float]" = OrderedDict()
 _verdicts_lock = threading.Lock()
 
 
@@ -191,7 +191,7 @@ def execution_score(task: Task, sql: str) -> float:
     """1.0 / 0.1 / 0.0 for one SQL string on one task (memoised: GRPO groups repeat answers)."""
     if not sql.strip():
         return 0.0
-    key = (task.id, task.gold_sql, sql)
+    key = (task.id, hash(task.context), task.gold_sql, sql)
     with _verdicts_lock:
         if key in _verdicts:
             _verdicts.move_to_end(key)
