@@ -131,6 +131,10 @@ def test_mysql_and_postgres_habits_execute(validator):
     assert validator.check(dated, "SELECT name FROM employees WHERE EXTRACT(YEAR FROM hired) >= 2021").valid
     assert validator.check(dated, "SELECT name FROM employees").reason == "mismatch"
     assert validator.check(dated, "SELECT nope FROM employees").reason == "execution"
+    top = make_task("SELECT TOP 2 name FROM employees ORDER BY salary DESC", MYSQL_CONTEXT)  # T-SQL
+    assert validator.check(top).valid
+    assert validator.check(top, "SELECT name FROM employees ORDER BY salary DESC LIMIT 2").valid
+    assert validator.check(top, "SELECT name FROM employees ORDER BY salary LIMIT 2").reason == "mismatch"
 
 
 def test_context_is_built_once_per_task_and_shared(validator, monkeypatch):

@@ -14,8 +14,8 @@ import re
 import sqlite3
 
 # Dialects that rows of gretel/Spider/SynSQL are written in, most common first.
-SOURCE_DIALECTS = ("mysql", "postgres")
-PARSE_DIALECTS = ("sqlite", "mysql", "postgres", "duckdb")
+SOURCE_DIALECTS = ("mysql", "postgres", "tsql")
+PARSE_DIALECTS = ("sqlite", "mysql", "postgres", "duckdb", "tsql")
 
 # First keywords of statements that touch files, other databases, extensions or engine
 # settings: refused before they reach an engine (the SQLite authorizer and DuckDB's

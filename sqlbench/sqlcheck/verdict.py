@@ -20,7 +20,15 @@ from sqlbench import records as R
 from sqlbench.prompts import extract_sql, looks_like_answer, parse_answer
 from sqlbench.records import Task, Verdict
 from sqlbench.sqlcheck import compare as C
-from sqlbench.sqlcheck.dialect import auto_ids, first_keyword, has_top_level_order_by, parses, rewrites, split_statements
+from sqlbench.sqlcheck.dialect import (
+    SOURCE_DIALECTS,
+    auto_ids,
+    first_keyword,
+    has_top_level_order_by,
+    parses,
+    rewrites,
+    split_statements,
+)
 from sqlbench.sqlcheck.sandbox import (
     EXECUTION,
     SYNTAX,
@@ -34,7 +42,7 @@ from sqlbench.sqlcheck.sandbox import (
 )
 
 _READ_ONLY = frozenset({"select", "with", "values", "from", "table", "show", "describe", "explain", "summarize"})
-_DUCK_READS = ("mysql", "postgres", "sqlite")
+_DUCK_READS = ("mysql", "postgres", "sqlite", "tsql")
 
 
 @dataclass
@@ -334,7 +342,7 @@ class Validator:
         return e.message
 
 
-SOURCE_READS = {"sqlite": ("mysql", "postgres"), "duckdb": _DUCK_READS}
+SOURCE_READS = {"sqlite": SOURCE_DIALECTS, "duckdb": _DUCK_READS}
 _REASON = {UNSAFE: R.UNSAFE, TIMEOUT: R.TIMEOUT, SYNTAX: R.SYNTAX, EXECUTION: R.EXECUTION}
 
 
