@@ -274,10 +274,11 @@ def load_engine(model_spec: str | None, settings: Any = None, *, announce: Calla
 
     cache_dir = getattr(settings, "cache_dir", ".cache/sqlbench")
     say = announce or (lambda msg: print(msg, file=sys.stderr))
+    # a missing folder fails here, before torch is imported
+    where = resolve_model_path(model_spec, cache_dir=cache_dir) if model_spec is not None else None
     if model_spec is not None and _vllm_available():
         from vllm import LLM
 
-        where = resolve_model_path(model_spec, cache_dir=cache_dir)
         say(f"sqlbench: using vLLM on CUDA for {model_spec}")
         tp = getattr(settings, "tensor_parallel_size", 1)
         llm = LLM(model=str(where), tensor_parallel_size=tp)

@@ -228,16 +228,25 @@ class ChatServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 8000, *, model_name: str | None = None,
-                 max_new_tokens: int = 512, temperature: float = 0.7, quiet: bool = False) -> None:
+    def __init__(self, engine: Engine | None, host: str = "127.0.0.1", port: int = 8000, *,
+                 model_name: str | None = None, max_new_tokens: int = 512, temperature: float = 0.7,
+                 quiet: bool = False) -> None:
+        """Binds at once; ``engine`` may come later (``set_engine``) so a busy port is
+        reported before a slow model load."""
+        self.worker: GenerationWorker | None = None
         super().__init__((host, port), _Handler)
-        self.engine = engine
-        self.worker = GenerationWorker(engine)
-        self.model_name = model_name or engine.model_id or "sqlbench"
+        self.model_name = model_name or "sqlbench"
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.quiet = quiet
         self.created = int(time.time())
+        if engine is not None:
+            self.set_engine(engine, model_name)
+
+    def set_engine(self, engine: Engine, model_name: str | None = None) -> None:
+        self.engine = engine
+        self.worker = GenerationWorker(engine)
+        self.model_name = model_name or engine.model_id or self.model_name
 
     @property
     def url(self) -> str:
@@ -257,7 +266,8 @@ class ChatServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
     def server_close(self) -> None:
-        self.worker.stop()
+        if self.worker is not None:
+            self.worker.stop()
         super().server_close()
 
 

@@ -48,13 +48,18 @@ def run(args: argparse.Namespace) -> int:
     cfg = s.serve
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"sqlbench serve: warning: binding {cfg.host}: the API has no authentication", file=sys.stderr)
-    print(f"sqlbench serve: loading {cfg.model or 'the tiny offline student'} ...", file=sys.stderr, flush=True)
-    engine = load_engine(cfg.model, s, token=ctx.secrets.get("hf_token"))
     try:
-        server = make_server(engine, cfg.host, cfg.port, model_name=args.served_model_name or cfg.model,
-                             max_new_tokens=cfg.max_new_tokens, temperature=s.temperature, quiet=args.quiet)
+        server = make_server(None, cfg.host, cfg.port, max_new_tokens=cfg.max_new_tokens,
+                             temperature=s.temperature, quiet=args.quiet)
     except OSError as e:
         raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port} ({e.strerror or e})") from None
+    try:
+        print(f"sqlbench serve: loading {cfg.model or 'the tiny offline student'} ...", file=sys.stderr, flush=True)
+        engine = load_engine(cfg.model, s, token=ctx.secrets.get("hf_token"))
+        server.set_engine(engine, args.served_model_name or cfg.model)
+    except BaseException:
+        server.server_close()
+        raise
     print(f"sqlbench serve: listening on {server.url} (model {server.model_name}, {engine.name})", flush=True)
     try:
         server.serve_forever()
