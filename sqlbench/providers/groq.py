@@ -7,6 +7,10 @@ from sqlbench.providers import _stainless
 from sqlbench.providers.base import Completion, GenParams, Provider
 
 
+# the groq SDK's base URL is the host; its chat route carries the OpenAI-compatible prefix
+CHAT_PATH = "/openai/v1/chat/completions"
+
+
 class GroqProvider(Provider):
     name = "Groq"
 
@@ -30,7 +34,7 @@ class GroqProvider(Provider):
         self._client = groq.AsyncGroq(api_key=self._api_key, max_retries=0, timeout=self._timeout, **kwargs)
 
     async def complete(self, messages: list[dict[str, str]], params: GenParams) -> Completion:
-        return await _stainless.chat(self._sdk, self._client, self.model, messages, params)
+        return await _stainless.chat(self._sdk, self._client, self.model, messages, params, path=CHAT_PATH)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -3,6 +3,8 @@ a Hub model id (Inference Providers) or an endpoint URL (Inference Endpoints, TG
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlbench.errors import ProviderError
 from sqlbench.providers.base import (Completion, GenParams, Provider, RequestError, TransientError,
                                      parse_retry_after, status_error)
@@ -40,8 +42,9 @@ class HuggingFaceProvider(Provider):
         if params.seed is not None:
             kwargs["seed"] = params.seed
         try:
-            out = await self._client.chat_completion(**kwargs)
-        except InferenceTimeoutError:
+            # the client's timeout is fixed at construction; each request gets its own
+            out = await asyncio.wait_for(self._client.chat_completion(**kwargs), timeout=params.timeout)
+        except (InferenceTimeoutError, asyncio.TimeoutError):
             raise TransientError("request timed out") from None
         except HfHubHTTPError as e:
             resp = getattr(e, "response", None)

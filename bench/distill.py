@@ -1,0 +1,83 @@
+"""Distillation throughput against the loopback teacher.
+
+The teacher (a separate process, so its HTTP threads do not share our GIL) answers
+every request after 200 ms; sqlbench distills with --batch-size 64 and validation on.
+Ideal throughput is 64 / 0.2 s = 320 samples/s; the ratio achieved/ideal is the score
+(goal >= 0.9). Last line: {"bench": "distill", "ratio": ..., "samples_per_s": ...}.
+
+    python bench/distill.py [--quick] [--tasks N] [--latency S] [--batch-size N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def start_teacher(tasks_file: Path, latency: float) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fixtures.teacher", "--port", "0", "--latency", str(latency),
+                             "--dataset", str(tasks_file)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if "loopback teacher on " not in line:
+        proc.kill()
+        raise SystemExit(f"teacher did not start: {line!r}")
+    return proc, line.split("loopback teacher on ", 1)[1].split()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer tasks (well under 45 s)")
+    p.add_argument("--tasks", type=int, default=None)
+    p.add_argument("--latency", type=float, default=0.2)
+    p.add_argument("--batch-size", type=int, default=64)
+    a = p.parse_args(argv)
+    n = a.tasks or (1280 if a.quick else 4000)
+
+    from sqlbench.config import Secrets, Settings
+    from sqlbench.distill import run_distill
+    from sqlbench.runs import RunDir
+    from tests.fixtures.teacher import write_shop_tasks
+
+    with tempfile.TemporaryDirectory(prefix="sqlbench-bench-") as tmp:
+        tasks_file = write_shop_tasks(Path(tmp) / "tasks.jsonl", n)
+        teacher, base_url = start_teacher(tasks_file, a.latency)
+        try:
+            settings = Settings.model_validate({
+                "base_url": base_url, "runs_dir": str(Path(tmp) / "runs"), "temperature": 0.0,
+                "distill": {"provider": "OpenAI", "model": "loopback-teacher", "dataset_repo_id": str(tasks_file),
+                            "limit": n, "batch_size": a.batch_size, "validate": True, "retries": 0},
+            })
+            t0 = time.time()
+            path = run_distill(settings, Secrets(), run_dir=Path(tmp) / "run", argv=["bench"], progress=False)
+            wall = time.time() - t0
+        finally:
+            teacher.terminate()
+            teacher.wait(10)
+        run = RunDir(path)
+        events = run.read("events")
+        started = next(e["t"] for e in events if e["type"] == "started")
+        last = max(e["t"] for e in events if e["type"] in ("sample", "failed"))
+        samples = run.read("samples")
+        valid = sum(1 for s in samples if s.get("valid") is True)
+    gen_s = max(last - started, 1e-9)
+    rate = len(samples) / gen_s
+    ideal = a.batch_size / a.latency
+    print(f"{len(samples)} samples ({valid} valid) in {gen_s:.2f}s of generation ({wall:.2f}s total): "
+          f"{rate:.1f} samples/s, ideal {ideal:.0f}/s", file=sys.stderr)
+    print(json.dumps({"bench": "distill", "ratio": round(rate / ideal, 4), "samples_per_s": round(rate, 2),
+                      "ideal_samples_per_s": ideal, "tasks": n, "valid": valid, "batch_size": a.batch_size,
+                      "latency_s": a.latency, "cpus": os.cpu_count()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
