@@ -174,3 +174,13 @@ def test_verdict_to_dict_carries_previews_only_when_results_differ(timeout, shop
     assert set(v.check(shop_task, GOLD).to_dict()) == {"valid", "reason", "detail", "sql"}
     d = v.check(shop_task, "SELECT name, 0 FROM customers").to_dict()
     assert d["reason"] == "mismatch" and len(d["expected"]) == 3 and len(d["got"]) == 3
+
+
+def test_a_validator_pickles_as_its_settings(shop_task):
+    import pickle
+
+    v = Validator(timeout=0.7, max_rows=50)
+    assert v.check(shop_task, GOLD).valid
+    copy = pickle.loads(pickle.dumps(v))
+    assert (copy.timeout, copy.max_rows) == (0.7, 50)
+    assert copy.check(shop_task, GOLD).valid

@@ -113,6 +113,15 @@ class Validator:
             return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
         return self._compare(gold, sql, result, changed, state, deadline)
 
+    def __getstate__(self) -> dict:
+        # Sent to worker processes (Ray, process pools) as settings only: caches and
+        # the lock stay behind and are rebuilt there.
+        return {"timeout": self.timeout, "max_rows": self.max_rows, "max_bytes": self.max_bytes,
+                "cache_size": self.cache_size}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
+
     def clear(self) -> None:
         with self._lock:
             self._contexts.clear()
