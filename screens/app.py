@@ -1,21 +1,233 @@
-"""The workbench app (filled in by the TUI work)."""
+"""The workbench app: a tab per screen over the engine's run directories.
+
+``sqlbench`` with no command calls :func:`run_app`. Start-up imports Textual and the
+light engine modules only (run directories, settings); torch & co. load inside the
+workers that need them, so the first frame is as quick as a bare Textual app's.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from screens.chat import ChatView
+from screens.config import ConfigView
+from screens.distill import DistillView
+from screens.jobs import Job, JobManager, stop
+from screens.quickstart import QuickstartView
+from screens.rejected import RejectedView
+from screens.runs import RunsView
+from screens.train import TrainView
+
+# (tab id, title, view class); the number key of a tab is its position
+TABS = (
+    ("runs", "Runs", RunsView),
+    ("config", "Config", ConfigView),
+    ("distill", "Distill", DistillView),
+    ("rejected", "Rejected", RejectedView),
+    ("train", "Train", TrainView),
+    ("chat", "Chat", ChatView),
+    ("quickstart", "Quickstart", QuickstartView),
+)
+
+
+class SqlbenchApp(App):
+    """sqlbench workbench."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "sqlbench"
+    SUB_TITLE = "teach small models SQL, with visible reasoning"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        *(Binding(str(i), f"show('{tab}')", title, show=False) for i, (tab, title, _) in enumerate(TABS, 1)),
+        # alt+N works even while typing in a text field
+        *(Binding(f"alt+{i}", f"show('{tab}')", title, show=False, priority=True)
+          for i, (tab, title, _) in enumerate(TABS, 1)),
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        config_path: str | None = None,
+        env_file: str = ".env",
+        runs_dir: str | Path | None = None,
+        initial: str = "runs",
+        live: bool = True,
+    ) -> None:
+        super().__init__()
+        from sqlbench.config import Settings, load_settings
+        from sqlbench.errors import SqlbenchError
+
+        self.config_path = config_path
+        self.env_file = env_file
+        self.startup_error: str | None = None
+        try:
+            self.settings = load_settings(config_path)
+        except SqlbenchError as e:  # open anyway: the Config tab is where one fixes it
+            self.settings = Settings()
+            self.startup_error = str(e)
+        self.runs_root = Path(runs_dir or self.settings.runs_dir)
+        self.jobs = JobManager(self.runs_root, config=config_path, env_file=env_file)
+        self.initial = initial
+        # live=False: read run directories once and stop polling (tests, screenshots)
+        self.live = live
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        with TabbedContent(initial=self.initial, id="tabs"):
+            for i, (tab, title, view) in enumerate(TABS, 1):
+                with TabPane(f"{i} {title}", id=tab):
+                    yield view(id=f"{tab}-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        self.call_after_refresh(self._focus_view, self.initial)
+        if self.startup_error:
+            self.notify(self.startup_error, title="config.yaml", severity="error", timeout=10)
+
+    # ---- navigation ---------------------------------------------------------------------
+    def view(self, tab: str):
+        return self.query_one(f"#{tab}-view")
+
+    def active_view(self):
+        return self.view(self.query_one(TabbedContent).active or "runs")
+
+    def action_show(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self.call_after_refresh(self._focus_view, tab)
+
+    def _focus_view(self, tab: str) -> None:
+        view = self.view(tab)
+        target = view.query_one(view.FOCUS) if view.FOCUS else None
+        if target is None or not target.focusable:
+            target = next((w for w in view.query("*") if w.focusable), None)
+        if target is not None:
+            target.focus()
+
+    def action_help(self) -> None:
+        from screens.help import help_markdown
+        from screens.modals import HelpScreen
+
+        self.push_screen(HelpScreen(help_markdown(self.active_view())))
+
+    def open_run(self, path: Path) -> None:
+        """Follow a run on the tab of its kind."""
+        from screens.jobs import RunDir
+
+        kind = RunDir(path).kind
+        if kind == "distill":
+            self.view("distill").attach(path)
+            self.view("rejected").load(path)
+            self.action_show("distill")
+        elif kind == "train":
+            self.view("train").attach(path)
+            self.action_show("train")
+        else:
+            self.notify(f"{path.name} is a {kind} run: open its folder to read it", severity="warning")
+
+    def open_rejected(self, path: Path) -> None:
+        self.view("rejected").load(path)
+        self.action_show("rejected")
+
+    # ---- jobs --------------------------------------------------------------------------------
+    def start_job(self, kind: str, args: list[str], run_path: Path | None = None) -> Job | None:
+        try:
+            job = self.jobs.start(kind, args, run_path)
+        except OSError as e:
+            self.notify(f"could not start {kind}: {e}", severity="error")
+            return None
+        self.notify(f"{kind} started in {job.run_path}", title=kind)
+        return job
+
+    def resume_run(self, path: Path) -> None:
+        try:
+            job = self.jobs.resume(path)
+        except OSError as e:
+            self.notify(f"could not resume {path.name}: {e}", severity="error")
+            return
+        self.notify(f"resuming {path.name}")
+        self.open_run(job.run_path)
+
+    def confirm_stop(self, path: Path) -> None:
+        from screens.jobs import RunDir
+        from screens.modals import ConfirmScreen
+
+        if RunDir(path).status != "running":
+            self.notify(f"{path.name} is not running", severity="warning")
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                if stop(path):
+                    self.notify(f"stopping {path.name} (it ends as interrupted; resume it from Runs)")
+                else:
+                    self.notify(f"{path.name} was no longer running", severity="warning")
+
+        self.push_screen(ConfirmScreen(f"Stop {path.name}? The job ends as interrupted.", yes="Stop"), done)
+
+    async def action_quit(self) -> None:
+        running = self.jobs.running_started_here()
+        if not running:
+            self.exit()
+            return
+        from screens.modals import ConfirmScreen
+
+        names = ", ".join(j.run_path.name for j in running)
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(f"Quit? {len(running)} job(s) started here keep running in the background: {names}",
+                          yes="Quit"),
+            done,
+        )
+
+    # ---- command palette: every action ------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for i, (tab, title, _) in enumerate(TABS, 1):
+            yield SystemCommand(f"Go to {title}", f"show the {title} screen (key {i})",
+                                lambda tab=tab: self.action_show(tab))
+        v = self.view
+        yield SystemCommand("Help for this screen", "F1", self.action_help)
+        yield SystemCommand("Runs: open selected run", "follow it on Distill or Train", lambda: v("runs").action_open_run())
+        yield SystemCommand("Runs: resume selected run", "rerun an interrupted run with its --run-dir",
+                            lambda: v("runs").action_resume_run())
+        yield SystemCommand("Runs: stop selected run", "SIGTERM after confirming", lambda: v("runs").action_stop_run())
+        yield SystemCommand("Runs: refresh", "rescan the runs folder", lambda: v("runs").action_refresh())
+        yield SystemCommand("Config: validate", "check the form with the engine's settings models",
+                            lambda: v("config").action_validate())
+        yield SystemCommand("Config: save", "write config.yaml (and secrets to .env)", lambda: v("config").action_save())
+        yield SystemCommand("Distill: start", "a new distillation from the Distill form",
+                            lambda: (self.action_show("distill"), v("distill").action_start()))
+        yield SystemCommand("Distill: pause / resume", "toggle RUN/pause", lambda: v("distill").action_pause())
+        yield SystemCommand("Distill: stop", "SIGTERM after confirming", lambda: v("distill").action_stop())
+        yield SystemCommand("Rejected: re-validate sample", "run the validator again on the selected sample",
+                            lambda: v("rejected").action_revalidate())
+        yield SystemCommand("Rejected: export filtered", "write the filtered samples to a JSONL file",
+                            lambda: v("rejected").action_export())
+        yield SystemCommand("Train: start", "a new training run from the Train form",
+                            lambda: (self.action_show("train"), v("train").action_start()))
+        yield SystemCommand("Train: stop", "SIGTERM after confirming", lambda: v("train").action_stop())
+        yield SystemCommand("Chat: load model", "load the model named on the Chat screen", lambda: v("chat").action_load())
+        yield SystemCommand("Chat: new conversation", "forget the conversation so far", lambda: v("chat").action_reset())
+        yield SystemCommand("Quickstart: run the offline loop", "tiny model → distill → GRPO → chat",
+                            lambda: (self.action_show("quickstart"), v("quickstart").action_run()))
 
 
 def run_app(args: argparse.Namespace | None = None) -> int:
-    from textual.app import App
-    from textual.widgets import Footer, Header, Static
-
-    class Workbench(App):
-        TITLE = "sqlbench"
-
-        def compose(self):
-            yield Header()
-            yield Static("sqlbench workbench")
-            yield Footer()
-
-    Workbench().run()
+    args = args or argparse.Namespace()
+    app = SqlbenchApp(config_path=getattr(args, "config", None), env_file=getattr(args, "env_file", ".env"))
+    app.run()
     return 0

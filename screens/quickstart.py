@@ -1,0 +1,161 @@
+"""Quickstart: the whole loop offline, on a fresh machine with no keys and no GPU.
+
+tiny student → distill the bundled tasks with it as a local Transformers teacher →
+short GRPO → chat with the result. Every step is an ordinary CLI job in its own run
+directory, followed on the usual screens.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Label, Static
+from textual.worker import get_current_worker
+
+from screens.base import View
+from screens.jobs import RunDir
+
+WARM_STEPS = 300
+DISTILL_LIMIT = 16
+GRPO_STEPS = 8
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    does: str
+    real: str
+
+
+STEPS = (
+    Step("tiny", "1. Build the tiny student",
+         f"`sqlbench tiny-model --warm-steps {WARM_STEPS}`: a byte-level tokenizer and a 2-layer Qwen2 built "
+         "offline, then a short SFT so it answers in the <think>/<sql> format (cached after the first time).",
+         "A real setup starts from a real base model, e.g. --model Qwen/Qwen2.5-0.5B-Instruct."),
+    Step("distill", "2. Distill the bundled tasks",
+         f"`sqlbench distill --provider Transformers --model <tiny> --limit {DISTILL_LIMIT}`: the tiny model plays "
+         "the teacher; verdicts stream into Distill, the refused answers show on Rejected.",
+         "A real setup asks a strong teacher through base_url (vLLM, OpenAI, Groq): --provider OpenAI."),
+    Step("train", "3. Short GRPO",
+         f"`sqlbench train --model <tiny> --dataset-repo-id <distill run> --max-steps {GRPO_STEPS}`: "
+         "SQL rewards, live curves on Train.",
+         "A real setup trains a real base model for hundreds of steps on a GPU (vLLM rollouts)."),
+    Step("chat", "4. Chat with the result",
+         "The trained run's model opens on Chat; ask it anything about a schema.",
+         "A real setup serves the merged model with `sqlbench serve` or vLLM."),
+)
+
+
+class QuickstartView(View):
+    HELP = """
+# Quickstart
+
+Walks the whole loop offline, with no API key and no GPU: build the tiny student,
+distill the bundled tasks with it as a local teacher, run a short GRPO, then chat with
+the result. Each step is a normal job in its own run directory (see *Runs*), followed
+on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
+"""
+
+    FOCUS = "#qs-run"
+    BINDINGS = [Binding("ctrl+r", "run", "Run quickstart")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("The whole loop offline, in a few minutes on a laptop CPU.", classes="subtitle")
+        with VerticalScroll():
+            for step in STEPS:
+                with Vertical(classes="qs-step", id=f"qs-{step.key}"):
+                    with Horizontal(classes="qs-head"):
+                        yield Label(step.title, classes="qs-title")
+                        yield Label("  pending", classes="qs-state", id=f"qs-state-{step.key}")
+                    yield Static(step.does, classes="qs-does")
+                    yield Static(Text("Real setup: " + step.real, style="dim italic"), classes="qs-note")
+        with Horizontal(classes="buttons"):
+            yield Button("Run quickstart", id="qs-run", variant="primary")
+
+    def on_mount(self) -> None:
+        self.running = False
+
+    def _state(self, key: str, text: str, style: str = "") -> None:
+        self.query_one(f"#qs-state-{key}", Label).update(Text(f"  {text}", style=style))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "qs-run":
+            self.action_run()
+
+    def action_run(self) -> None:
+        if self.running:
+            self.app.notify("Quickstart is already running", severity="warning")
+            return
+        self.running = True
+        self._run()
+
+    @work(thread=True, exclusive=True, group="quickstart")
+    def _run(self) -> None:
+        wb = self.workbench
+        call = self.app.call_from_thread
+        worker = get_current_worker()
+        try:
+            cache = Path(wb.settings.cache_dir)
+            tiny = cache / f"quickstart-tiny-warm{WARM_STEPS}"
+            # 1. tiny model (a CLI job too: its log is in the cache folder)
+            call(self._state, "tiny", "running…", "cyan")
+            job = wb.jobs.start_command(
+                "tiny-model", [sys.executable, "-m", "sqlbench", "tiny-model", str(tiny), "--warm-steps",
+                               str(WARM_STEPS)], cache / "quickstart-tiny-model.log")
+            while job.process.poll() is None:
+                if worker.is_cancelled:
+                    return
+                time.sleep(0.5)
+            if job.process.returncode != 0:
+                call(self._state, "tiny", f"failed (see {cache / 'quickstart-tiny-model.log'})", "red")
+                return
+            call(self._state, "tiny", f"done: {tiny}", "green")
+            # 2. distill with the tiny model as a local teacher
+            call(self._state, "distill", "running… (following on Distill)", "cyan")
+            run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", str(tiny),
+                                                 "--limit", str(DISTILL_LIMIT)])
+            if run is None or not self._wait(run):
+                call(self._state, "distill", "failed (see its run on Runs)", "red")
+                return
+            distill_run = run.run_path
+            call(wb.open_rejected, distill_run)
+            call(self._state, "distill", f"done: {distill_run.name} (refused answers on Rejected)", "green")
+            # 3. short GRPO on the distilled data
+            call(self._state, "train", "running… (following on Train)", "cyan")
+            run = call(wb.start_job, "train", ["--model", str(tiny), "--dataset-repo-id", str(distill_run),
+                                               "--stage", "grpo", "--max-steps", str(GRPO_STEPS)])
+            if run is None:
+                return
+            call(wb.view("train").attach, run.run_path)
+            call(wb.action_show, "train")
+            if not self._wait(run):
+                call(self._state, "train", "failed (see its run on Runs)", "red")
+                return
+            call(self._state, "train", f"done: {run.run_path.name}", "green")
+            # 4. chat with it
+            call(self._state, "chat", "model loading on Chat", "green")
+            call(wb.view("chat").set_model, str(run.run_path))
+            call(wb.action_show, "chat")
+            call(wb.view("chat").action_load)
+        finally:
+            self.running = False
+
+    def _wait(self, job) -> bool:
+        worker = get_current_worker()
+        if job.kind == "distill":
+            self.app.call_from_thread(self.workbench.view("distill").attach, job.run_path)
+            self.app.call_from_thread(self.workbench.action_show, "distill")
+        while job.process.poll() is None:
+            if worker.is_cancelled:
+                return False
+            time.sleep(0.5)
+        return job.process.returncode == 0 and RunDir(job.run_path).status == "finished"

@@ -1,0 +1,175 @@
+"""Runs: every run directory under the runs folder, newest first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Static
+
+from screens.base import View
+from screens.jobs import fmt_time, run_brief
+from screens.widgets.badge import badge
+
+REFRESH_S = 2.0
+
+
+def scan_runs(root: Path) -> list[dict[str, Any]]:
+    if not root.is_dir():
+        return []
+    rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file()]
+    return sorted(rows, key=lambda r: (r.get("started") or 0, r["id"]), reverse=True)
+
+
+class RunsView(View):
+    HELP = """
+# Runs
+
+Every run directory under the runs folder (`runs_dir` in config.yaml), newest first,
+with its kind, status, start time (UTC) and headline counts or last metrics.
+The list follows the folder: runs started from a shell appear within seconds.
+
+* **Open** a distill run to follow it on *Distill* (and see its rejected samples on
+  *Rejected*), a train run to follow it on *Train*.
+* **Resume** reruns an *interrupted* run's own command with the same `--run-dir`: it
+  continues where it stopped.
+* **Stop** sends SIGTERM to a running job (after you confirm); it ends *interrupted*.
+"""
+
+    FOCUS = "#runs-table"
+    BINDINGS = [
+        Binding("enter", "open_run", "Open"),
+        Binding("n", "new_distill", "New distill"),
+        Binding("t", "new_train", "New train"),
+        Binding("r", "resume_run", "Resume"),
+        Binding("s", "stop_run", "Stop"),
+        Binding("f5", "refresh", "Refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="runs-root", classes="subtitle")
+        table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield table
+        with Horizontal(classes="buttons"):
+            yield Button("Open", id="runs-open", variant="primary")
+            yield Button("New distill", id="runs-new-distill")
+            yield Button("New train", id="runs-new-train")
+            yield Button("Resume", id="runs-resume")
+            yield Button("Stop", id="runs-stop", variant="error")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        table.add_column("run", key="run")
+        table.add_column("kind", key="kind")
+        table.add_column("status", key="status")
+        table.add_column("started (UTC)", key="started")
+        table.add_column("progress", key="brief")
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.refresh_runs()
+        if self.workbench.live:
+            self.set_interval(REFRESH_S, self.refresh_runs)
+
+    @property
+    def root(self) -> Path:
+        return self.workbench.runs_root
+
+    @work(thread=True, exclusive=True, group="runs-scan")
+    def refresh_runs(self) -> None:
+        rows = scan_runs(self.root)  # disk reads off the event loop
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[dict[str, Any]]) -> None:
+        self.query_one("#runs-root", Static).update(
+            Text.assemble(("runs folder ", "dim"), str(self.root), ("   ", ""), (f"{len(rows)} runs", "dim"))
+        )
+        table = self.query_one("#runs-table", DataTable)
+        keep = table.cursor_row
+        current = self.selected_id()
+        new = {r["id"]: r for r in rows}
+        if list(new) != list(self.rows):
+            table.clear()
+            for r in rows:
+                table.add_row(*self._cells(r), key=r["id"])
+            if current in new:
+                table.move_cursor(row=list(new).index(current), animate=False)
+            elif rows:
+                table.move_cursor(row=min(keep, len(rows) - 1), animate=False)
+        else:
+            for r in rows:
+                if r != self.rows.get(r["id"]):
+                    for col, cell in zip(("run", "kind", "status", "started", "brief"), self._cells(r)):
+                        table.update_cell(r["id"], col, cell)
+        self.rows = new
+
+    @staticmethod
+    def _cells(r: dict[str, Any]) -> tuple[Any, ...]:
+        brief = r.get("brief") or ""
+        if r.get("status") == "failed" and r.get("error"):
+            brief = Text(str(r["error"])[:70], style="red")
+        return (r["id"], r["kind"], badge(r["status"]), fmt_time(r.get("started")), brief)
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#runs-table", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def selected(self) -> dict[str, Any] | None:
+        rid = self.selected_id()
+        return self.rows.get(rid) if rid else None
+
+    # ---- actions ----------------------------------------------------------------------
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_run()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        action = {
+            "runs-open": self.action_open_run,
+            "runs-new-distill": self.action_new_distill,
+            "runs-new-train": self.action_new_train,
+            "runs-resume": self.action_resume_run,
+            "runs-stop": self.action_stop_run,
+        }.get(event.button.id or "")
+        if action:
+            action()
+
+    def action_refresh(self) -> None:
+        self.refresh_runs()
+
+    def action_open_run(self) -> None:
+        run = self.selected()
+        if run is None:
+            self.app.notify("No run selected", severity="warning")
+            return
+        self.workbench.open_run(Path(run["path"]))
+
+    def action_new_distill(self) -> None:
+        self.workbench.action_show("distill")
+
+    def action_new_train(self) -> None:
+        self.workbench.action_show("train")
+
+    def action_resume_run(self) -> None:
+        run = self.selected()
+        if run is None:
+            return
+        if run["status"] != "interrupted":
+            self.app.notify(f"{run['id']} is {run['status']}: only interrupted runs can be resumed",
+                            severity="warning")
+            return
+        self.workbench.resume_run(Path(run["path"]))
+
+    def action_stop_run(self) -> None:
+        run = self.selected()
+        if run is None:
+            return
+        self.workbench.confirm_stop(Path(run["path"]))

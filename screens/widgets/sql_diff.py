@@ -1,0 +1,96 @@
+"""A sample's detail: question, schema, the teacher's reasoning, candidate SQL beside
+gold SQL (highlighted), the validator's detail and both result sets when they differ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+
+from screens.jobs import sample_outcome
+from screens.widgets.badge import badge
+
+
+def sql_syntax(sql: str) -> Syntax | Text:
+    if not (sql or "").strip():
+        return Text("(no SQL)", style="dim italic")
+    return Syntax(sql.strip(), "sql", theme="monokai", word_wrap=True, background_color="default")
+
+
+def result_table(title: str, rows: list[list[Any]] | None, limit: int = 10) -> Table:
+    table = Table(title=title, show_header=False, expand=True, title_justify="left")
+    rows = rows or []
+    width = max((len(r) for r in rows), default=1)
+    for _ in range(width):
+        table.add_column()
+    for r in rows[:limit]:
+        table.add_row(*(repr(v) if not isinstance(v, str) else v for v in r))
+    if len(rows) > limit:
+        table.add_row(*([f"… {len(rows) - limit} more"] + [""] * (width - 1)))
+    if not rows:
+        table.add_row("(empty)")
+    return table
+
+
+class SampleDetail(VerticalScroll):
+    """Scrollable detail of one sample record (as written to samples.jsonl)."""
+
+    DEFAULT_CSS = """
+    SampleDetail { padding: 0 1; }
+    SampleDetail .label { color: $text-muted; text-style: bold; margin-top: 1; }
+    SampleDetail #sd-sql { height: auto; }
+    SampleDetail #sd-sql > Static { width: 1fr; height: auto; padding: 0 1 0 0; }
+    SampleDetail #sd-results { height: auto; }
+    SampleDetail #sd-results > Static { width: 1fr; height: auto; }
+    """
+
+    def compose(self):
+        yield Static(id="sd-head")
+        yield Static("Question", classes="label")
+        yield Static(id="sd-question")
+        yield Static("Schema", classes="label")
+        yield Static(id="sd-schema")
+        yield Static("Teacher's reasoning", classes="label")
+        yield Static(id="sd-think")
+        with Horizontal(id="sd-sql"):
+            yield Static(id="sd-candidate")
+            yield Static(id="sd-gold")
+        yield Static("Validator", classes="label")
+        yield Static(id="sd-detail")
+        with Horizontal(id="sd-results"):
+            yield Static(id="sd-got")
+            yield Static(id="sd-expected")
+
+    def show(self, rec: dict[str, Any] | None, verdict: dict[str, Any] | None = None) -> None:
+        """``verdict`` overrides the recorded one (after a re-validation)."""
+        if rec is None:
+            self.query_one("#sd-head", Static).update(Text("Select a sample to see its detail.", style="dim"))
+            for wid in ("question", "schema", "think", "candidate", "gold", "detail", "got", "expected"):
+                self.query_one(f"#sd-{wid}", Static).update("")
+            return
+        verdict = verdict or rec.get("verdict") or {}
+        outcome = sample_outcome({**rec, "verdict": verdict, "valid": verdict.get("valid", rec.get("valid")),
+                                  "reason": verdict.get("reason", rec.get("reason"))})
+        head = Text.assemble(badge(f" {outcome} "), "  ", (str(rec.get("task_id", "")), "bold"),
+                             (f"   latency {rec.get('latency_s', '–')}s · attempts {rec.get('attempts', 1)}", "dim"))
+        self.query_one("#sd-head", Static).update(head)
+        self.query_one("#sd-question", Static).update(Text(str(rec.get("question") or "")))
+        self.query_one("#sd-schema", Static).update(sql_syntax(str(rec.get("context") or "")))
+        think = rec.get("think") or ""
+        self.query_one("#sd-think", Static).update(Text(think or "(none)", style="italic" if think else "dim"))
+        cand = verdict.get("sql") or rec.get("sql") or ""
+        self.query_one("#sd-candidate", Static).update(Group(Text("Candidate SQL", style="bold"), sql_syntax(cand)))
+        self.query_one("#sd-gold", Static).update(Group(Text("Gold SQL", style="bold"), sql_syntax(str(rec.get("gold_sql") or ""))))
+        detail = verdict.get("detail") or rec.get("error") or ""
+        self.query_one("#sd-detail", Static).update(
+            Text.assemble(badge(verdict.get("reason") or outcome), "  ", detail or "")
+        )
+        got, expected = verdict.get("got"), verdict.get("expected")
+        differ = got is not None or expected is not None
+        self.query_one("#sd-got", Static).update(result_table("Candidate result", got) if differ else "")
+        self.query_one("#sd-expected", Static).update(result_table("Gold result", expected) if differ else "")
