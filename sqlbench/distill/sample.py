@@ -82,7 +82,12 @@ async def produce_sample(provider: Provider, task: Task, sample_index: int, opts
     latency = time.monotonic() - t0
     answer = parse_answer(completion.text)
     if judge is not None:
-        verdict = await judge(task, completion.text)
+        # A distilled row must teach the format: an answer without a reasoning block
+        # followed by an SQL block is rejected before its SQL is run (the validator
+        # alone would accept bare SQL as a candidate).
+        verdict = (await judge(task, completion.text) if answer.well_formed else
+                   Verdict(False, FORMAT, detail="the answer needs <think>…</think> followed by <sql>…</sql>",
+                           sql=answer.sql))
         valid, reason, vd = verdict.valid, verdict.reason, verdict.to_dict()
     else:  # unvalidated: only the format is known
         valid, reason, vd = None, (None if answer.well_formed else FORMAT), None
