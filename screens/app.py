@@ -90,7 +90,7 @@ class SqlbenchApp(App):
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
-        self.call_after_refresh(self._focus_view, self.initial)
+        self._focus_view(self.initial)
         if self.startup_error:
             self.notify(self.startup_error, title="config.yaml", severity="error", timeout=10)
 

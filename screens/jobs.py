@@ -115,6 +115,8 @@ def resume_argv(argv: list[str], kind: str, run_path: Path) -> list[str]:
         rest[i + 1:i + 2] = [str(run_path)]
     else:
         rest += ["--run-dir", str(run_path)]
+    if kind == "train" and "--resume" not in rest:
+        rest.append("--resume")  # train continues from its last checkpoint only when asked
     return [sys.executable, "-m", "sqlbench", *rest]
 
 

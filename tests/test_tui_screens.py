@@ -1,0 +1,198 @@
+"""Each screen of the workbench, driven through Pilot over the fixed run directories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.widgets import DataTable, Input, Label, Select, Static
+
+from screens.widgets.counters import Counters
+from screens.widgets.sample_table import SampleTable
+from screens.widgets.sql_diff import SampleDetail
+from tests.fixtures.tui import FINISHED_DISTILL, INTERRUPTED_DISTILL, TRAIN, wait_until
+
+SIZE = (130, 42)
+
+
+def text_of(widget) -> str:
+    """The text a Static/Label shows (whatever renderable it was given), without styles."""
+    from rich.console import Console
+
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    if hasattr(content, "plain"):
+        return content.plain
+    console = Console(width=200, record=True, color_system=None)
+    with console.capture() as cap:
+        console.print(content)
+    return cap.get()
+
+
+def cells(table: DataTable, col: int) -> list[str]:
+    return [str(getattr(table.get_row_at(i)[col], "plain", table.get_row_at(i)[col])) for i in range(table.row_count)]
+
+
+async def test_runs_lists_every_run_with_kind_status_and_progress(tui_app):
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#runs-table", DataTable)
+        assert await wait_until(pilot, lambda: table.row_count == 3)
+        assert cells(table, 0) == [INTERRUPTED_DISTILL, TRAIN, FINISHED_DISTILL]
+        assert cells(table, 2) == ["interrupted", "finished", "finished"]
+        assert cells(table, 3)[1] == "2026-01-01 13:00"
+        assert cells(table, 4)[2] == "12/12 done · 5 valid · 1 failed"
+        assert app.query_one("#tabs").active == "runs"
+
+
+async def test_open_distill_run_shows_table_counters_and_progress(tui_app):
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#runs-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        await pilot.press("down", "down", "enter")
+        assert app.query_one("#tabs").active == "distill"
+        samples = app.query_one(SampleTable)
+        assert await wait_until(pilot, lambda: samples.row_count == 12)
+        assert cells(samples, 3)[:7] == ["valid", "valid", "mismatch", "syntax", "execution", "format", "failed"]
+        counters = text_of(app.query_one(Counters))
+        assert "valid 5" in counters and "invalid 6" in counters and "mismatch 2" in counters
+        assert "failed 1" in counters
+        assert text_of(app.query_one("#distill-eta", Label)) == "12/12"
+        assert FINISHED_DISTILL in text_of(app.query_one("#distill-run", Label))
+        # enter on a row opens its detail over the screen
+        samples.move_cursor(row=2)
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen.query_one(SampleDetail)
+        assert "Who earns the most?" in text_of(detail.query_one("#sd-question"))
+        assert "ORDER BY salary ASC" in text_of(detail.query_one("#sd-candidate"))
+        await pilot.press("escape")
+        assert app.screen.query(SampleDetail).first(None) is None or app.screen is app.screen_stack[0]
+
+
+async def test_rejected_filters_searches_shows_detail_and_exports(tui_app, tui_runs):
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_rejected(tui_runs / FINISHED_DISTILL)
+        table = app.query_one("#rejected-table", DataTable)
+        assert await wait_until(pilot, lambda: table.row_count == 7)
+        app.query_one("#rejected-reason", Select).value = "mismatch"
+        await pilot.pause()
+        assert cells(table, 1) == ["task-002", "task-008"]
+        detail = app.query_one("#rejected-detail", SampleDetail)
+        assert "expected 1 row ['Ada']" in text_of(detail.query_one("#sd-detail"))
+        # both result sets when they differ
+        got = text_of(detail.query_one("#sd-got", Static))
+        assert "Candidate result" in got and "Bob" in got
+        assert "Ada" in text_of(detail.query_one("#sd-expected", Static))
+        app.query_one("#rejected-reason", Select).clear()
+        app.query_one("#rejected-search", Input).value = "pay"
+        await pilot.pause()
+        assert cells(table, 1) == ["task-004"]
+        assert "1 of 7 rejected" in text_of(app.query_one("#rejected-run", Label))
+        app.query_one("#rejected-search", Input).value = ""
+        app.query_one("#rejected-reason", Select).value = "syntax"
+        await pilot.pause()
+        table.focus()
+        await pilot.press("e")
+        out = tui_runs / FINISHED_DISTILL / "rejected-syntax.jsonl"
+        assert await wait_until(pilot, out.exists)
+        assert [json.loads(x)["task_id"] for x in out.read_text().splitlines()] == ["task-003"]
+
+
+async def test_revalidate_runs_the_real_validator(tui_app, tui_runs):
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_rejected(tui_runs / FINISHED_DISTILL)
+        view = app.view("rejected")
+        table = app.query_one("#rejected-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 7)
+        app.query_one("#rejected-reason", Select).value = "mismatch"
+        await pilot.pause()
+        table.focus()
+        await pilot.press("v")
+        assert await wait_until(pilot, lambda: 2 in view.overrides, timeout=30)
+        verdict = view.overrides[2]
+        assert verdict["valid"] is False and verdict["reason"] == "mismatch"
+        assert verdict["expected"] == [["Ada"]] and verdict["got"] == [["Bob"]]
+
+
+async def test_train_run_draws_every_curve_and_lists_completions(tui_app):
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one("#runs-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        await pilot.press("down", "enter")
+        assert app.query_one("#tabs").active == "train"
+        view = app.view("train")
+        assert await wait_until(pilot, lambda: view.curves().get("reward") == 30)
+        curves = view.curves()
+        assert curves["loss"] == 40 and curves["eval/execution_accuracy"] == 3
+        for fn in ("format", "syntax", "execution", "schema"):
+            assert curves[f"rewards/{fn}/mean"] == 30
+        assert {"kl", "completions/mean_length", "frac_reward_zero_std", "learning_rate"} <= set(curves)
+        comp = app.query_one("#train-completions", DataTable)
+        assert comp.row_count == 6 and "execution=1.00" in cells(comp, 2)[0]
+        assert text_of(app.query_one("#train-eta", Label)) == "grpo step 40/40"
+        await pilot.pause(0.7)  # one redraw tick
+        from screens.widgets.curve import Curve
+
+        assert "total reward" in text_of(app.query_one("#curve-reward", Curve))
+
+
+async def test_number_keys_help_and_palette(tui_app):
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for key, tab in zip("2345671", ("config", "distill", "rejected", "train", "chat", "quickstart", "runs")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.query_one("#tabs").active == tab
+        await pilot.press("4")
+        await pilot.press("f1")
+        await pilot.pause()
+        from textual.widgets import Markdown
+
+        from screens.modals import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        md = app.screen.query_one(Markdown).source
+        assert md.startswith("# Rejected") and "Re-validate" in md and "ctrl+q" in md
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Go to Runs", "Go to Chat", "Distill: start", "Distill: pause / resume", "Distill: stop",
+                      "Rejected: export filtered", "Rejected: re-validate sample", "Train: start", "Config: save",
+                      "Chat: load model", "Quickstart: run the offline loop", "Runs: resume selected run"):
+            assert title in titles
+        # alt+N switches even while typing
+        app.query_one("#rejected-search", Input).focus()
+        await pilot.press("alt+5")
+        assert app.query_one("#tabs").active == "train"
+
+
+async def test_quit_asks_only_when_a_job_started_here_still_runs(tui_app, tmp_path):
+    import subprocess
+    import sys
+
+    from screens.jobs import Job
+    from screens.modals import ConfirmScreen
+
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            app.jobs.started.append(Job("distill", tmp_path / "runs" / "x", [], proc))
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            assert "keep running" in str(app.screen.question)
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.is_running and not isinstance(app.screen, ConfirmScreen)
+        finally:
+            proc.kill()
+            proc.wait()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert not app.is_running
