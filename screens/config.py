@@ -80,6 +80,11 @@ def parse_value(text: str) -> Any:
     text = text.strip()
     if not text:
         return None
+    for number in (int, float):  # YAML 1.1 reads "5e-05" as a string; a person means a number
+        try:
+            return number(text)
+        except ValueError:
+            pass
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
