@@ -126,8 +126,18 @@ def main(argv=None) -> int:
     if not pairs:
         print("no tasks found", file=sys.stderr)
         return 1
-    raw = run_raw(pairs)
-    validator, reasons = run_validator(pairs, args.timeout)
+    by_source = {}
+    raw = validator = 0.0
+    reasons: Counter = Counter()
+    for name, tasks in sources.items():
+        part = [(t, a) for t in tasks for a in candidates(t)]
+        r = run_raw(part)
+        v, why = run_validator(part, args.timeout)
+        raw, validator = raw + r, validator + v
+        reasons.update(why)
+        by_source[name] = round(v / r, 3)
+        print(f"{name:8s} {len(part)} answers: validator {v:.2f} s, raw sqlite3 {r:.2f} s, ratio {v / r:.2f}",
+              file=sys.stderr)
     ratio = validator / raw
     rows_per_s = len(pairs) / validator
     print(f"{len(pairs)} answers over {sum(len(t) for t in sources.values())} tasks: "
@@ -135,7 +145,7 @@ def main(argv=None) -> int:
           file=sys.stderr)
     print(f"verdicts: {dict(reasons.most_common())}", file=sys.stderr)
     print(json.dumps({"bench": "validate", "ratio": round(ratio, 3), "rows_per_s": round(rows_per_s, 1),
-                      "gold_exec_rate": gold_rate, "answers": len(pairs), "validator_s": round(validator, 3),
+                      "gold_exec_rate": gold_rate, "ratio_by_source": by_source, "answers": len(pairs), "validator_s": round(validator, 3),
                       "raw_s": round(raw, 3), "reasons": dict(reasons)}))
     return 0
 

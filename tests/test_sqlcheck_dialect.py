@@ -51,6 +51,11 @@ def test_top_level_order_by_only():
     assert not has_top_level_order_by("SELECT a FROM (SELECT a FROM t ORDER BY a LIMIT 3)")
     assert not has_top_level_order_by("SELECT a, ROW_NUMBER() OVER (ORDER BY a) FROM t")
     assert not has_top_level_order_by("SELECT 'order by' FROM t")
+    assert not has_top_level_order_by('SELECT "order by" FROM t -- order by a')
+    assert not has_top_level_order_by("SELECT GROUP_CONCAT(a ORDER BY a) FROM t")
+    assert has_top_level_order_by("WITH c AS (SELECT a FROM t) SELECT a FROM c ORDER BY a")
+    assert has_top_level_order_by("DELETE FROM t; SELECT a FROM t\n  ORDER\n BY a DESC")
+    assert not has_top_level_order_by("SELECT a FROM t ORDER BY a; DELETE FROM t")  # the last statement counts
 
 
 def test_rewrites_turn_mysql_and_postgres_habits_into_sqlite():

@@ -309,6 +309,8 @@ class Validator:
                     raise
                 if first is None:
                     first = e
+                    if e.kind == SYNTAX and _not_sql_at_all(e, stmts):
+                        raise e
                     if _worth_rewriting(e, gold.engine):
                         variants += rewrites(sql, gold.engine, SOURCE_READS[gold.engine])
             finally:
