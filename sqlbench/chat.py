@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from sqlbench.dbconn import Database, QueryResult, connect
+from sqlbench.errors import SqlbenchError
 from sqlbench.prompts import SYSTEM_PROMPT, parse_answer
 from sqlbench.records import Answer
 from sqlbench.streaming import Delta, StreamSplitter
@@ -31,7 +32,7 @@ from sqlbench.streaming import Delta, StreamSplitter
 __all__ = ["ChatSession", "Delta", "Engine", "GenParams", "GenResult", "PromptTooLong", "QueryResult", "load_engine"]
 
 
-class PromptTooLong(ValueError):
+class PromptTooLong(SqlbenchError, ValueError):
     """The rendered prompt does not fit the model's context window."""
 
 
@@ -137,7 +138,8 @@ class Engine:
         n_prompt = int(enc["input_ids"].shape[1])
         max_new = max(1, min(params.max_new_tokens, self.max_positions - n_prompt))
         if n_prompt >= self.max_positions:
-            raise PromptTooLong(f"the prompt is {n_prompt} tokens, the model takes at most {self.max_positions}")
+            raise PromptTooLong(f"the prompt is {n_prompt} tokens, the model takes at most {self.max_positions} "
+                                "(a smaller schema or a shorter question)")
         result = GenResult(prompt_tokens=n_prompt)
         t0 = time.perf_counter()
         stop_event = stop_event or threading.Event()

@@ -107,3 +107,13 @@ def test_serve_port_in_use_is_one_line_error(tiny_model_dir):
         r = run_cli("serve", "--model", str(tiny_model_dir), "--port", str(port), timeout=120)
     assert r.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_prompt_too_long_is_reported_not_a_traceback(tiny_model_dir):
+    huge = "omnium " * 5000
+    r = run_cli("chat", "--model", str(tiny_model_dir), "--system-prompt", huge, stdin="who won?\n/exit\n")
+    assert r.returncode == 0, r.stderr
+    assert "the model takes at most" in r.stdout and "Traceback" not in r.stderr
+    r = run_cli("chat", "--model", str(tiny_model_dir), "--system-prompt", huge, "--once", "who won?")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("sqlbench chat: error: the prompt is")

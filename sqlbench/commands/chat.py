@@ -98,15 +98,16 @@ def _answer(session: Any, question: str, console: Any) -> bool:
 
 def _show_result(result: Any, console: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     if not result.ok:
-        console.print(f"[red]{result.error}[/]", markup=True)
+        console.print(result.error, style="red", markup=False)
         return
     table = Table(show_lines=False, header_style="bold")
     for c in result.columns:
-        table.add_column(str(c))
-    for row in result.rows[:200]:
-        table.add_row(*("NULL" if v is None else str(v) for v in row))
+        table.add_column(Text(str(c)))
+    for row in result.rows[:200]:  # values are data, never rich markup
+        table.add_row(*(Text("NULL", style="dim") if v is None else Text(str(v)) for v in row))
     console.print(table)
     more = " (truncated at the row limit)" if result.truncated else ""
     shown = f", first 200 shown" if len(result.rows) > 200 else ""
@@ -137,10 +138,11 @@ def _once(session: Any, question: str, *, as_json: bool) -> int:
 
 def _repl(session: Any) -> int:
     from rich.syntax import Syntax
+    from rich.text import Text
 
     console = _console()
     where = f" on {session.db!r}" if session.db else ""
-    console.print(f"[bold]sqlbench chat[/]{where}. {HELP}")
+    console.print(Text.assemble(("sqlbench chat", "bold"), f"{where}. {HELP}"))
     while True:
         try:
             line = console.input("[bold cyan]you>[/] ").strip()
@@ -164,7 +166,14 @@ def _repl(session: Any) -> int:
         elif line.startswith("/sql"):
             _show_result(session.run_sql(line[4:].strip()), console)
         elif line.startswith("/"):
-            console.print(f"[yellow]unknown command {line.split()[0]}[/]; {HELP}")
+            console.print(f"unknown command {line.split()[0]}; {HELP}", style="yellow", markup=False)
         else:
-            if _answer(session, line, console) and session.db is not None and session.last_answer.sql:
+            from sqlbench.errors import SqlbenchError
+
+            try:
+                answered = _answer(session, line, console)
+            except SqlbenchError as e:  # e.g. the prompt does not fit: say so, keep the REPL
+                console.print(str(e), style="red", markup=False)
+                continue
+            if answered and session.db is not None and session.last_answer.sql:
                 _show_result(session.run_sql(), console)
