@@ -131,6 +131,14 @@ def test_mysql_and_postgres_habits_execute(validator):
     assert validator.check(dated, "SELECT name FROM employees WHERE EXTRACT(YEAR FROM hired) >= 2021").valid
     assert validator.check(dated, "SELECT name FROM employees").reason == "mismatch"
     assert validator.check(dated, "SELECT nope FROM employees").reason == "execution"
+    # DML on the second engine: the final state is compared there too.
+    raise_old = make_task("UPDATE employees SET salary = salary * 1.1 "
+                          "WHERE hired < DATE_SUB('2022-01-01', INTERVAL 1 YEAR)", MYSQL_CONTEXT)
+    assert validator.check(raise_old).detail == "gold executes (duckdb)"
+    assert validator.check(raise_old, "UPDATE employees SET salary = salary * 1.1 WHERE hired < '2021-01-01'").valid
+    v = validator.check(raise_old, "UPDATE employees SET salary = salary * 1.2 WHERE hired < '2021-01-01'")
+    assert v.reason == "mismatch" and "table employees" in v.detail
+    assert validator.check(raise_old, "SELECT * FROM employees").reason == "mismatch"
     top = make_task("SELECT TOP 2 name FROM employees ORDER BY salary DESC", MYSQL_CONTEXT)  # T-SQL
     assert validator.check(top).valid
     assert validator.check(top, "SELECT name FROM employees ORDER BY salary DESC LIMIT 2").valid

@@ -52,6 +52,15 @@ def test_judges_completions_candidates_and_golds(tmp_path, capsys):
     assert "validated 5 rows: 3 valid" in err and "mismatch 1" in err and "rows/s" in err
 
 
+def test_empty_answer_columns_are_judged_not_skipped(tmp_path, capsys):
+    rows = [dict(GRETEL_ROWS[0], completion=""), dict(GRETEL_ROWS[1], completion=None),
+            dict(GRETEL_ROWS[2], candidate_sql="")]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    assert main(["validate", str(src), "--workers", "1"]) == 0
+    reasons = [line["verdict"]["reason"] for line in _lines(capsys.readouterr().out)]
+    assert reasons == ["format", "format", "syntax"]
+
+
 def test_stdout_and_limit(tmp_path, capsys):
     src = write_jsonl(tmp_path / "in.jsonl", GRETEL_ROWS)
     assert main(["validate", str(src), "--limit", "2"]) == 0

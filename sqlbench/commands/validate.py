@@ -43,14 +43,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def candidate_of(row: dict[str, Any]) -> str | None:
-    """The answer a row asks to judge: its completion, else its candidate SQL."""
+    """The answer a row asks to judge: its completion, else its candidate SQL; None
+    when the row has neither column (then its gold is checked). A column that is there
+    but empty is an empty answer, judged as such, never a silent gold check."""
     for key in ("completion", "candidate_sql"):
-        value = row.get(key)
+        if key not in row:
+            continue
+        value = row[key]
         if isinstance(value, list):  # conversational completions: the last message
             value = next((m.get("content") for m in reversed(value) if isinstance(m, dict)), None)
-        if isinstance(value, str) and value.strip():
-            return value
+        if key == "completion" and not (isinstance(value, str) and value.strip()):
+            return EMPTY_COMPLETION
+        return value if isinstance(value, str) else ("" if value is None else str(value))
     return None
+
+
+# An empty completion must fail the format check: the tags with nothing inside do.
+EMPTY_COMPLETION = "<think></think><sql></sql>"
 
 
 # Worker processes keep one Validator each, so a task's built context is reused.

@@ -362,7 +362,7 @@ def _worth_rewriting(e: SandboxError, engine: str) -> bool:
     # sqlglot (~0.3 ms a statement) is only worth it when the engine rejects the form.
     if engine == "duckdb" or e.kind == SYNTAX:
         return True
-    return "no such function" in e.message or "near" in e.message
+    return "no such function" in e.message or 'near "' in e.message
 
 
 # Words a statement can start with in some dialect: text starting otherwise is not SQL.
