@@ -96,8 +96,11 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
 
     check_batch(cfg.per_device_train_batch_size, cfg.gradient_accumulation_steps, cfg.num_generations)
 
-    run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
     token = secrets.get("hf_token")
+    # A wrong --model fails before a run directory exists.
+    base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
+    base = base.resolve() if isinstance(base, Path) else base
+    run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
     try:
         tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit, seed=cfg.seed,
                                     token=token)
@@ -105,8 +108,6 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
             raise DatasetError(f"{cfg.dataset_repo_id or 'bundled dataset'}: need at least 2 tasks, got {len(tasks)}")
         train_tasks, held_out = split_tasks(tasks, cfg.eval_split, seed=cfg.seed)
         stages = choose_stage(cfg.stage, has_reasoning(tasks))
-        base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
-        base = base.resolve() if isinstance(base, Path) else base
         from sqlbench.training.gpu import detect
 
         accel = detect(full=cfg.full)

@@ -89,7 +89,9 @@ def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: S
     with tempfile.TemporaryDirectory(prefix="sqlbench-warm-") as tmp:
         args = sft_config(tmp, max_steps=steps, learning_rate=learning_rate, batch_size=batch_size,
                           max_length=max_prompt_tokens + 256, seed=seed, logging_steps=max(1, steps // 10), cpu=True,
-                          lr_scheduler_type="cosine", warmup_steps=min(10, steps // 10))
+                          lr_scheduler_type="cosine", warmup_steps=min(10, steps // 10),
+                          # similar lengths per batch: padding, not the model, dominates CPU time here
+                          train_sampling_strategy="group_by_length")
         trainer = make_sft_trainer(model, tokenizer, rows, args)
         result = trainer.train()
         if log:

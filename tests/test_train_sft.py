@@ -1,0 +1,78 @@
+"""SFT on the tiny model lowers the loss; stage selection; the SFT -> GRPO chain on a
+distilled run directory."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sqlbench.config import Secrets
+from sqlbench.records import Task
+from sqlbench.runs import RunDir
+from sqlbench.training.data import has_reasoning, split_tasks, sft_rows
+from sqlbench.training.job import choose_stage
+
+
+def test_stage_auto_needs_reasoning():
+    plain = Task("1", "q", "CREATE TABLE t (a INT);", "SELECT a FROM t", explanation="e")
+    distilled = Task("2", "q", "CREATE TABLE t (a INT);", "SELECT a FROM t", metadata={"reasoning": "r"})
+    assert not has_reasoning([plain]) and has_reasoning([plain, distilled])
+    assert choose_stage("auto", False) == ["grpo"]
+    assert choose_stage("auto", True) == ["sft", "grpo"]
+    assert choose_stage("both", False) == ["sft", "grpo"]
+    assert choose_stage("sft", True) == ["sft"]
+
+
+def test_sft_rows_imitate_reasoning_then_gold():
+    t = Task("1", "How many?", "CREATE TABLE t (a INT);", "SELECT COUNT(*) FROM t", explanation="counts",
+             metadata={"reasoning": "Count every row of t."})
+    (row,) = sft_rows([t])
+    roles = [m["role"] for m in row["messages"]]
+    assert roles == ["system", "user", "assistant"]
+    assert row["messages"][2]["content"] == "<think>\nCount every row of t.\n</think>\n<sql>\nSELECT COUNT(*) FROM t\n</sql>"
+    assert "SELECT COUNT" not in row["messages"][1]["content"]  # the gold never leaks into the prompt
+
+
+def test_held_out_split_is_deterministic_and_disjoint(bundled_tasks):
+    a_train, a_held = split_tasks(bundled_tasks, 0.1, seed=3)
+    b_train, b_held = split_tasks(bundled_tasks, 0.1, seed=3)
+    assert [t.id for t in a_held] == [t.id for t in b_held]
+    assert len(a_held) == round(len(bundled_tasks) * 0.1)
+    assert not {t.id for t in a_train} & {t.id for t in a_held}
+    assert len(split_tasks(bundled_tasks, 7)[1]) == 7
+
+
+def test_sft_lowers_the_loss(tiny_model_dir, train_settings, tmp_path):
+    from sqlbench.training.job import run_train
+
+    settings = train_settings(model=str(tiny_model_dir), stage="sft", max_steps=12, full=True,
+                              sft_learning_rate=3e-3, per_device_train_batch_size=4, limit=24)
+    path = run_train(settings, Secrets(), run_dir=tmp_path / "sft", log=lambda s: None)
+    run = RunDir(path)
+    losses = [m["loss"] for m in run.read("metrics") if "loss" in m]
+    assert len(losses) == 12
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.5
+    assert all(m["stage"] == "sft" for m in run.read("metrics"))
+    assert (path / "model" / "model.safetensors").is_file()  # --full: plain weights
+    assert run.status == "finished"
+
+
+def test_distilled_run_trains_sft_then_grpo(tiny_model_dir, distilled_run_dir, train_settings, tmp_path):
+    """--stage auto on distilled data: SFT on the teacher's reasoning, then GRPO from the
+    merged SFT weights; the final adapter's base is the SFT model."""
+    from sqlbench.models import adapter_base
+    from sqlbench.training.job import run_train
+
+    settings = train_settings(model=str(tiny_model_dir), stage="auto", dataset_repo_id=str(distilled_run_dir),
+                              max_steps=2, eval_split=1, per_device_train_batch_size=4, num_generations=4,
+                              max_completion_length=16)
+    path = run_train(settings, Secrets(), run_dir=tmp_path / "both", log=lambda s: None)
+    stages = [e["name"] for e in RunDir(path).read("events") if e["type"] == "stage"]
+    assert stages == ["sft", "grpo"]
+    assert (path / "sft" / "model" / "config.json").is_file()
+    assert adapter_base(path / "model") == str((path / "sft" / "model").resolve())
+    summary = json.loads((path / "summary.json").read_text())
+    assert summary["stages"] == ["sft", "grpo"] and summary["sft"]["step"] == 2 and summary["grpo"]["step"] == 2
+    steps = [(m["stage"], m["step"]) for m in RunDir(path).read("metrics") if "loss" in m]
+    assert steps == [("sft", 1), ("sft", 2), ("grpo", 1), ("grpo", 2)]
