@@ -234,7 +234,7 @@ def test_concurrent_requests_queue_and_agree(server):
 
 def test_client_leaving_mid_stream_cancels_generation(server):
     u = urlparse(server.url)
-    body = json.dumps({**SEED_BODY, "stream": True, "max_tokens": 2000, "temperature": 1.0}).encode()
+    body = json.dumps({**SEED_BODY, "stream": True, "max_tokens": 2000, "temperature": 1.0, "seed": 7}).encode()
     s = socket.create_connection((u.hostname, u.port), timeout=30)
     s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
               + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
