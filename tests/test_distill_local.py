@@ -1,0 +1,54 @@
+"""The embedded default: `sqlbench distill` with no teacher flags runs the tiny offline
+student with transformers (no network), and a run directory as --model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sqlbench.runs import RunDir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_no_flags_distills_offline_with_the_tiny_student(warm_tiny_model_dir, tmp_path):
+    from tests.fixtures.tiny_model import WARM_STEPS
+
+    cache = tmp_path / "cache"
+    # seed the cache with the session's warm build (the embedded default's parameters),
+    # so the command finds it built instead of training it again
+    shutil.copytree(warm_tiny_model_dir, cache / f"tiny-model-warm{WARM_STEPS}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQLBENCH_")}
+    env.update(PYTHONPATH=str(ROOT), SQLBENCH_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1",
+               SQLBENCH_DISTILL__LIMIT="4", SQLBENCH_DISTILL__MAX_TOKENS="48")
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "distill", "--run-dir", str(tmp_path / "run")],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    run = RunDir(tmp_path / "run")
+    samples = run.read("samples")
+    assert len(samples) == 4 and all(s["status"] == "ok" for s in samples)
+    assert all(s["provider"] == "Transformers" for s in samples)
+    assert samples[0]["model"].startswith(str(cache))
+    assert all(s["tokens"]["completion"] <= 48 and s["reason"] for s in samples)  # judged
+    assert run.status == "finished" and (run.path / "dataset" / "dataset_info.json").exists()
+
+
+def test_transformers_teacher_from_a_folder(tiny_model_dir, tmp_path):
+    from sqlbench.config import Secrets, Settings
+    from sqlbench.distill import run_distill
+
+    settings = Settings.model_validate({"runs_dir": str(tmp_path / "runs"), "temperature": 0.0, "distill": {
+        "provider": "transformers", "model": str(tiny_model_dir), "limit": 3, "max_tokens": 16, "batch_size": 4}})
+    run = RunDir(run_distill(settings, Secrets(), run_dir=tmp_path / "run", progress=False))
+    samples = run.read("samples")
+    assert len(samples) == 3 and {s["model"] for s in samples} == {str(tiny_model_dir)}
+    # a random student rarely produces the format: every answer is judged, none crashes the run
+    assert all(s["status"] == "ok" and s["reason"] in ("format", "ok", "syntax", "execution", "mismatch")
+               for s in samples)
+    assert run.read("events")[0]["provider"] == "Transformers"
