@@ -268,3 +268,33 @@ def test_prompt_too_long_is_a_400(server, engine):
     _assert_error(status, resp, 400, "messages")
     assert resp["error"]["code"] == "context_length_exceeded"
     assert raw(server, "POST", "/v1/chat/completions", json.dumps({**SEED_BODY, "max_tokens": 2}))[0] == 200
+
+
+def _readme_curl() -> list[str] | None:
+    """The README's curl command for the seed's request, as argv (None when absent)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.is_file():
+        return None
+    for block in re.findall(r"^```(?:bash|sh|shell|console)\n(.*?)^```", readme.read_text(), re.S | re.M):
+        cmd = block.replace("\\\n", " ").strip()
+        if cmd.startswith("curl ") and "/v1/chat/completions" in cmd and SEED_MODEL in cmd:
+            return shlex.split(cmd)
+    return None
+
+
+def test_readme_curl_command_is_the_seed_request(server):
+    argv = _readme_curl()
+    if argv is None:
+        pytest.skip("README.md has no curl block for the seed's /v1/chat/completions request")
+    body = json.loads(argv[argv.index("-d") + 1])
+    assert body == SEED_BODY  # the README shows exactly the request tested here
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    argv = [a.replace("http://127.0.0.1:8000/v1", server.url) for a in argv]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["model"] == SEED_MODEL
