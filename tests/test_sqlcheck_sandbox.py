@@ -121,6 +121,19 @@ def test_runaway_queries_stop_at_the_time_limit(engine, sql, tasks, empty_cwd):
     assert _files(empty_cwd) == []
 
 
+def test_an_uninterruptible_duckdb_operation_still_returns_on_time(tasks, empty_cwd):
+    """repeat() builds one huge string without checking for interrupts: the caller
+    gets its verdict at the limit anyway (the abandoned worker finishes on its own)."""
+    v = Validator(timeout=0.5)
+    assert v.check(tasks["duckdb"]).valid
+    start = time.monotonic()
+    verdict = v.check(tasks["duckdb"], "SELECT length(repeat('x', 300000000))")
+    assert verdict.reason == "timeout"
+    assert time.monotonic() - start < 0.5 + 1.0
+    assert v.check(tasks["duckdb"], "SELECT name FROM customers").valid  # the validator still works
+    assert _files(empty_cwd) == []
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
 def test_results_are_capped_in_rows(engine, tasks):
     v = Validator(timeout=2.0, max_rows=100)
@@ -139,6 +152,8 @@ def test_memory_is_capped(empty_cwd):
     huge = "WITH RECURSIVE r(s, n) AS (SELECT 'x', 0 UNION ALL SELECT s || s, n + 1 FROM r WHERE n < 40) " \
            "SELECT MAX(LENGTH(s)) FROM r"
     verdict = v.check(task, huge)
+    assert verdict.reason == "execution" and "too big" in verdict.detail
+    verdict = v.check(task, "SELECT length(replace(hex(zeroblob(10000000)), '0', 'xxxxxxxxxx'))")
     assert verdict.reason == "execution" and "too big" in verdict.detail
     # Many medium rows: the result byte cap stops it.
     v2 = Validator(timeout=5.0, max_bytes=1 << 20)

@@ -245,29 +245,50 @@ class DuckSandbox:
         self.max_bytes = max_bytes
         self.trusted = trusted
         self.conn = duckdb.connect(":memory:", config=dict(DUCK_CONFIG))
+        self._lock = threading.Lock()
+        self._abandoned = False
 
     def run(self, statements: Sequence[str], deadline: float) -> Result:
         for stmt in statements:
             why = unsafe_reason(stmt, "duckdb")
             if why:
                 raise SandboxError(UNSAFE, why)
-        timer = threading.Timer(max(0.0, deadline - time.monotonic()), self.conn.interrupt)
-        timer.daemon = True
-        timer.start()
+        # DuckDB checks for interrupts between vectors, but a single huge operation
+        # (repeat('x', 2e9)) ignores it for many seconds. The statements run in a
+        # worker thread so the caller gets its timeout verdict on time regardless; an
+        # abandoned worker closes its own connection when DuckDB lets go.
+        box: dict[str, Any] = {}
+        worker = threading.Thread(target=self._work, args=(list(statements), deadline, box), daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            self.conn.interrupt()
+            worker.join(0.5)
+            if worker.is_alive():
+                with self._lock:
+                    self._abandoned = True
+                raise SandboxError(TIMEOUT, "stopped at the time limit")
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    def _work(self, statements: list[str], deadline: float, box: dict[str, Any]) -> None:
         try:
             result = Result(rows=None)
             for stmt in statements:
                 self.conn.execute(stmt)
                 result = self._fetch() if self.conn.description is not None else Result(rows=None)
-            return result
-        except SandboxError:
-            raise
+            box["result"] = result
+        except SandboxError as e:
+            box["error"] = e
         except self.duckdb.Error as e:
-            raise self._classify(e, deadline) from None
+            box["error"] = self._classify(e, deadline)
         except Exception as e:  # values Python cannot hold, odd types
-            raise SandboxError(EXECUTION, str(e) or type(e).__name__) from None
+            box["error"] = SandboxError(EXECUTION, str(e) or type(e).__name__)
         finally:
-            timer.cancel()
+            with self._lock:
+                if self._abandoned:
+                    self.conn.close()
 
     def _fetch(self) -> Result:
         ncols = len(self.conn.description)
@@ -304,4 +325,6 @@ class DuckSandbox:
         return out
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            if not self._abandoned:
+                self.conn.close()
