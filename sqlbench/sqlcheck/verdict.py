@@ -82,6 +82,7 @@ class Validator:
         self.max_bytes = int(max_bytes)
         self.cache_size = cache_size
         self._lock = threading.Lock()
+        self._duck_lock = threading.Lock()  # one DuckDB build per context, without blocking the caches
         self._contexts: OrderedDict[str, _Built] = OrderedDict()
         self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
 
@@ -221,7 +222,7 @@ class Validator:
             if gold.engine is not None or gold.detail.startswith("gold result"):
                 return gold
             gold_err = gold.detail
-        with self._lock:  # one DuckDB build per context even with many threads
+        with self._duck_lock:
             self._build_duck(built, task.context)
         if built.duck_statements is not None:
             gold = self._gold_on(task, built, "duckdb", ordered)
