@@ -192,3 +192,14 @@ def test_a_validator_pickles_as_its_settings(shop_task):
     copy = pickle.loads(pickle.dumps(v))
     assert (copy.timeout, copy.max_rows) == (0.7, 50)
     assert copy.check(shop_task, GOLD).valid
+
+
+def test_threads_on_the_second_engine():
+    v = Validator(timeout=2.0)
+    task = make_task("SELECT name FROM employees WHERE hired >= DATE_SUB('2024-01-01', INTERVAL 3 YEAR)",
+                     MYSQL_CONTEXT)
+    good = "SELECT name FROM employees WHERE hired >= '2021-01-01'"
+    bad = "SELECT name FROM employees"
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda c: v.check(task, c), [good, bad] * 6))
+    assert [r.reason for r in results] == ["ok", "mismatch"] * 6
