@@ -61,6 +61,10 @@ def _write_nodes():
     return tuple(getattr(exp, n) for n in names if hasattr(exp, n))
 
 
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\b(\s+ANALY[SZ]E\b)?(\s+QUERY\s+PLAN\b)?(\s+VERBOSE\b)?", re.I)
+_SHOW = re.compile(r"^\s*(SHOW\s+(ALL\s+TABLES|TABLES|DATABASES|\w+)|DESCRIBE\s+\w+(\.\w+)?)\s*$", re.I)
+
+
 def check_read_only(sql: str, backend: str = "sqlite") -> str | None:
     """None when ``sql`` is one read-only query, else the refusal message.
 
@@ -70,6 +74,11 @@ def check_read_only(sql: str, backend: str = "sqlite") -> str | None:
     import sqlglot
     from sqlglot.errors import ParseError
 
+    m = _EXPLAIN.match(sql)
+    if m:  # EXPLAIN [ANALYZE] [QUERY PLAN] q: read-only when q is (ANALYZE runs q)
+        return check_read_only(sql[m.end():], backend) if sql[m.end():].strip() else None
+    if _SHOW.match(sql):
+        return None
     log = logging.getLogger("sqlglot")
     level = log.level
     log.setLevel(logging.ERROR)  # sqlglot warns on every statement it parses as a raw Command

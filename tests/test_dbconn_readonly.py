@@ -211,3 +211,28 @@ def test_postgres_ddl_pure():
     )
     assert 'CREATE TABLE riders (\n  rider_id INTEGER NOT NULL,\n  "Full Name" TEXT,\n  PRIMARY KEY (rider_id)\n);' in ddl
     assert "CREATE TABLE stats.wins" in ddl
+
+
+READ_ONLY_EXTRAS = {
+    "sqlite": ["EXPLAIN QUERY PLAN SELECT * FROM riders", "EXPLAIN SELECT * FROM riders"],
+    "duckdb": ["DESCRIBE riders", "SHOW TABLES", "EXPLAIN SELECT * FROM riders"],
+    "postgresql": ["EXPLAIN SELECT * FROM riders", "SHOW statement_timeout"],
+}
+
+
+def test_explain_show_describe_allowed(cycling_db):
+    backend, target = cycling_db
+    before = fingerprint(backend, target)
+    with connect(target) as db:
+        for sql in READ_ONLY_EXTRAS[backend]:
+            r = db.execute(sql)
+            assert r.ok and r.rows, (sql, r.error)
+        r = db.execute("EXPLAIN ANALYZE DELETE FROM riders")
+        assert r.refused
+    assert fingerprint(backend, target) == before
+
+
+def test_guard_does_not_wave_through_a_second_statement():
+    for sql in ("SHOW TABLES; DROP TABLE riders", "EXPLAIN SELECT 1; DELETE FROM riders",
+                "DESCRIBE riders; DROP TABLE riders", "SELECT * INTO copy FROM riders"):
+        assert check_read_only(sql, "duckdb").startswith("refused:"), sql
