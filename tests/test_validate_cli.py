@@ -113,3 +113,22 @@ def test_subprocess_on_the_shared_spider_sample(spider_dev_path, tmp_path):
     lines = _lines(out.read_text())
     assert len(lines) == 40 and all(line["verdict"]["valid"] for line in lines)
     assert "validated 40 rows: 40 valid" in proc.stderr
+
+
+def _long_input(tmp_path, n: int) -> Path:
+    rows = [dict(GRETEL_ROWS[i % len(GRETEL_ROWS)], id=f"r{i}") for i in range(n)]
+    return write_jsonl(tmp_path / "long.jsonl", rows)
+
+
+@pytest.mark.parametrize("n, shown", [(250, True), (20, False)])
+def test_progress_bar_on_long_inputs_only(tmp_path, n, shown):
+    import os
+
+    src = _long_input(tmp_path, n)
+    env = dict(os.environ, TTY_COMPATIBLE="1")  # rich draws as if stderr were a terminal
+    proc = subprocess.run([sys.executable, "-m", "sqlbench", "validate", str(src), "--workers", "1",
+                           "-o", str(tmp_path / "out.jsonl")], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert ("validating" in proc.stderr) == shown
+    assert f"validated {n} rows" in proc.stderr
