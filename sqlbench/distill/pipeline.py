@@ -14,7 +14,7 @@ from sqlbench.distill.control import Control
 from sqlbench.distill.dataset import counts, final_rows, write_dataset
 from sqlbench.distill.options import DistillOptions, resolve_options
 from sqlbench.distill.progress import Counters, ProgressView
-from sqlbench.distill.sample import Judge, produce_sample
+from sqlbench.distill.sample import Judge, ask, judge_record
 from sqlbench.errors import DatasetError, RunDirError
 from sqlbench.records import Task
 from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunDir
@@ -32,7 +32,7 @@ class LocalProducer:
 
         self.opts = opts
         self.provider = build_provider(opts.provider)
-        self.judge: Judge | None = None
+        self.validator: Judge | None = None
         self.rng = random.Random(opts.seed)
 
     @property
@@ -45,15 +45,18 @@ class LocalProducer:
 
     async def start(self) -> None:
         await self.provider.start()
-        self.judge = Judge(self.opts) if self.opts.validate else None
+        self.validator = Judge(self.opts) if self.opts.validate else None
 
-    async def produce(self, task: Task, sample_index: int) -> dict[str, Any]:
-        return await produce_sample(self.provider, task, sample_index, self.opts, self.judge, self.rng)
+    async def ask(self, task: Task, sample_index: int) -> dict[str, Any]:
+        return await ask(self.provider, task, sample_index, self.opts, self.rng)
+
+    async def judge(self, rec: dict[str, Any], task: Task) -> dict[str, Any]:
+        return await judge_record(rec, task, self.validator)
 
     async def aclose(self) -> None:
         await self.provider.aclose()
-        if self.judge is not None:
-            self.judge.close()
+        if self.validator is not None:
+            self.validator.close()
 
 
 def load_distill_tasks(opts: DistillOptions) -> list[Task]:
@@ -119,16 +122,17 @@ class Pipeline:
 
     async def _one(self, task: Task, idx: int, slots: asyncio.Semaphore) -> None:
         try:
-            rec = await self.producer.produce(task, idx)
+            try:
+                rec = await self.producer.ask(task, idx)
+            finally:
+                slots.release()  # the next request goes out while this answer is judged
+            rec = await self.producer.judge(rec, task)
+            self._record(rec)
         except asyncio.CancelledError:
             raise
         except BaseException as e:  # noqa: BLE001 - stops the run, reported once
             if self.fatal is None:
                 self.fatal = e
-            return
-        finally:
-            slots.release()
-        self._record(rec)
 
     async def _ticker(self) -> None:
         while True:
@@ -155,6 +159,7 @@ class Pipeline:
                 return await self._dispatch(todo)
             finally:
                 ticker.cancel()
+                self.counters.stop_clock()
                 self.run.event("progress", **self.counters.snapshot())
                 self.view.close()
         finally:

@@ -20,6 +20,7 @@ class Counters:
     invalid_by_reason: Counter = field(default_factory=Counter)
     done_at_start: int = 0
     t0: float = field(default_factory=time.monotonic)
+    t_end: float | None = None  # set when generation ends (dataset writing is not generation)
 
     def add(self, rec: dict[str, Any]) -> None:
         self.done += 1
@@ -36,12 +37,18 @@ class Counters:
         self.done_at_start = self.done
         self.t0 = time.monotonic()
 
+    def stop_clock(self) -> None:
+        self.t_end = time.monotonic()
+
+    def elapsed(self) -> float:
+        return (self.t_end or time.monotonic()) - self.t0
+
     @property
     def invalid(self) -> int:
         return sum(self.invalid_by_reason.values())
 
     def rate(self) -> float:
-        elapsed = time.monotonic() - self.t0
+        elapsed = self.elapsed()
         return (self.done - self.done_at_start) / elapsed if elapsed > 0 else 0.0
 
     def eta(self) -> float | None:
@@ -55,7 +62,7 @@ class Counters:
 
     def summary(self) -> str:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.invalid_by_reason.items()))
-        elapsed = time.monotonic() - self.t0
+        elapsed = self.elapsed()
         return (f"{self.done}/{self.total} samples: {self.valid} valid, {self.invalid} invalid"
                 f"{f' ({reasons})' if reasons else ''}, {self.failed} failed"
                 f"{f', {self.unjudged} not validated' if self.unjudged else ''}"

@@ -100,9 +100,13 @@ class RayProducer:
                 raise cause from None
             raise
 
-    async def produce(self, task: Task, sample_index: int) -> dict[str, Any]:
+    async def ask(self, task: Task, sample_index: int) -> dict[str, Any]:
+        """The whole sample, judged inside the worker (validation runs on the cluster)."""
         actor = self.actors[next(self._next) % len(self.actors)]
         return await self._call(actor.sample.remote(task, sample_index))
+
+    async def judge(self, rec: dict[str, Any], task: Task) -> dict[str, Any]:
+        return rec
 
     async def aclose(self) -> None:
         import ray

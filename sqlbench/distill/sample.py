@@ -65,8 +65,10 @@ def _base(task: Task, sample_index: int, provider: Provider, messages: list[dict
     }
 
 
-async def produce_sample(provider: Provider, task: Task, sample_index: int, opts: DistillOptions,
-                         judge: Judge | None, rng: random.Random | None = None) -> dict[str, Any]:
+async def ask(provider: Provider, task: Task, sample_index: int, opts: DistillOptions,
+              rng: random.Random | None = None) -> dict[str, Any]:
+    """Generation only (with retries): the record without its verdict. The pipeline
+    frees the request slot right after this, so judging never holds back generation."""
     messages = build_messages(task, opts.system_prompt, hint_gold=opts.hint_gold)
     params = gen_params(opts, provider)
     policy = RetryPolicy(retries=opts.retries, backoff=opts.retry_backoff)
@@ -79,19 +81,30 @@ async def produce_sample(provider: Provider, task: Task, sample_index: int, opts
                    latency_s=round(time.monotonic() - t0, 4), tokens={"prompt": None, "completion": None},
                    attempts=e.attempts, status=FAILED_STATUS, error=str(e))
         return rec
-    latency = time.monotonic() - t0
     answer = parse_answer(completion.text)
-    if judge is not None:
+    rec.update(completion=completion.text, think=answer.think, sql=answer.sql, verdict=None, valid=None,
+               reason=None if answer.well_formed else FORMAT, latency_s=round(time.monotonic() - t0, 4),
+               tokens=completion.tokens(), attempts=attempts, status=OK_STATUS, error=None)
+    return rec
+
+
+async def judge_record(rec: dict[str, Any], task: Task, judge: Judge | None) -> dict[str, Any]:
+    """Add the verdict to an answered record (failed ones and unvalidated runs pass through)."""
+    if judge is None or rec["status"] != OK_STATUS:
+        return rec
+    if rec["reason"] == FORMAT:
         # A distilled row must teach the format: an answer without a reasoning block
         # followed by an SQL block is rejected before its SQL is run (the validator
         # alone would accept bare SQL as a candidate).
-        verdict = (await judge(task, completion.text) if answer.well_formed else
-                   Verdict(False, FORMAT, detail="the answer needs <think>…</think> followed by <sql>…</sql>",
-                           sql=answer.sql))
-        valid, reason, vd = verdict.valid, verdict.reason, verdict.to_dict()
-    else:  # unvalidated: only the format is known
-        valid, reason, vd = None, (None if answer.well_formed else FORMAT), None
-    rec.update(completion=completion.text, think=answer.think, sql=answer.sql, verdict=vd, valid=valid,
-               reason=reason, latency_s=round(latency, 4), tokens=completion.tokens(), attempts=attempts,
-               status=OK_STATUS, error=None)
+        verdict = Verdict(False, FORMAT, detail="the answer needs <think>…</think> followed by <sql>…</sql>",
+                          sql=rec["sql"])
+    else:
+        verdict = await judge(task, rec["completion"])
+    rec.update(verdict=verdict.to_dict(), valid=verdict.valid, reason=verdict.reason)
     return rec
+
+
+async def produce_sample(provider: Provider, task: Task, sample_index: int, opts: DistillOptions,
+                         judge: Judge | None, rng: random.Random | None = None) -> dict[str, Any]:
+    """``ask`` then ``judge_record``: one complete sample record."""
+    return await judge_record(await ask(provider, task, sample_index, opts, rng), task, judge)
