@@ -247,3 +247,36 @@ def test_a_bad_key_stops_the_run_with_one_line(loopback_teacher, shop, tmp_path)
         run_distill(s, Secrets(), run_dir=tmp_path / "run", progress=False)
     run = RunDir(tmp_path / "run")
     assert run.status == "failed" and run.read("events")[-1]["type"] == "error"
+
+
+@pytest.mark.parametrize("secrets,expected", [
+    (Secrets(groq_api_key="gsk-groq-key-1", api_key="sk-generic-key-1"), "Bearer gsk-groq-key-1"),
+    (Secrets(api_key="sk-generic-key-2"), "Bearer sk-generic-key-2"),
+])
+def test_groq_distill_uses_groq_key_else_api_key(loopback_teacher, shop, tmp_path, secrets, expected):
+    s = settings_for(loopback_teacher, shop, tmp_path, provider="GROQ", model="llama-3.3-70b-versatile",
+                     base_url=loopback_teacher.root_url, limit=2)
+    run = RunDir(run_distill(s, secrets, run_dir=tmp_path / "run", progress=False))
+    assert loopback_teacher.authorizations() == {expected}
+    assert {r.path for r in loopback_teacher.completions()} == {"/openai/v1/chat/completions"}
+    samples = run.read("samples")
+    assert all(x["provider"] == "Groq" and x["valid"] is True for x in samples)
+    assert run.config()["run"]["provider"] == {"provider": "Groq", "model": "llama-3.3-70b-versatile",
+                                               "base_url": loopback_teacher.root_url}
+
+
+def test_huggingface_distill_through_an_endpoint_url(loopback_teacher, shop, tmp_path):
+    s = settings_for(loopback_teacher, shop, tmp_path, provider="huggingface", model="tgi",
+                     base_url=loopback_teacher.root_url, limit=2)
+    run = RunDir(run_distill(s, Secrets(hf_token="hf_endpoint_token_1"), run_dir=tmp_path / "run", progress=False))
+    assert loopback_teacher.authorizations() == {"Bearer hf_endpoint_token_1"}
+    assert all(x["provider"] == "HuggingFace" and x["valid"] is True for x in run.read("samples"))
+
+
+def test_a_running_run_dir_is_not_taken_over(loopback_teacher, shop, tmp_path):
+    from sqlbench.errors import RunDirError
+
+    other = RunDir.create(tmp_path / "run", "distill", {}, argv=["other"])  # this process: alive
+    assert other.status == "running"
+    with pytest.raises(RunDirError, match="running job"):
+        _run(loopback_teacher, shop, tmp_path)
