@@ -74,8 +74,9 @@ reopening shows it again.
             yield Label("No run attached — start one, or open one on Runs.", id="distill-run")
             yield Button("Pause", id="distill-pause")
             yield Button("Stop", id="distill-stop", variant="error")
-        with Horizontal(classes="progress-row"):
-            yield ProgressBar(id="distill-progress", show_eta=False)
+        with Horizontal(classes="progress-row", id="distill-progress-row"):
+            # no indeterminate pulse while nothing is attached: hidden until a run is
+            yield ProgressBar(id="distill-progress", show_eta=False, total=1)
             yield Label("", id="distill-eta")
         yield Counters(id="distill-counters")
         yield SampleTable(id="distill-table")
@@ -97,7 +98,8 @@ reopening shows it again.
         self.run_path = Path(path)
         self.follower = RunFollower(self.run_path, window=self.query_one(SampleTable).window)
         self.query_one(SampleTable).reset()
-        self.query_one("#distill-progress", ProgressBar).update(total=None, progress=0)
+        self.query_one("#distill-progress", ProgressBar).update(total=1, progress=0)
+        self.query_one("#distill-progress-row").display = True
         self._show_run_label("attaching…")
         self.follow(self.follower)
 

@@ -40,18 +40,18 @@ STEPS = (
     Step("tiny", "1. Build the tiny student",
          f"`sqlbench tiny-model --warm-steps {WARM_STEPS}`: a byte-level tokenizer and a 2-layer Qwen2 built "
          "offline, then a short SFT so it answers in the <think>/<sql> format (cached after the first time).",
-         "A real setup starts from a real base model, e.g. --model Qwen/Qwen2.5-0.5B-Instruct."),
+         "start from a real base model, e.g. --model Qwen/Qwen2.5-0.5B-Instruct."),
     Step("distill", "2. Distill the bundled tasks",
          f"`sqlbench distill --provider Transformers --model <tiny> --limit {DISTILL_LIMIT}`: the tiny model plays "
          "the teacher; verdicts stream into Distill, the refused answers show on Rejected.",
-         "A real setup asks a strong teacher through base_url (vLLM, OpenAI, Groq): --provider OpenAI."),
+         "ask a strong teacher through base_url (vLLM, OpenAI, Groq): --provider OpenAI."),
     Step("train", "3. Short GRPO",
          f"`sqlbench train --model <tiny> --dataset-repo-id <distill run> --max-steps {GRPO_STEPS}`: "
          "SQL rewards, live curves on Train.",
-         "A real setup trains a real base model for hundreds of steps on a GPU (vLLM rollouts)."),
+         "train a real base model for hundreds of steps on a GPU (vLLM rollouts)."),
     Step("chat", "4. Chat with the result",
          "The trained run's model opens on Chat; ask it anything about a schema.",
-         "A real setup serves the merged model with `sqlbench serve` or vLLM."),
+         "serve the merged model with `sqlbench serve` or vLLM."),
 )
 
 
@@ -76,7 +76,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
                     with Horizontal(classes="qs-head"):
                         yield Label(step.title, classes="qs-title")
                         yield Label("  pending", classes="qs-state", id=f"qs-state-{step.key}")
-                    yield Static(step.does, classes="qs-does")
+                    yield Static(step.does.replace("`", ""), classes="qs-does")
                     yield Static(Text("Real setup: " + step.real, style="dim italic"), classes="qs-note")
         with Horizontal(classes="buttons"):
             yield Button("Run quickstart", id="qs-run", variant="primary")

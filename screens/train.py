@@ -84,8 +84,9 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         with Horizontal(classes="run-row"):
             yield Label("No run attached — start one, or open one on Runs.", id="train-run")
             yield Button("Stop", id="train-stop", variant="error")
-        with Horizontal(classes="progress-row"):
-            yield ProgressBar(id="train-progress", show_eta=False)
+        with Horizontal(classes="progress-row", id="train-progress-row"):
+            # no indeterminate pulse while nothing is attached: hidden until a run is
+            yield ProgressBar(id="train-progress", show_eta=False, total=1)
             yield Label("", id="train-eta")
         with Grid(id="train-curves"):
             for key, title in FIXED_CURVES:
@@ -112,6 +113,8 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
             else:
                 curve.reset()
         self.query_one("#train-completions", DataTable).clear()
+        self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
+        self.query_one("#train-progress-row").display = True
         self.query_one("#train-run", Label).update(Text.assemble((self.run_path.name, "bold"), ("  attaching…", "dim")))
         self.follow(self.follower)
 
