@@ -99,7 +99,8 @@ class Engine:
     """A loaded model that turns chat messages into streamed text (transformers on CPU).
 
     ``generate`` blocks the calling thread and calls ``on_text`` with each new piece of
-    decoded text. Not re-entrant: callers serialise (the server through one worker).
+    decoded text. One generation at a time: concurrent callers (a chat session and a
+    server sharing the engine) wait on a lock.
     """
 
     name = "transformers"
@@ -111,6 +112,7 @@ class Engine:
         self.sql_end_id = self._single_token_id("</sql>")
         limit = getattr(model.config, "max_position_embeddings", None) or 4096
         self.max_positions = int(limit)
+        self._lock = threading.Lock()
 
     def _single_token_id(self, text: str) -> int | None:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
@@ -172,9 +174,9 @@ class Engine:
                 kwargs["top_p"] = params.top_p
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
-        with torch.inference_mode():
+        with self._lock, torch.inference_mode():
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
             model.generate(**enc, **kwargs)
         trimmer.close()
         result.text = "".join(pieces)
