@@ -58,9 +58,11 @@ def build_provider(spec: ProviderSpec) -> Provider:
     module, cls_name = PROVIDERS[name]
     cls = getattr(importlib.import_module(module), cls_name)
     if name == "OpenAI":
-        return cls(spec.model, base_url=spec.base_url, api_key=spec.api_key, timeout=spec.timeout)
+        return cls(spec.model, base_url=spec.base_url, api_key=spec.api_key, timeout=spec.timeout,
+                   concurrency=spec.max_batch)
     if name == "Groq":
-        return cls(spec.model, api_key=spec.api_key, base_url=spec.base_url, timeout=spec.timeout)
+        return cls(spec.model, api_key=spec.api_key, base_url=spec.base_url, timeout=spec.timeout,
+                   concurrency=spec.max_batch)
     if name == "HuggingFace":
         return cls(spec.model, token=spec.api_key, base_url=spec.base_url, timeout=spec.timeout)
     if name == "vLLM":

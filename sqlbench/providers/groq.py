@@ -15,7 +15,7 @@ class GroqProvider(Provider):
     name = "Groq"
 
     def __init__(self, model: str | None, *, api_key: str | None, base_url: str | None = None,
-                 timeout: float = 60.0):
+                 timeout: float = 60.0, concurrency: int = 16):
         if not model:
             raise ProviderError("--provider Groq needs --model (e.g. llama-3.3-70b-versatile)")
         if not api_key:
@@ -24,19 +24,22 @@ class GroqProvider(Provider):
         self.base_url = base_url
         self._api_key = api_key
         self._timeout = timeout
-        self._client = None
+        self._concurrency = concurrency
+        self._shards: _stainless.ClientShards | None = None
 
     async def start(self) -> None:
         import groq
 
         self._sdk = groq
         kwargs = {"base_url": self.base_url} if self.base_url else {}
-        self._client = groq.AsyncGroq(api_key=self._api_key, max_retries=0, timeout=self._timeout, **kwargs)
+        self._shards = _stainless.ClientShards(
+            lambda: groq.AsyncGroq(api_key=self._api_key, max_retries=0, timeout=self._timeout, **kwargs),
+            self._concurrency)
 
     async def complete(self, messages: list[dict[str, str]], params: GenParams) -> Completion:
-        return await _stainless.chat(self._sdk, self._client, self.model, messages, params, path=CHAT_PATH)
+        return await _stainless.chat(self._sdk, self._shards.pick(), self.model, messages, params, path=CHAT_PATH)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        if self._shards is not None:
+            await self._shards.aclose()
+            self._shards = None

@@ -14,27 +14,30 @@ PLACEHOLDER_KEY = "EMPTY"
 class OpenAIProvider(Provider):
     name = "OpenAI"
 
-    def __init__(self, model: str | None, *, base_url: str, api_key: str | None, timeout: float = 60.0):
+    def __init__(self, model: str | None, *, base_url: str, api_key: str | None, timeout: float = 60.0,
+                 concurrency: int = 16):
         self.model = model or "?"
         self._want_model = model
         self.base_url = base_url
         self._api_key = api_key or PLACEHOLDER_KEY
         self._timeout = timeout
-        self._client = None
+        self._concurrency = concurrency
+        self._shards: _stainless.ClientShards | None = None
 
     async def start(self) -> None:
         import openai
 
         self._sdk = openai
-        self._client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url,
-                                          max_retries=0, timeout=self._timeout)
+        self._shards = _stainless.ClientShards(
+            lambda: openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0,
+                                       timeout=self._timeout), self._concurrency)
         if not self._want_model:
             self.model = await self._first_model()
 
     async def _first_model(self) -> str:
         """No --model: a local server (vLLM, sqlbench serve) serves one; ask it which."""
         try:
-            page = await self._client.models.list()
+            page = await self._shards.pick().models.list()
         except Exception as e:  # noqa: BLE001
             mapped = _stainless.map_error(self._sdk, e)
             raise ProviderError(f"no --model given and {self.base_url} did not list its models ({mapped or e})") from None
@@ -44,9 +47,9 @@ class OpenAIProvider(Provider):
         return ids[0]
 
     async def complete(self, messages: list[dict[str, str]], params: GenParams) -> Completion:
-        return await _stainless.chat(self._sdk, self._client, self.model, messages, params)
+        return await _stainless.chat(self._sdk, self._shards.pick(), self.model, messages, params)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        if self._shards is not None:
+            await self._shards.aclose()
+            self._shards = None
