@@ -38,6 +38,9 @@ _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.S)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 
+# First words of statements that only read (no final-state change to look for).
+READ_ONLY_WORDS = frozenset({"select", "with", "values", "from", "table", "show", "describe", "explain", "summarize"})
+
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" chatter
 
 

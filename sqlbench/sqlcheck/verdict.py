@@ -21,6 +21,7 @@ from sqlbench.prompts import extract_sql, looks_like_answer, parse_answer
 from sqlbench.records import Task, Verdict
 from sqlbench.sqlcheck import compare as C
 from sqlbench.sqlcheck.dialect import (
+    READ_ONLY_WORDS,
     SOURCE_DIALECTS,
     auto_ids,
     first_keyword,
@@ -41,7 +42,6 @@ from sqlbench.sqlcheck.sandbox import (
     State,
 )
 
-_READ_ONLY = frozenset({"select", "with", "values", "from", "table", "show", "describe", "explain", "summarize"})
 _DUCK_READS = ("mysql", "postgres", "sqlite", "tsql")
 
 
@@ -72,6 +72,19 @@ class _Gold:
     built: _Built | None = None
 
 
+@dataclass
+class _DuckTemplate:
+    """A DuckDB database holding a built context; runs take turns on it."""
+
+    built: _Built
+    conn: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+DUCK_TEMPLATES = 16  # built DuckDB databases kept open (each holds a DuckDB instance)
+_TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "start", "savepoint", "release"})
+
+
 class Validator:
     """Thread-safe; keeps an LRU of built contexts and gold results."""
 
@@ -85,6 +98,7 @@ class Validator:
         self._duck_lock = threading.Lock()  # one DuckDB build per context, without blocking the caches
         self._contexts: OrderedDict[str, _Built] = OrderedDict()
         self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
+        self._duck_templates: OrderedDict[int, _DuckTemplate] = OrderedDict()
 
     # -- public ------------------------------------------------------------------
     def check(self, task: Task, candidate: str | None = None) -> Verdict:
@@ -124,9 +138,15 @@ class Validator:
         self.__init__(**state)
 
     def clear(self) -> None:
+        """Drop every cache (and close the DuckDB databases kept open)."""
         with self._lock:
             self._contexts.clear()
             self._golds.clear()
+            templates = list(self._duck_templates.values())
+            self._duck_templates.clear()
+        for tpl in templates:
+            with tpl.lock:
+                tpl.conn.close()
 
     # -- caches ------------------------------------------------------------------
     def _cached(self, cache: OrderedDict, key: Any) -> Any:
@@ -161,8 +181,8 @@ class Validator:
     def _sqlite(self, image: bytes | None = None, trusted: bool = False) -> SqliteSandbox:
         return SqliteSandbox(image, max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted)
 
-    def _duck(self, trusted: bool = False) -> DuckSandbox:
-        return DuckSandbox(max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted)
+    def _duck(self, trusted: bool = False, **kw: Any) -> DuckSandbox:
+        return DuckSandbox(max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted, **kw)
 
     def _build_sqlite(self, context: str) -> _Built:
         sb = self._sqlite(trusted=True)
@@ -244,7 +264,7 @@ class Validator:
             i += 1
             sb = None
             try:
-                sb = self._fresh(built, engine, deadline)
+                sb = self._fresh(built, engine, deadline, variant)
                 result = sb.run(variant, deadline)
                 if result.overflow:
                     return _Gold(None, R.GOLD_ERROR, f"gold result has more than {self.max_rows} rows")
@@ -266,9 +286,19 @@ class Validator:
         what = "timed out" if last.kind == TIMEOUT else "fails"
         return _Gold(None, R.GOLD_ERROR, f"the gold query {what} on {engine}: {last.message}")
 
-    def _fresh(self, built: _Built, engine: str, deadline: float):
+    def _fresh(self, built: _Built, engine: str, deadline: float, statements: list[str] = ()):
+        """A database holding the built context, for one gold or candidate run."""
         if engine == "sqlite":
             return self._sqlite(built.sqlite_image)
+        # DuckDB: a rolled-back transaction on the cached built database, unless the
+        # statements manage transactions themselves or the database is busy.
+        if not any(first_keyword(s) in _TRANSACTION_WORDS for s in statements):
+            tpl = self._duck_template(built, deadline)
+            if tpl is not None and tpl.lock.acquire(timeout=max(0.0, min(0.2, deadline - time.monotonic()))):
+                try:
+                    return self._duck(template=tpl.conn, on_close=tpl.lock.release)
+                except Exception:
+                    tpl.lock.release()
         sb = self._duck()
         try:
             sb.run(built.duck_statements or [], deadline)
@@ -277,10 +307,34 @@ class Validator:
             raise
         return sb
 
+    def _duck_template(self, built: _Built, deadline: float) -> "_DuckTemplate | None":
+        key = id(built)
+        with self._lock:
+            tpl = self._duck_templates.get(key)
+            if tpl is not None and tpl.built is built:
+                self._duck_templates.move_to_end(key)
+                return tpl
+        sb = self._duck()
+        try:
+            sb.run(built.duck_statements or [], deadline)
+        except SandboxError:
+            sb.close()
+            return None
+        tpl = _DuckTemplate(built=built, conn=sb.conn)
+        evicted = []
+        with self._lock:
+            self._duck_templates[key] = tpl
+            while len(self._duck_templates) > DUCK_TEMPLATES:
+                evicted.append(self._duck_templates.popitem(last=False)[1])
+        for old in evicted:
+            with old.lock:  # wait for a run in progress on it
+                old.conn.close()
+        return tpl
+
     def _changed(self, sb, built: _Built, statements: list[str]) -> bool:
         if isinstance(sb, SqliteSandbox):
             return sb.changed_since(built.sqlite_schema)
-        return any(first_keyword(s) not in _READ_ONLY for s in statements)
+        return any(first_keyword(s) not in READ_ONLY_WORDS for s in statements)
 
     def _context_state(self, gold: _Gold, deadline: float) -> State:
         sb = self._fresh(gold.built, gold.engine, deadline)
@@ -300,7 +354,7 @@ class Validator:
         while i < len(variants):
             sb = None
             try:
-                sb = self._fresh(gold.built, gold.engine, deadline)
+                sb = self._fresh(gold.built, gold.engine, deadline, variants[i])
                 result = sb.run(variants[i], deadline)
                 changed = self._changed(sb, gold.built, variants[i])
                 state = sb.state(deadline) if (changed or gold.changed) else None
