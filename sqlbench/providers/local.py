@@ -39,6 +39,7 @@ class TransformersProvider(Provider):
         self.model = str(resolve_model_path(self._want_model, cache_dir=self._cache_dir))
         self._lm, self._tok = load_model(self.model, token=self._token, cache_dir=self._cache_dir)
         self._tok.padding_side = "left"  # decoder-only batched generation
+        self._tok.truncation_side = "left"  # an over-long prompt loses its start, not the assistant turn
         if self._tok.pad_token is None:
             self._tok.pad_token = self._tok.eos_token
 
