@@ -9,7 +9,14 @@ cap and a process-wide heap cap bound memory. A built context is kept as the byt
 
 DuckDB (for contexts/golds SQLite cannot run): external access off (no files, no
 ATTACH, no extension install/load), configuration locked, one thread, a memory cap,
-no spill directory; a timer calls ``interrupt()`` at the deadline.
+no spill directory; statements run in a worker thread, ``interrupt()`` is called at
+the deadline and the caller gets its verdict then even if DuckDB is slow to stop. A
+built context stays open and each candidate runs in a rolled-back transaction on a
+cursor of it.
+
+Both engines: statements that attach, pragma, vacuum, copy, install/load, set, or call
+file/settings functions are refused before they run (a clear detail; the engine guards
+above are what make it safe).
 """
 
 from __future__ import annotations
