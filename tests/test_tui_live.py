@@ -97,10 +97,13 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
         assert (view.run_path / "pause").exists()
         assert await wait_until(pilot, lambda: "paused" in label(app, "#distill-run"))
         assert str(app.query_one("#distill-pause", Button).label) == "Resume"
-        await pilot.pause(1.0)  # let the batch in flight land
-        held = table.row_count
-        await pilot.pause(1.2)
-        assert table.row_count == held < 14  # nothing new while paused
+        run = RunDir(view.run_path)
+        assert await wait_until(pilot, lambda: any(e["type"] == "paused" for e in run.read("events")), timeout=30)
+        await pilot.pause(2.0)  # the request in flight (batch size 1) lands
+        held = run.count("samples")
+        await pilot.pause(1.5)
+        assert run.count("samples") == held < 14  # nothing new while paused
+        assert await wait_until(pilot, lambda: table.row_count == held)
         await pilot.press("p")
         assert not (view.run_path / "pause").exists()
         assert await wait_until(pilot, lambda: table.row_count > held, timeout=20)
@@ -143,9 +146,11 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
 
 @pytest.mark.timeout(120)
 async def test_attach_to_a_run_started_by_the_cli(tui_app, tmp_path, tui_runs, loopback_teacher):
-    loopback_teacher.latency = 0.2
+    loopback_teacher.latency = 0.1
     cfg = write_config(tmp_path, loopback_teacher, batch_size=1, limit=10)
     run_dir = tui_runs / "cli-distill"
+    run_dir.mkdir()
+    (run_dir / "pause").touch()  # held until the UI resumes it, however slow the machine
     proc = subprocess.Popen([sys.executable, "-m", "sqlbench", "--config", str(cfg), "distill", "--run-dir",
                              str(run_dir)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
@@ -163,6 +168,10 @@ async def test_attach_to_a_run_started_by_the_cli(tui_app, tmp_path, tui_runs, l
             view = app.view("distill")
             assert view.run_path == run_dir
             table = app.query_one(SampleTable)
+            assert await wait_until(pilot, lambda: "paused" in label(app, "#distill-run"), timeout=15)
+            assert table.row_count == 0
+            table.focus()
+            await pilot.press("p")  # resume the CLI's job from here
             assert await wait_until(pilot, lambda: view.status == "finished" and table.row_count == 10, timeout=60)
             assert "valid 10" in counters(app)
             assert not app.jobs.started  # attached, not started here: quit does not ask
