@@ -1,0 +1,73 @@
+"""The first frame of `sqlbench` comes up without torch & co., and `sqlbench` with no
+command opens the workbench."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "vllm", "ray", "accelerate")
+
+PROBE = r"""
+import asyncio, json, sys
+from sqlbench.cli import build_parser
+from screens.app import SqlbenchApp
+
+args = build_parser().parse_args([])   # what `sqlbench` alone parses to
+async def main():
+    app = SqlbenchApp(config_path=args.config, env_file=args.env_file, runs_dir=sys.argv[1], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        shown = app.query_one("#tabs").active, app.query_one("#runs-table").row_count
+    return shown
+tab, rows = asyncio.run(main())
+print(json.dumps({"tab": tab, "heavy": sorted(m for m in %r if m in sys.modules)}))
+"""
+
+
+def test_first_frame_imports_no_heavy_library(tui_runs, tmp_path):
+    out = subprocess.run([sys.executable, "-c", PROBE % (HEAVY,), str(tui_runs)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"tab": "runs", "heavy": []}
+
+
+def test_sqlbench_without_a_command_opens_the_workbench_in_a_terminal(tui_runs, tmp_path):
+    """The real console command on a pseudo-terminal: the tabs draw, ctrl+q quits cleanly."""
+    import os
+    import pty
+    import re
+    import select
+    import time
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("sqlbench")
+    (tmp_path / "config.yaml").write_text(f"runs_dir: {tui_runs}\n")
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
+    proc = subprocess.Popen([str(exe)], cwd=tmp_path, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 60
+        plain = ""
+        while time.monotonic() < deadline and "20260101-130000-train" not in plain:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    screen += os.read(master, 65536)
+                except OSError:
+                    break
+                plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode("utf-8", "replace"))
+        assert "Quickstart" in plain and "Rejected" in plain, plain[-2000:]
+        assert "20260101-130000-train" in plain  # the runs folder from config.yaml, listed
+        os.write(master, b"\x11")  # ctrl+q
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
