@@ -217,3 +217,17 @@ def test_threads_on_the_second_engine():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda c: v.check(dml, c), answers))
     assert [r.reason for r in results] == ["ok", "mismatch", "mismatch"] * 5
+
+
+def test_create_index_task_is_judged_by_the_index_not_its_name():
+    from sqlbench.records import Task
+    from sqlbench.sqlcheck import Validator
+
+    task = Task(id="ix", question="Index shipments by status", gold_sql="CREATE INDEX idx_s ON shipments (status);",
+                context="CREATE TABLE shipments (id INTEGER PRIMARY KEY, status TEXT); INSERT INTO shipments VALUES (1, 'open');")
+    v = Validator()
+    assert v.check(task, "CREATE INDEX any_name ON shipments(status)").valid
+    noop = v.check(task, "SELECT 1")
+    assert noop.reason == "mismatch" and "index on shipments(status) is missing" in noop.detail
+    assert v.check(task, "CREATE INDEX idx_s ON shipments (id)").reason == "mismatch"
+    assert v.check(task, "CREATE UNIQUE INDEX idx_s ON shipments (status)").reason == "mismatch"

@@ -22,6 +22,7 @@ above are what make it safe).
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import threading
 import time
@@ -211,6 +212,13 @@ class SqliteSandbox:
                 quoted = '"' + name.replace('"', '""') + '"'
                 r = self._fetch(self.conn.execute(f"SELECT * FROM {quoted}"))
                 out[name.lower()] = (typ, r.ncols, r.rows or [], r.overflow)
+            # An index changes no rows, so without this a CREATE INDEX task would accept
+            # an answer that does nothing. Keyed by table and columns: names are arbitrary.
+            for (sql,) in self.conn.execute(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
+            ).fetchall():
+                key, unique = _index_key(sql)
+                out[key] = ("index", 1, [(unique,)], False)
             return out
         except sqlite3.Error as e:
             raise self._classify(e) from None
@@ -225,6 +233,18 @@ class SqliteSandbox:
 
     def close(self) -> None:
         self.conn.close()
+
+
+_INDEX_SQL = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s.*?\bON\s+(.+?)\s*\((.*)\)", re.I | re.S)
+
+
+def _index_key(sql: str) -> tuple[str, bool]:
+    m = _INDEX_SQL.match(sql)
+    if not m:
+        return " ".join(sql.lower().split()), False
+    table = m.group(2).strip().strip('"`[]').lower()
+    cols = ",".join(c.strip().strip('"`[]').lower() for c in m.group(3).split(","))
+    return f"on {table}({cols})", bool(m.group(1))
 
 
 DUCK_CONFIG = {
