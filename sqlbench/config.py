@@ -31,7 +31,7 @@ class DistillSettings(_Section):
     model: Optional[str] = None  # None: the tiny offline student (see `sqlbench tiny-model`)
     dataset_repo_id: Optional[str] = None  # None: the bundled dataset
     split: str = "train"
-    format: Optional[str] = None  # gretel | spider | synsql | distilled; None: detected
+    format: Optional[str] = None  # gretel | spider | synsql | distilled | sqlbench; None: detected
     limit: Optional[int] = Field(100, ge=1)
     batch_size: int = Field(64, ge=1)
     retries: int = Field(3, ge=0)
