@@ -82,7 +82,7 @@ def _answer(session: Any, question: str, console: Any) -> bool:
         return Group(*items) if items else Text("…", style="dim")
 
     stream = session.stream(question)
-    with Live(view(), console=console, refresh_per_second=12, transient=False) as live:
+    with Live(view(), console=console, refresh_per_second=12, transient=False, vertical_overflow="visible") as live:
         try:
             for d in stream:
                 parts[d.part] += d.text
