@@ -117,3 +117,24 @@ def test_prompt_too_long_is_reported_not_a_traceback(tiny_model_dir):
     r = run_cli("chat", "--model", str(tiny_model_dir), "--system-prompt", huge, "--once", "who won?")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("sqlbench chat: error: the prompt is")
+
+
+def test_ctrl_c_stops_the_answer_not_the_repl(tiny_model_dir):
+    """SIGINT while answering cancels that generation; the REPL then takes /exit."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen([*SQLBENCH, "chat", "--model", str(tiny_model_dir), "--max-new-tokens", "3000",
+                             "--temperature", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        banner = proc.stdout.readline()  # printed once the model is loaded
+        assert "sqlbench chat" in banner, proc.stderr.read() if proc.poll() is not None else banner
+        proc.stdin.write("tell me about omnium results\n")
+        proc.stdin.flush()
+        time.sleep(1.5)  # the answer is 3000 greedy tokens long: still being written
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate("/exit\n", timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
