@@ -230,7 +230,7 @@ class ChatServer(ThreadingHTTPServer):
 
     def __init__(self, engine: Engine | None, host: str = "127.0.0.1", port: int = 8000, *,
                  model_name: str | None = None, max_new_tokens: int = 512, temperature: float = 0.7,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, max_pending: int = 64) -> None:
         """Binds at once; ``engine`` may come later (``set_engine``) so a busy port is
         reported before a slow model load."""
         self.worker: GenerationWorker | None = None
@@ -239,13 +239,14 @@ class ChatServer(ThreadingHTTPServer):
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.quiet = quiet
+        self.max_pending = max_pending
         self.created = int(time.time())
         if engine is not None:
             self.set_engine(engine, model_name)
 
     def set_engine(self, engine: Engine, model_name: str | None = None) -> None:
         self.engine = engine
-        self.worker = GenerationWorker(engine)
+        self.worker = GenerationWorker(engine, max_pending=self.max_pending)
         self.model_name = model_name or engine.model_id or self.model_name
 
     @property

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -298,3 +299,35 @@ def test_readme_curl_command_is_the_seed_request(server):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["model"] == SEED_MODEL
+
+
+def test_full_queue_is_a_503_not_a_crash(engine):
+    from sqlbench.serve import make_server
+
+    srv = make_server(engine, "127.0.0.1", 0, quiet=True, max_pending=1, temperature=1.0)
+    srv.start_background()
+    u = urlparse(srv.url)
+    try:
+        long = json.dumps({**SEED_BODY, "stream": True, "max_tokens": 3000, "seed": 3}).encode()
+        busy = socket.create_connection((u.hostname, u.port), timeout=30)
+        busy.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {len(long)}\r\n\r\n".encode() + long)
+        got = b""
+        while got.count(b"data: ") < 2:  # the worker is generating
+            got += busy.recv(4096)
+        waiting = threading.Thread(target=raw, args=(srv, "POST", "/v1/chat/completions",
+                                                     json.dumps({**SEED_BODY, "max_tokens": 2})))
+        waiting.start()  # fills the one queue slot
+        deadline = time.monotonic() + 30
+        while srv.worker.jobs.qsize() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        status, body = raw(srv, "POST", "/v1/chat/completions", json.dumps({**SEED_BODY, "max_tokens": 2}))
+        _assert_error(status, body, 503)
+        assert body["error"]["code"] == "overloaded"
+        busy.close()  # leaving cancels the long job; the queued request is then served
+        waiting.join(timeout=120)
+        assert not waiting.is_alive()
+        assert raw(srv, "GET", "/health")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
