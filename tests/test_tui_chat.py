@@ -1,0 +1,82 @@
+"""The Chat screen on the real chat engine with the tiny model: streaming, the answer's
+SQL run read-only on a real SQLite file, Esc cancelling a generation."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from textual.widgets import DataTable, Input, Label, Static
+
+from screens.chat import ChatTurn
+from tests.fixtures.tui import wait_until
+
+SIZE = (130, 42)
+
+
+def make_db(path):
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT);"
+                      "INSERT INTO customers VALUES (1, 'Ada', 'Paris'), (2, 'Bo', 'Oslo');")
+    con.commit()
+    con.close()
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # includes building the warm tiny model once per tree (shared with other tests)
+async def test_chat_streams_an_answer_and_runs_its_sql(tui_app, tmp_path, warm_tiny_model_dir):
+    db = make_db(tmp_path / "shop.sqlite")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("temperature: 0\nchat:\n  max_new_tokens: 96\n")
+    app = tui_app(config_path=str(cfg))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        view = app.view("chat")
+        view.set_model(str(warm_tiny_model_dir), str(db))
+        await pilot.press("slash")
+        assert app.focused is app.query_one("#chat-input", Input)
+        await pilot.press(*"How many customers are there?", "enter")
+        assert await wait_until(pilot, lambda: view.session is not None, timeout=120)
+        status = str(app.query_one("#chat-status", Label).content)
+        assert "loaded" in status and "read-only" in status
+        turn = app.query_one(ChatTurn)
+        assert await wait_until(pilot, lambda: not view.generating
+                                and "done" in str(turn.query_one(".chat-status", Label).content), timeout=60)
+        answer = view.session.last_answer
+        assert turn.parts["think"].strip() or turn.parts["sql"].strip()
+        assert turn.parts["sql"].strip() == answer.sql.strip()
+        if answer.sql.strip():  # its SQL ran on the database: rows or the database's error
+            assert turn.query(DataTable) or turn.query(".chat-error")
+            ran = view.session.run_sql(answer.sql)
+            if ran.error:
+                assert ran.error in str(turn.query_one(".chat-error", Static).content)
+            else:
+                assert turn.query_one(DataTable).row_count == min(len(ran.rows), 200)
+        # a second question reuses the loaded model and lands in a new turn
+        app.query_one("#chat-input", Input).value = "List the customers in Paris"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: len(app.query(ChatTurn)) == 2 and not view.generating, timeout=60)
+        assert len(view.session.history) == 4
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+async def test_escape_cancels_a_generation(tui_app, tmp_path, tiny_model_dir):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("temperature: 1.0\nchat:\n  max_new_tokens: 3500\n")  # random weights ramble until cut
+    app = tui_app(config_path=str(cfg))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        view = app.view("chat")
+        view.set_model(str(tiny_model_dir), "")
+        app.query_one("#chat-input", Input).focus()
+        await pilot.press(*"hello", "enter")
+        assert await wait_until(pilot, lambda: view.generating and app.query(ChatTurn)
+                                and any(app.query_one(ChatTurn).parts.values()), timeout=120)
+        app.query_one("#chat-log").focus()
+        await pilot.press("escape")
+        turn = app.query_one(ChatTurn)
+        assert await wait_until(pilot, lambda: not view.generating, timeout=30)
+        assert "cancelled" in str(turn.query_one(".chat-status", Label).content)
+        assert view.session.last_result.completion_tokens < 3500
