@@ -159,11 +159,24 @@ class Job:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     result: GenResult | None = None
     error: BaseException | None = None
+    _peeked: Any = None
+
+    def _next(self) -> Any:
+        if self._peeked is not None:
+            item, self._peeked = self._peeked, None
+            return item
+        return self.out.get()
 
     def chunks(self) -> Iterator[str]:
         """The generated text as it comes; then ``result`` or ``error`` is set."""
-        while (item := self.out.get()) is not _DONE:
+        while (item := self._next()) is not _DONE:
             yield item
+
+    def failed_before_output(self) -> bool:
+        """Wait for the first piece of output (kept for ``chunks``); True when the job
+        ended with an error before any, so the answer can still be a 4xx."""
+        self._peeked = self._next()
+        return self._peeked is _DONE and self.error is not None
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -390,6 +403,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, req: ChatRequest, job: Job) -> None:
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         model = req.model or self.server.model_name
+        if job.failed_before_output():
+            self._error(self._gen_error(job))
+            return
 
         def event(delta: dict, finish: str | None = None, usage: dict | None = None, choices: bool = True) -> bytes:
             chunk = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,

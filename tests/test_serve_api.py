@@ -331,3 +331,10 @@ def test_full_queue_is_a_503_not_a_crash(engine):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_streamed_prompt_too_long_is_still_a_400(server, engine):
+    words = " ".join(["omnium"] * (engine.max_positions + 100))
+    body = json.dumps({"model": "x", "stream": True, "messages": [{"role": "user", "content": words}]})
+    status, resp = raw(server, "POST", "/v1/chat/completions", body)
+    _assert_error(status, resp, 400, "messages")
