@@ -179,13 +179,14 @@ class Pipeline:
             t = asyncio.create_task(self._one(task, idx, slots))
             inflight.add(t)
             t.add_done_callback(inflight.discard)
-        if inflight:
-            await self._drain(inflight)
+        cancelled = await self._drain(inflight) if inflight else 0
         if self.fatal is not None:
             raise self.fatal
-        return not stopped and not self.control.stopped
+        # a stop that came after the last dispatch, with every answer recorded, is a finished run
+        return not stopped and cancelled == 0
 
-    async def _drain(self, inflight: set[asyncio.Task]) -> None:
+    async def _drain(self, inflight: set[asyncio.Task]) -> int:
+        """Wait for the requests in flight (bounded once stopped); returns how many were cancelled."""
         pending = set(inflight)
         deadline = time.monotonic() + min(self.opts.timeout * (self.opts.retries + 1), STOP_GRACE_MAX_S)
         while pending:
@@ -197,6 +198,7 @@ class Pipeline:
             t.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)
 
 
 def _check_not_running(path: Path | None) -> None:
