@@ -82,7 +82,12 @@ class RayProducer:
                 kwargs["address"] = self.opts.ray_address
             else:
                 kwargs["num_cpus"] = LOCAL_CPUS
-            ray.init(**kwargs)
+            try:
+                ray.init(**kwargs)
+            except Exception as e:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
+                where = f"the Ray cluster at {self.opts.ray_address}" if self.opts.ray_address else "a local Ray"
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise ProviderError(f"--use-ray: cannot start {where}: {first}") from None
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor_cls = ray.remote(num_cpus=1, max_concurrency=max(2, self.opts.batch_size))(SampleWorker)
         self.actors = [actor_cls.remote(self.opts, self.opts.seed + i) for i in range(cpus)]
