@@ -33,6 +33,33 @@ def start_teacher(tasks_file: Path, latency: float) -> tuple[subprocess.Popen, s
     return proc, line.split("loopback teacher on ", 1)[1].split()[0]
 
 
+def reference_rate(base_url: str, n: int, concurrency: int) -> float:
+    """Requests/s of the bare openai SDK (no pipeline, no validation, no run directory)
+    against the same teacher: what this machine allows right now, to read the ratio
+    against when it is busy."""
+    import asyncio
+
+    import openai
+
+    body = {"model": "loopback-teacher", "messages": [{"role": "user", "content": "reference " * 200}]}
+
+    async def go() -> float:
+        client = openai.AsyncOpenAI(api_key="EMPTY", base_url=base_url, max_retries=0, timeout=30)
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with slots:
+                await client.post("/chat/completions", body=body, cast_to=object)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        rate = n / (time.perf_counter() - t0)
+        await client.close()
+        return rate
+
+    return asyncio.run(go())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer tasks (well under 45 s)")
@@ -59,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.time()
             path = run_distill(settings, Secrets(), run_dir=Path(tmp) / "run", argv=["bench"], progress=False)
             wall = time.time() - t0
+            ref = reference_rate(base_url, min(n, 640), a.batch_size)
         finally:
             teacher.terminate()
             teacher.wait(10)
@@ -72,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     rate = len(samples) / gen_s
     ideal = a.batch_size / a.latency
     print(f"{len(samples)} samples ({valid} valid) in {gen_s:.2f}s of generation ({wall:.2f}s total): "
-          f"{rate:.1f} samples/s, ideal {ideal:.0f}/s", file=sys.stderr)
+          f"{rate:.1f} samples/s, ideal {ideal:.0f}/s; the bare SDK gets {ref:.1f}/s here now",
+          file=sys.stderr)
     print(json.dumps({"bench": "distill", "ratio": round(rate / ideal, 4), "samples_per_s": round(rate, 2),
-                      "ideal_samples_per_s": ideal, "tasks": n, "valid": valid, "batch_size": a.batch_size,
+                      "ideal_samples_per_s": ideal, "bare_sdk_ratio": round(ref / ideal, 4), "tasks": n, "valid": valid, "batch_size": a.batch_size,
                       "latency_s": a.latency, "cpus": os.cpu_count()}))
     return 0
 
