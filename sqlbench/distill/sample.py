@@ -44,12 +44,12 @@ class Judge:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def gen_params(opts: DistillOptions, provider: Provider) -> GenParams:
-    # A fixed seed only for local models: it makes a run reproducible there; remote
-    # servers differ in whether they accept one.
+def gen_params(opts: DistillOptions, provider: Provider, sample_index: int = 0) -> GenParams:
+    # A seed only for local models: it makes a run reproducible there (one per sample
+    # index, so --num-samples draws differ); remote servers differ in accepting one.
     local = provider.name in ("Transformers", "vLLM")
     return GenParams(temperature=opts.temperature, max_tokens=opts.max_tokens, timeout=opts.timeout,
-                     seed=opts.seed if local else None)
+                     seed=opts.seed + sample_index if local else None)
 
 
 def _base(task: Task, sample_index: int, provider: Provider, messages: list[dict[str, str]]) -> dict[str, Any]:
@@ -70,7 +70,7 @@ async def ask(provider: Provider, task: Task, sample_index: int, opts: DistillOp
     """Generation only (with retries): the record without its verdict. The pipeline
     frees the request slot right after this, so judging never holds back generation."""
     messages = build_messages(task, opts.system_prompt, hint_gold=opts.hint_gold)
-    params = gen_params(opts, provider)
+    params = gen_params(opts, provider, sample_index)
     policy = RetryPolicy(retries=opts.retries, backoff=opts.retry_backoff)
     rec = _base(task, sample_index, provider, messages)
     t0 = time.monotonic()
