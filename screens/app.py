@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+from screens.base import View
 from screens.chat import ChatView
 from screens.config import ConfigView
 from screens.distill import DistillView
@@ -40,7 +41,7 @@ TABS = (
 class SqlbenchApp(App):
     """sqlbench workbench."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere still find it
     TITLE = "sqlbench"
     SUB_TITLE = "teach small models SQL, with visible reasoning"
     ENABLE_COMMAND_PALETTE = True
@@ -85,16 +86,38 @@ class SqlbenchApp(App):
         with TabbedContent(initial=self.initial, id="tabs"):
             for i, (tab, title, view) in enumerate(TABS, 1):
                 with TabPane(f"{i} {title}", id=tab):
-                    yield view(id=f"{tab}-view")
+                    # only the first tab is built before the first frame; the rest mount
+                    # right after it (the Config form alone costs more than a bare app)
+                    if tab == self.initial:
+                        yield view(id=f"{tab}-view")
         yield Footer()
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         self._focus_view(self.initial)
+        self.call_after_refresh(self._mount_other_views)
         if self.startup_error:
             self.notify(self.startup_error, title="config.yaml", severity="error", timeout=10)
 
+    async def _mount_other_views(self) -> None:
+        from textual.widget import MountError
+
+        for tab, _, view in TABS:
+            if tab == self.initial:
+                continue
+            if self._exit or not self.is_running:
+                return  # quit before the rest was built: nothing to do
+            try:
+                await self.query_one(f"#{tab}", TabPane).mount(view(id=f"{tab}-view"))
+            except MountError:
+                return
+
     # ---- navigation ---------------------------------------------------------------------
+    @property
+    def views_mounted(self) -> bool:
+        """True once every tab's view is mounted (all but the first mount lazily)."""
+        return len(self.query(View)) == len(TABS)
+
     def view(self, tab: str):
         return self.query_one(f"#{tab}-view")
 

@@ -149,7 +149,7 @@ reopening shows it again.
         {"distill-start": self.action_start, "distill-pause": self.action_pause,
          "distill-stop": self.action_stop}.get(event.button.id or "", lambda: None)()
 
-    def on_data_table_row_selected(self, event: SampleTable.RowSelected) -> None:
+    def on_sample_table_selected(self, event: SampleTable.Selected) -> None:
         event.stop()
         self.open_selected()
 

@@ -31,6 +31,7 @@ async def test_chat_streams_an_answer_and_runs_its_sql(tui_app, tmp_path, warm_t
     cfg.write_text("temperature: 0\nchat:\n  max_new_tokens: 96\n")
     app = tui_app(config_path=str(cfg))
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("6")
         view = app.view("chat")
         view.set_model(str(warm_tiny_model_dir), str(db))
@@ -67,6 +68,7 @@ async def test_escape_cancels_a_generation(tui_app, tmp_path, tiny_model_dir):
     cfg.write_text("temperature: 1.0\nchat:\n  max_new_tokens: 3500\n")  # random weights ramble until cut
     app = tui_app(config_path=str(cfg))
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("6")
         view = app.view("chat")
         view.set_model(str(tiny_model_dir), "")

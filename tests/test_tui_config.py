@@ -22,6 +22,7 @@ async def test_bad_values_show_the_engines_message_and_save_nothing(tui_app, tmp
     cfg.write_text("distill:\n  limit: 10   # tasks\n")
     app = tui_app(config_path=str(cfg))
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("2")
         app.query_one("#cfg-distill-limit", Input).value = "lots"
         await pilot.press("ctrl+s")
@@ -57,6 +58,7 @@ async def test_save_edits_only_changed_keys_keeping_comments(tui_app, tmp_path):
     cfg.write_text(TEMPLATE.read_text())
     app = tui_app(config_path=str(cfg))
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("2")
         app.query_one("#cfg-distill-limit", Input).value = "7"
         app.query_one("#cfg-distill-provider", Select).value = "OpenAI"
@@ -80,6 +82,7 @@ async def test_secrets_are_masked_and_written_to_env_only(tui_app, tmp_path):
     env.write_text("API_KEY=sk-live-abcdef123456\n")
     app = tui_app(env_file=str(env))
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("2")
         api = app.query_one("#secret-API_KEY", Input)
         assert api.value == "" and api.password
@@ -105,5 +108,6 @@ async def test_broken_config_opens_with_the_error_shown(tui_app, tmp_path):
     cfg.write_text("distill:\n  limt: 3\n")
     app = tui_app(config_path=str(cfg))
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         assert await wait_until(pilot, lambda: "did you mean 'distill.limit'" in status(app))
         assert any("did you mean" in str(n.message) for n in app._notifications)

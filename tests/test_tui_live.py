@@ -51,6 +51,7 @@ async def test_distill_started_from_the_screen_streams_verdicts(tui_app, tmp_pat
     cfg = write_config(tmp_path, loopback_teacher)
     app = tui_app(config_path=str(cfg), live=True)
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("3")
         view = app.view("distill")
         assert app.query_one("#distill-provider", Select).value == "OpenAI"
@@ -87,6 +88,7 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
     cfg = write_config(tmp_path, loopback_teacher, batch_size=1, limit=14)
     app = tui_app(config_path=str(cfg), live=True)
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("3")
         view = app.view("distill")
         table = app.query_one(SampleTable)
@@ -159,6 +161,7 @@ async def test_attach_to_a_run_started_by_the_cli(tui_app, tmp_path, tui_runs, l
             time.sleep(0.1)
         app = tui_app(config_path=str(cfg), live=True)
         async with app.run_test(size=SIZE) as pilot:
+            assert await wait_until(pilot, lambda: app.views_mounted)
             runs_view = app.view("runs")
             assert await wait_until(pilot, lambda: "cli-distill" in runs_view.rows, timeout=15)
             assert runs_view.rows["cli-distill"]["status"] == "running"

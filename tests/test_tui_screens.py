@@ -37,6 +37,7 @@ def cells(table: DataTable, col: int) -> list[str]:
 async def test_runs_lists_every_run_with_kind_status_and_progress(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         table = app.query_one("#runs-table", DataTable)
         assert await wait_until(pilot, lambda: table.row_count == 3)
         assert cells(table, 0) == [INTERRUPTED_DISTILL, TRAIN, FINISHED_DISTILL]
@@ -49,6 +50,7 @@ async def test_runs_lists_every_run_with_kind_status_and_progress(tui_app):
 async def test_open_distill_run_shows_table_counters_and_progress(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         table = app.query_one("#runs-table", DataTable)
         await wait_until(pilot, lambda: table.row_count == 3)
         await pilot.press("down", "down", "enter")
@@ -75,6 +77,7 @@ async def test_open_distill_run_shows_table_counters_and_progress(tui_app):
 async def test_rejected_filters_searches_shows_detail_and_exports(tui_app, tui_runs):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         app.open_rejected(tui_runs / FINISHED_DISTILL)
         table = app.query_one("#rejected-table", DataTable)
         assert await wait_until(pilot, lambda: table.row_count == 7)
@@ -105,6 +108,7 @@ async def test_rejected_filters_searches_shows_detail_and_exports(tui_app, tui_r
 async def test_revalidate_runs_the_real_validator(tui_app, tui_runs):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         app.open_rejected(tui_runs / FINISHED_DISTILL)
         view = app.view("rejected")
         table = app.query_one("#rejected-table", DataTable)
@@ -122,6 +126,7 @@ async def test_revalidate_runs_the_real_validator(tui_app, tui_runs):
 async def test_train_run_draws_every_curve_and_lists_completions(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         table = app.query_one("#runs-table", DataTable)
         await wait_until(pilot, lambda: table.row_count == 3)
         await pilot.press("down", "enter")
@@ -145,6 +150,7 @@ async def test_train_run_draws_every_curve_and_lists_completions(tui_app):
 async def test_number_keys_help_and_palette(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         for key, tab in zip("2345671", ("config", "distill", "rejected", "train", "chat", "quickstart", "runs")):
             await pilot.press(key)
             await pilot.pause()
@@ -180,6 +186,7 @@ async def test_quit_asks_only_when_a_job_started_here_still_runs(tui_app, tmp_pa
 
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
         proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
         try:
             app.jobs.started.append(Job("distill", tmp_path / "runs" / "x", [], proc))

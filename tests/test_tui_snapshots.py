@@ -36,12 +36,14 @@ def snap_app(tmp_path, monkeypatch):
 
 
 async def _settle(pilot):
+    await wait_until(pilot, lambda: pilot.app.views_mounted)
     await pilot.pause(0.3)
     await pilot.wait_for_scheduled_animations()
 
 
 def test_runs(snap_compare, snap_app):
     async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
         await wait_until(pilot, lambda: pilot.app.query_one("#runs-table").row_count == 3)
         await _settle(pilot)
 
@@ -54,6 +56,7 @@ def test_config(snap_compare, snap_app):
 
 def test_distill(snap_compare, snap_app):
     async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
         from pathlib import Path
 
         pilot.app.open_run(Path("runs") / FINISHED_DISTILL)
@@ -65,6 +68,7 @@ def test_distill(snap_compare, snap_app):
 
 def test_rejected(snap_compare, snap_app):
     async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
         from pathlib import Path
 
         pilot.app.open_rejected(Path("runs") / FINISHED_DISTILL)
@@ -77,6 +81,7 @@ def test_rejected(snap_compare, snap_app):
 
 def test_train(snap_compare, snap_app):
     async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
         from pathlib import Path
 
         pilot.app.open_run(Path("runs") / TRAIN)
@@ -89,6 +94,7 @@ def test_train(snap_compare, snap_app):
 
 def test_chat(snap_compare, snap_app):
     async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
         from types import SimpleNamespace
 
         from screens.chat import ChatTurn
@@ -114,6 +120,7 @@ def test_quickstart(snap_compare, snap_app):
 
 def test_help(snap_compare, snap_app):
     async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
         await pilot.press("f1")
         from textual.widgets import Markdown
 

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Benchmark the workbench (Textual UI).
+
+1. Time to first frame: a fresh interpreter starts ``sqlbench``'s app (the CLI's parser
+   plus SqlbenchApp, headless) and reports when its first screen is ready, against a
+   bare Textual app with only a Header and a Footer, alternating, in one run. Median of
+   several launches each; ratio = ours / bare.
+2. Following a busy run: a separate writer process appends 500 samples/s (plus progress
+   events) to a synthetic distill run directory for 20 s while the Distill screen
+   follows it. An asyncio probe in the UI's event loop wakes every 10 ms and records
+   how late it woke (the longest stall), and the process's RSS is sampled from the
+   first second of following to the end (memory growth).
+
+The last line is JSON: {"bench": "tui", "ratio": ours/bare, "max_stall_ms": …,
+"rss_growth_mb": …}. Goals: ratio ≤ 1.5, stall ≤ 100 ms, memory flat.
+
+    .venv/bin/python bench/tui.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OURS = r"""
+import sys, time
+t0 = time.perf_counter()
+from sqlbench.cli import build_parser
+from screens.app import SqlbenchApp
+args = build_parser().parse_args([])
+class Probe(SqlbenchApp):
+    def on_ready(self):
+        print("ready", time.perf_counter() - t0, flush=True)
+        self.exit()
+Probe(config_path=args.config, env_file=args.env_file, runs_dir=sys.argv[1]).run(headless=True, size=(120, 40))
+"""
+
+BARE = r"""
+import sys, time
+t0 = time.perf_counter()
+from textual.app import App
+from textual.widgets import Footer, Header
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield Footer()
+    def on_ready(self):
+        print("ready", time.perf_counter() - t0, flush=True)
+        self.exit()
+Bare().run(headless=True, size=(120, 40))
+"""
+
+WRITER = r"""
+import json, sys, time
+run, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+ctx = "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, amount REAL, placed DATE); " * 3
+think = "I need the orders table, filter on the amount, then count the rows per customer. " * 6
+reasons = ["ok"] * 7 + ["mismatch", "syntax", "execution"]
+tick, n, t0 = 0.05, 0, time.monotonic()
+total = int(rate * seconds)
+with open(f"{run}/samples.jsonl", "a") as s, open(f"{run}/events.jsonl", "a") as e:
+    while n < total:
+        due = min(total, int((time.monotonic() - t0) * rate) + int(rate * tick))
+        while n < due:
+            reason = reasons[n % len(reasons)]
+            s.write(json.dumps({"task_id": f"t{n:06d}", "question": f"How many orders over {n % 97} per customer?",
+                                "context": ctx, "gold_sql": "SELECT customer_id, COUNT(*) FROM orders GROUP BY 1",
+                                "think": think, "sql": "SELECT customer_id, COUNT(*) FROM orders GROUP BY 1",
+                                "completion": "<think>" + think + "</think><sql>SELECT 1</sql>",
+                                "verdict": {"valid": reason == "ok", "reason": reason, "detail": "", "sql": "SELECT 1"},
+                                "valid": reason == "ok", "reason": reason, "latency_s": 0.4, "attempts": 1,
+                                "status": "ok", "error": None}) + "\n")
+            n += 1
+        s.flush()
+        el = time.monotonic() - t0
+        e.write(json.dumps({"t": time.time(), "type": "progress", "done": n, "total": total, "valid": n * 7 // 10,
+                            "invalid_by_reason": {}, "failed": 0, "samples_per_s": n / max(el, 1e-9),
+                            "eta_s": (total - n) / rate}) + "\n")
+        e.flush()
+        time.sleep(max(0.0, tick - (time.monotonic() - t0 - el)))
+print(n, flush=True)
+"""
+
+
+def first_frame(code: str, runs: str) -> float:
+    out = subprocess.run([sys.executable, "-c", code, runs], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    for line in out.stdout.splitlines():
+        if line.startswith("ready"):
+            return float(line.split()[1])
+    raise RuntimeError(f"no first frame:\n{out.stdout}\n{out.stderr[-2000:]}")
+
+
+def launch_time(code: str, runs: str) -> float:
+    """Wall time from spawning the interpreter to its first frame (import time included)."""
+    t0 = time.perf_counter()
+    inner = first_frame(code, runs)
+    return min(time.perf_counter() - t0, inner + 10.0)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def follow(runs_root: Path, rate: int, seconds: float) -> dict:
+    from screens.app import SqlbenchApp
+    from screens.widgets.sample_table import SampleTable
+    from sqlbench.runs import RunDir
+
+    run = RunDir.create(runs_root / "synthetic-distill", "distill", {}, argv=["bench"])
+    app = SqlbenchApp(runs_dir=runs_root, live=True, initial="distill", env_file="/nonexistent")
+    stalls: list[float] = []
+    async with app.run_test(size=(130, 40)) as pilot:
+        app.open_run(run.path)
+        await pilot.pause(0.5)
+        stop = False
+
+        async def probe() -> None:
+            period = 0.01
+            loop = asyncio.get_running_loop()
+            last = loop.time()
+            while not stop:
+                await asyncio.sleep(period)
+                now = loop.time()
+                stalls.append(max(0.0, now - last - period))
+                last = now
+
+        task = asyncio.get_running_loop().create_task(probe())
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(run.path), str(rate), str(seconds)],
+                                  stdout=subprocess.PIPE, text=True)
+        await asyncio.sleep(1.0)
+        rss0 = rss_mb()
+        rss_peak = rss0
+        while writer.poll() is None:
+            await asyncio.sleep(0.25)
+            rss_peak = max(rss_peak, rss_mb())
+        written = int(writer.stdout.read().strip() or 0)
+        view = app.view("distill")
+        deadline = time.monotonic() + 15
+        while view.follower.counts()["done"] < written and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        rss1 = rss_mb()
+        stop = True
+        await task
+        shown = view.follower.counts()["done"]
+        rows = app.query_one(SampleTable).row_count
+    return {"written": written, "followed": shown, "table_rows": rows, "max_stall_ms": max(stalls) * 1000,
+            "p99_stall_ms": sorted(stalls)[int(len(stalls) * 0.99)] * 1000, "rss_start_mb": rss0,
+            "rss_end_mb": rss1, "rss_peak_mb": rss_peak}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer first-frame launches (under 45 s in all)")
+    ap.add_argument("--rate", type=int, default=500, help="samples per second (default 500)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="how long the run grows (default 20)")
+    a = ap.parse_args()
+    repeats = 3 if a.quick else 7
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / "runs"
+        runs.mkdir()
+        ours, bare = [], []
+        first_frame(BARE, str(runs))  # warm the page cache for both
+        first_frame(OURS, str(runs))
+        for _ in range(repeats):
+            bare.append(launch_time(BARE, str(runs)))
+            ours.append(launch_time(OURS, str(runs)))
+        ratio = statistics.median(ours) / statistics.median(bare)
+        print(f"first frame: sqlbench {statistics.median(ours) * 1000:.0f} ms, bare Textual "
+              f"{statistics.median(bare) * 1000:.0f} ms (median of {repeats}) -> ratio {ratio:.2f}")
+        res = asyncio.run(follow(runs, a.rate, a.seconds))
+    growth = res["rss_end_mb"] - res["rss_start_mb"]
+    print(f"follow: {res['written']} samples at {a.rate}/s for {a.seconds:.0f}s; screen counted {res['followed']}, "
+          f"table holds {res['table_rows']} rows")
+    print(f"event loop: longest stall {res['max_stall_ms']:.1f} ms, p99 {res['p99_stall_ms']:.1f} ms")
+    print(f"memory: RSS {res['rss_start_mb']:.1f} -> {res['rss_end_mb']:.1f} MB (peak {res['rss_peak_mb']:.1f})")
+    print(json.dumps({"bench": "tui", "ratio": round(ratio, 3), "max_stall_ms": round(res["max_stall_ms"], 1),
+                      "rss_growth_mb": round(growth, 1)}))
+
+
+if __name__ == "__main__":
+    main()
