@@ -47,6 +47,37 @@ def push_files(repo_id: str, files: Mapping[str, str | os.PathLike | bytes], *, 
     return str(url)
 
 
+KEEP_NESTED = ("messages",)  # sqlbench's own nested columns, always one shape
+
+
+def rows_to_dataset(rows: Sequence[Mapping[str, Any]]):
+    """A ``datasets.Dataset`` of ``rows``. Source columns whose nested values Arrow cannot
+    type (Spider's parsed ``sql`` mixes lists and scalars) are stored as JSON text."""
+    import datasets
+
+    datasets.disable_progress_bars()  # stderr belongs to sqlbench's own progress
+    rows = [dict(r) for r in rows]
+    if not rows:
+        return datasets.Dataset.from_dict({"id": []})
+    try:
+        return datasets.Dataset.from_list(rows)
+    except (ValueError, TypeError) as first:  # pyarrow's ArrowInvalid/ArrowTypeError subclass these
+        import pyarrow as pa
+
+        nested = {k for r in rows for k, v in r.items() if isinstance(v, (dict, list)) and k not in KEEP_NESTED}
+        for key in sorted(nested):
+            try:
+                pa.array([r.get(key) for r in rows])
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                for r in rows:
+                    if key in r and r[key] is not None:
+                        r[key] = json.dumps(r[key], ensure_ascii=False, default=str)
+        try:
+            return datasets.Dataset.from_list(rows)
+        except (ValueError, TypeError):
+            raise first from None
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -57,8 +88,6 @@ def push_dataset(source: str | os.PathLike | Sequence[Mapping[str, Any]], repo_i
                  message: str = "Upload dataset with sqlbench") -> str:
     """Publish rows (a list of dicts, a ``.jsonl`` file, or a run directory holding
     ``dataset.jsonl``) as ``data/train-….parquet`` with ``card`` as README.md."""
-    import datasets
-
     if isinstance(source, (str, os.PathLike)):
         p = Path(source)
         rows = _read_jsonl(p / "dataset.jsonl" if p.is_dir() else p)
@@ -66,8 +95,7 @@ def push_dataset(source: str | os.PathLike | Sequence[Mapping[str, Any]], repo_i
         rows = [dict(r) for r in source]
     with tempfile.TemporaryDirectory(prefix="sqlbench-publish-") as tmp:
         parquet = Path(tmp) / "train.parquet"
-        ds = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({"id": []})
-        ds.to_parquet(str(parquet))
+        rows_to_dataset(rows).to_parquet(str(parquet))
         files: dict[str, str | os.PathLike | bytes] = {PARQUET_PATH: parquet}
         if card is not None:
             files["README.md"] = redact(card).encode()

@@ -280,3 +280,24 @@ def test_a_running_run_dir_is_not_taken_over(loopback_teacher, shop, tmp_path):
     assert other.status == "running"
     with pytest.raises(RunDirError, match="running job"):
         _run(loopback_teacher, shop, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["spider-dev.json", "synsql-sqlr1-test.parquet"])
+def test_real_datasets_distill_and_save(loopback_teacher, tmp_path, name):
+    """Real Spider / SynSQL rows (nested source columns included) survive the dataset writers."""
+    src = Path("/work/shared/data") / name
+    if not src.is_file():
+        pytest.skip(f"shared data file {src} is absent")
+    from sqlbench.data.loader import load_tasks
+
+    loopback_teacher.learn(load_tasks(src, limit=20))
+    s = settings_for(loopback_teacher, src, tmp_path, limit=20)
+    run = RunDir(run_distill(s, Secrets(), run_dir=tmp_path / "run", progress=False))
+    samples = run.read("samples")
+    assert len(samples) == 20 and sum(x["valid"] is True for x in samples) >= 18  # gold answers validate
+    import datasets
+
+    ds = datasets.load_from_disk(str(run.path / "dataset"))
+    assert len(ds) == 20 and "reasoning" in ds.column_names
+    rows = [json.loads(x) for x in (run.path / "dataset.jsonl").read_text().splitlines()]
+    assert rows[0]["id"] == ds[0]["id"]

@@ -115,11 +115,11 @@ def write_dataset(run_path: str | os.PathLike, rows: list[dict[str, Any]]) -> Pa
 
 
 def to_hf_dataset(rows: list[dict[str, Any]]):
-    import datasets
-
-    datasets.disable_progress_bars()  # stderr belongs to sqlbench's own progress
+    from sqlbench.publish import rows_to_dataset
 
     if not rows:  # keep the schema readable even when nothing survived the filter
+        import datasets
+
         return datasets.Dataset.from_dict({k: [] for k in ("id", "reasoning", "sql_answer", "completion",
                                                             "teacher_model", "provider", "valid", "reason")})
-    return datasets.Dataset.from_list(rows)
+    return rows_to_dataset(rows)
