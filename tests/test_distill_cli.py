@@ -112,14 +112,21 @@ def test_publish_without_repo_id_exits_2(tmp_path):
     assert r.returncode == 2 and "--publish-repo-id" in r.stderr
 
 
-def test_no_secret_in_run_dir_logs_or_output(loopback_teacher, tasks40, tmp_path):
+def test_no_secret_in_run_dir_logs_output_or_published_files(loopback_teacher, loopback_hub, tasks40, tmp_path):
     run_dir = tmp_path / "run"
     loopback_teacher.inject("500", match="variant 2")  # an error path too
-    r = subprocess.run(_cmd(loopback_teacher, tasks40, run_dir, "--limit", "8", "--retries", "0"), cwd=tmp_path,
-                       env=_env(API_KEY=SECRET, HF_TOKEN=HF_SECRET), capture_output=True, text=True, timeout=120)
+    r = subprocess.run(_cmd(loopback_teacher, tasks40, run_dir, "--limit", "8", "--retries", "0", "--publish",
+                            "--publish-repo-id", "tester/leak-check"), cwd=tmp_path,
+                       env=_env(API_KEY=SECRET, HF_TOKEN=HF_SECRET, HF_ENDPOINT=loopback_hub.endpoint),
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    # the key was really used ...
+    # the keys were really used ...
     assert f"Bearer {SECRET}" in loopback_teacher.authorizations()
+    assert f"Bearer {HF_SECRET}" in loopback_hub.authorizations()
+    published = loopback_hub.repos["tester/leak-check"].files
+    assert len(loopback_hub.read_parquet("tester/leak-check")) == 7  # one task failed: no row
+    for name, data in published.items():
+        assert SECRET.encode() not in data and HF_SECRET.encode() not in data, name
     # ... and is nowhere we write
     assert SECRET not in r.stdout + r.stderr and HF_SECRET not in r.stdout + r.stderr
     files = [p for p in run_dir.rglob("*") if p.is_file()]
