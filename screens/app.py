@@ -17,25 +17,26 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from screens.base import View
-from screens.chat import ChatView
-from screens.config import ConfigView
-from screens.distill import DistillView
 from screens.jobs import Job, JobManager, stop
-from screens.quickstart import QuickstartView
-from screens.rejected import RejectedView
-from screens.runs import RunsView
-from screens.train import TrainView
 
-# (tab id, title, view class); the number key of a tab is its position
+# (tab id, title, "module:class"); the number key of a tab is its position. Views are
+# imported when mounted: only the first tab's module loads before the first frame.
 TABS = (
-    ("runs", "Runs", RunsView),
-    ("config", "Config", ConfigView),
-    ("distill", "Distill", DistillView),
-    ("rejected", "Rejected", RejectedView),
-    ("train", "Train", TrainView),
-    ("chat", "Chat", ChatView),
-    ("quickstart", "Quickstart", QuickstartView),
+    ("runs", "Runs", "screens.runs:RunsView"),
+    ("config", "Config", "screens.config:ConfigView"),
+    ("distill", "Distill", "screens.distill:DistillView"),
+    ("rejected", "Rejected", "screens.rejected:RejectedView"),
+    ("train", "Train", "screens.train:TrainView"),
+    ("chat", "Chat", "screens.chat:ChatView"),
+    ("quickstart", "Quickstart", "screens.quickstart:QuickstartView"),
 )
+
+
+def view_class(spec: str) -> type[View]:
+    import importlib
+
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 class SqlbenchApp(App):
@@ -89,7 +90,7 @@ class SqlbenchApp(App):
                     # only the first tab is built before the first frame; the rest mount
                     # right after it (the Config form alone costs more than a bare app)
                     if tab == self.initial:
-                        yield view(id=f"{tab}-view")
+                        yield view_class(view)(id=f"{tab}-view")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -108,9 +109,15 @@ class SqlbenchApp(App):
             if self._exit or not self.is_running:
                 return  # quit before the rest was built: nothing to do
             try:
-                await self.query_one(f"#{tab}", TabPane).mount(view(id=f"{tab}-view"))
+                await self.query_one(f"#{tab}", TabPane).mount(view_class(view)(id=f"{tab}-view"))
             except MountError:
                 return
+        # Everything built so far lives as long as the app: keep it out of the full
+        # collections that would otherwise rescan it every few seconds while a busy run
+        # streams in (hundreds of ms each on a loaded machine).
+        import gc
+
+        gc.freeze()
 
     # ---- navigation ---------------------------------------------------------------------
     @property

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from textual.containers import Horizontal, VerticalScroll
@@ -16,9 +15,11 @@ from screens.jobs import sample_outcome
 from screens.widgets.badge import badge
 
 
-def sql_syntax(sql: str) -> Syntax | Text:
+def sql_syntax(sql: str):
     if not (sql or "").strip():
         return Text("(no SQL)", style="dim italic")
+    from rich.syntax import Syntax  # pygments: ~0.2 s of imports, paid when SQL is first shown
+
     return Syntax(sql.strip(), "sql", theme="monokai", word_wrap=True, background_color="default")
 
 
