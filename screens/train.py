@@ -102,7 +102,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         self.query_one("#train-dataset", Input).value = s.dataset_repo_id or ""
         self.query_one("#train-steps", Input).value = str(s.max_steps)
         self.query_one("#train-stage", Select).value = s.stage
-        self.query_one("#train-completions", DataTable).add_columns("step", "reward", "scores", "completion")
+        self.query_one("#train-completions", DataTable).add_columns("step", "advantage", "rewards", "completion")
 
     def attach(self, path: Path) -> None:
         self.run_path = Path(path)
@@ -173,8 +173,8 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         for c in completions:
             scores = c.get("rewards") or {}
             score_text = " ".join(f"{k}={float(v):.2f}" for k, v in scores.items() if isinstance(v, (int, float)))
-            reward = c.get("reward")
-            table.add_row(str(c.get("step", "")), f"{float(reward):.2f}" if isinstance(reward, (int, float)) else "",
+            adv = c.get("advantage")
+            table.add_row(str(c.get("step", "")), f"{float(adv):+.2f}" if isinstance(adv, (int, float)) else "–",
                           score_text, " ".join(str(c.get("completion") or "").split())[:120])
         while table.row_count > 50:
             table.remove_row(next(iter(table.rows)))

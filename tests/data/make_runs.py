@@ -144,11 +144,11 @@ def train_run(path: Path) -> None:
                        "eta_s": 5 * (steps - step)})
     for j in range(6):
         ok = j % 2 == 0
-        completions.append({
-            "step": 30 + 2 * j, "task_id": f"task-{j:03d}", "question": SAMPLES[j][0],
+        completions.append({  # as sqlbench train's completions callback writes them
+            "step": 30 + 2 * j, "stage": "grpo", "prompt": SAMPLES[j][0],
             "completion": f"<think>{SAMPLES[j][3]}</think>\n<sql>{SAMPLES[j][4] if ok else 'SELECT 1'}</sql>",
             "rewards": {"format": 1.0, "syntax": 1.0, "execution": 1.0 if ok else 0.0, "schema": 0.5 + 0.5 * ok},
-            "reward": 3.5 if ok else 2.0,
+            "advantage": 0.75 if ok else -0.75, "gold_sql": SAMPLES[j][2],
         })
     events.append({"t": T0 + 3600 + 5 * steps + 1, "type": "finished", "status": "finished"})
     _write(path / "metrics.jsonl", metrics)
