@@ -1,0 +1,51 @@
+"""Quickstart end to end, offline: tiny student -> distill with it as a local
+Transformers teacher -> short GRPO -> the trained run loaded on Chat. Sizes are cut
+down (cold model, 4 tasks, 2 GRPO steps) so it stays around a minute on a CPU."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Label
+
+from screens.jobs import RunDir
+from tests.fixtures.tui import wait_until
+
+SIZE = (130, 42)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+async def test_quickstart_walks_the_whole_loop(tui_app, tmp_path, monkeypatch):
+    import screens.quickstart as qs
+
+    monkeypatch.setattr(qs, "WARM_STEPS", 0)
+    monkeypatch.setattr(qs, "DISTILL_LIMIT", 4)
+    monkeypatch.setattr(qs, "GRPO_STEPS", 2)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"cache_dir: {tmp_path / 'cache'}\ntrain:\n  num_generations: 2\n  per_device_train_batch_size: 2\n"
+                   "  max_completion_length: 32\n  eval_steps: 1\n  save_steps: 2\n")
+    app = tui_app(config_path=str(cfg), live=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        await pilot.press("7")
+        await pilot.press("ctrl+r")
+
+        def state(key: str) -> str:
+            return str(app.query_one(f"#qs-state-{key}", Label).content)
+
+        assert await wait_until(pilot, lambda: "done" in state("tiny") or "failed" in state("tiny"), timeout=180)
+        assert "done" in state("tiny"), state("tiny")
+        assert await wait_until(pilot, lambda: "done" in state("distill") or "failed" in state("distill"),
+                                timeout=240)
+        assert "done" in state("distill"), state("distill")
+        distill = app.view("distill")
+        assert distill.follower.counts()["done"] == 4  # followed live on Distill
+        assert await wait_until(pilot, lambda: "done" in state("train") or "failed" in state("train"), timeout=300)
+        assert "done" in state("train"), (state("train"), [
+            (p / "stdout.log").read_text()[-3000:] for p in app.runs_root.iterdir() if p.name.endswith("train")])
+        train = app.view("train")
+        assert RunDir(train.run_path).status == "finished"
+        assert app.query_one("#tabs").active in ("train", "chat")
+        assert await wait_until(pilot, lambda: app.view("chat").session is not None, timeout=120)
+        assert app.query_one("#tabs").active == "chat"
+        assert str(train.run_path) == app.query_one("#chat-model").value
