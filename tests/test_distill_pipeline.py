@@ -224,19 +224,31 @@ def test_pause_file_holds_dispatch_until_removed(loopback_teacher, shop, tmp_pat
 
 
 def test_pause_event_from_a_thread(loopback_teacher, shop, tmp_path):
+    loopback_teacher.latency = 0.2  # one request at a time, slower than judging: dispatch cannot run ahead
     pause = threading.Event()
     count = []
+    run_path = tmp_path / "run"
+
+    def release_when_paused():
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(e["type"] == "paused" for e in RunDir(run_path).read("events")):
+            time.sleep(0.02)
+        time.sleep(0.2)  # the answer whose arrival met the pause is still being judged
+        count.append(len(RunDir(run_path).read("samples")))
+        time.sleep(0.5)
+        count.append(len(RunDir(run_path).read("samples")))
+        pause.clear()
 
     def on_sample(rec):
-        count.append(rec)
-        if len(count) == 2:
+        if rec["task_id"] == "t001":
             pause.set()
-            threading.Timer(0.5, pause.clear).start()
+            threading.Thread(target=release_when_paused, daemon=True).start()
 
     run = RunDir(run_distill(settings_for(loopback_teacher, shop, tmp_path, limit=6, batch_size=1), Secrets(),
-                             run_dir=tmp_path / "run", pause=pause, on_sample=on_sample, progress=False))
+                             run_dir=run_path, pause=pause, on_sample=on_sample, progress=False))
     types = [e["type"] for e in run.read("events")]
     assert "paused" in types and "resumed" in types and len(run.read("samples")) == 6
+    assert count[0] == count[1] < 6  # nothing new was asked while paused
 
 
 def test_a_bad_key_stops_the_run_with_one_line(loopback_teacher, shop, tmp_path):
