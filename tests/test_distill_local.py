@@ -1,5 +1,5 @@
 """The embedded default: `sqlbench distill` with no teacher flags runs the tiny offline
-student with transformers (no network), and a run directory as --model."""
+student with transformers (no network), and a model folder as --model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
 
 from sqlbench.runs import RunDir
 
