@@ -105,7 +105,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         worker = get_current_worker()
         try:
             cache = Path(wb.settings.cache_dir)
-            tiny = cache / f"quickstart-tiny-warm{WARM_STEPS}"
+            tiny = cache / f"tiny-model-warm{WARM_STEPS}"  # the engine's default student: built once, shared
             # 1. tiny model (a CLI job too: its log is in the cache folder)
             call(self._state, "tiny", "running…", "cyan")
             job = wb.jobs.start_command(
