@@ -132,7 +132,6 @@ class Engine:
     def generate(self, messages: list[dict[str, str]], params: GenParams, on_text: Callable[[str], None],
                  stop_event: threading.Event | None = None) -> GenResult:
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
 
         tok, model = self.tokenizer, self.model
         prompt = self.render(messages)
@@ -154,30 +153,28 @@ class Engine:
             on_text(text)
 
         trimmer = _StopTrimmer(params.stop, emit)
-        streamer = _IncrementalDecoder(tok, trimmer.feed)
         sql_end = self.sql_end_id if params.stop_at_sql_end else None
 
-        class _Stop(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kw):
-                done = stop_event.is_set() or trimmer.hit
-                if not done and sql_end is not None:
-                    done = bool(input_ids[0, -1] == sql_end)
-                return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+        def should_stop(last_id: int) -> bool:
+            return stop_event.is_set() or trimmer.hit or (sql_end is not None and last_id == sql_end)
 
-        kwargs: dict[str, Any] = dict(
-            max_new_tokens=max_new, streamer=streamer, stopping_criteria=StoppingCriteriaList([_Stop()]),
-            pad_token_id=tok.pad_token_id,
-        )
+        streamer = _IncrementalDecoder(tok, trimmer.feed, should_stop)
+        kwargs: dict[str, Any] = dict(max_new_tokens=max_new, streamer=streamer, pad_token_id=tok.pad_token_id)
         if params.temperature and params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature)
             if params.top_p is not None:
                 kwargs["top_p"] = params.top_p
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        stopped = False
         with self._lock, torch.inference_mode():
             if params.seed is not None:
                 torch.manual_seed(params.seed)
-            model.generate(**enc, **kwargs)
+            try:
+                model.generate(**enc, **kwargs)
+            except _StopGeneration:
+                stopped = True
+                streamer.end()
         trimmer.close()
         result.text = "".join(pieces)
         result.completion_tokens = len(streamer.ids)
@@ -186,45 +183,76 @@ class Engine:
         last = streamer.ids[-1] if streamer.ids else None
         if stop_event.is_set():
             result.finish_reason = "cancelled"
-        elif trimmer.hit or last in eos_ids or (sql_end is not None and last == sql_end):
+        elif stopped or trimmer.hit or last in eos_ids:
             result.finish_reason = "stop"
         elif result.completion_tokens >= max_new:
             result.finish_reason = "length"
         return result
 
 
-class _IncrementalDecoder:
-    """A transformers streamer that decodes each new token in O(1) (the prefix/read
-    offset scheme), holding back incomplete UTF-8 sequences. The stock
-    TextIteratorStreamer re-decodes the whole line per token and adds a queue hop."""
+class _StopGeneration(Exception):
+    """Raised from the streamer to end model.generate at once (cancel, </sql>, a stop
+    string): cheaper than a StoppingCriteria, which costs tensor ops on every token."""
 
-    def __init__(self, tokenizer: Any, on_text: Callable[[str], None]) -> None:
+
+class _IncrementalDecoder:
+    """A transformers streamer that decodes each new token once: the tokenizers
+    library's DecodeStream (Rust, holds back incomplete UTF-8 sequences), or the
+    prefix/read-offset scheme for slow tokenizers. The stock TextIteratorStreamer
+    re-decodes the whole line per token."""
+
+    def __init__(self, tokenizer: Any, on_text: Callable[[str], None],
+                 should_stop: Callable[[int], bool] = lambda _id: False) -> None:
         self.tok = tokenizer
         self.on_text = on_text
+        self.should_stop = should_stop
         self.ids: list[int] = []
+        self.sent: list[str] = []
+        self.prompt_seen = False
+        self.backend = getattr(tokenizer, "backend_tokenizer", None)
+        self.stream = None
+        if self.backend is not None:
+            try:
+                from tokenizers.decoders import DecodeStream
+
+                self.stream = DecodeStream(skip_special_tokens=True)
+            except ImportError:  # tokenizers < 0.21
+                pass
         self.prefix = 0
         self.read = 0
-        self.prompt_seen = False
 
     def _decode(self, ids: list[int]) -> str:
         return self.tok.decode(ids, skip_special_tokens=True)
+
+    def _send(self, text: str) -> None:
+        self.sent.append(text)
+        self.on_text(text)
 
     def put(self, value: Any) -> None:
         if not self.prompt_seen:  # generate() first passes the prompt
             self.prompt_seen = True
             return
-        self.ids.extend(int(i) for i in value.reshape(-1).tolist())
-        before = self._decode(self.ids[self.prefix:self.read])
-        now = self._decode(self.ids[self.prefix:])
-        if len(now) > len(before) and not now.endswith("\ufffd"):
-            self.prefix, self.read = self.read, len(self.ids)
-            self.on_text(now[len(before):])
+        new = value.reshape(-1).tolist()
+        self.ids.extend(new)
+        if self.stream is not None:
+            text = self.stream.step(self.backend, new[0] if len(new) == 1 else new)
+            if text:
+                self._send(text)
+        else:
+            before = self._decode(self.ids[self.prefix:self.read])
+            now = self._decode(self.ids[self.prefix:])
+            if len(now) > len(before) and not now.endswith("\ufffd"):
+                self.prefix, self.read = self.read, len(self.ids)
+                self._send(now[len(before):])
+        if self.should_stop(new[-1]):
+            raise _StopGeneration
 
     def end(self) -> None:
-        before = self._decode(self.ids[self.prefix:self.read])
-        now = self._decode(self.ids[self.prefix:])
-        if len(now) > len(before):
-            self.on_text(now[len(before):])
+        """Flush what is held back (e.g. an incomplete character at the very end)."""
+        if self.ids:
+            full, sent = self._decode(self.ids), "".join(self.sent)
+            if len(full) > len(sent) and full.startswith(sent):
+                self._send(full[len(sent):])
         self.prefix = self.read = len(self.ids)
 
 
@@ -297,6 +325,7 @@ def user_turn(question: str, schema: str) -> str:
 
 
 _DONE = object()
+COALESCE_S = 0.004  # deltas leave the generation thread at most every 4 ms (imperceptible)
 
 
 class ChatSession:
@@ -356,21 +385,49 @@ class ChatSession:
             q: queue.Queue = queue.Queue()
             box: dict[str, Any] = {}
 
+            pending: list[str] = []
+            last = [0.0]
+
+            def on_text(text: str) -> None:
+                # Coalesce: waking the consumer thread for every token costs GIL
+                # hand-offs that slow a fast model by a third; at most one wake-up per
+                # COALESCE_S (the first token goes out at once).
+                pending.append(text)
+                now = time.perf_counter()
+                if now - last[0] >= COALESCE_S:
+                    q.put("".join(pending))
+                    pending.clear()
+                    last[0] = now
+
             def work() -> None:
                 try:
-                    box["result"] = self.engine.generate(msgs, self.params(), q.put, self._cancel)
+                    box["result"] = self.engine.generate(msgs, self.params(), on_text, self._cancel)
                 except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
                     box["error"] = e
                 finally:
+                    if pending:
+                        q.put("".join(pending))
                     q.put(_DONE)
 
             worker = threading.Thread(target=work, name="sqlbench-chat-generate", daemon=True)
             worker.start()
             text: list[str] = []
             try:
-                while (item := q.get()) is not _DONE:
-                    text.append(item)
-                    yield from splitter.feed(item)
+                done = False
+                while not done:
+                    batch = [q.get()]
+                    while True:  # when the consumer lags, take everything waiting in one go
+                        try:
+                            batch.append(q.get_nowait())
+                        except queue.Empty:
+                            break
+                    if batch[-1] is _DONE:
+                        done = True
+                        batch.pop()
+                    if batch:
+                        chunk = "".join(batch)
+                        text.append(chunk)
+                        yield from splitter.feed(chunk)
                 yield from splitter.flush()
             finally:
                 self._cancel.set()  # consumer gone early: stop generating
