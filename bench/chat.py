@@ -4,9 +4,11 @@ Same model, same prompt, same greedy settings and token budget, measured in one 
 with the two paths interleaved (so machine load hits both alike). "Ours" is the full
 chat path: ChatSession.stream -> generation thread -> incremental decoder -> queue ->
 think/sql splitter. "Bare" is model.generate with no streamer, called on a thread of
-its own like the engine's (PyTorch runs slower on the main thread of a busy machine).
+its own like the engine's. Both use --threads torch threads (default 1: on two shared
+cores a second intra-op thread makes the tiny model several times slower and the
+numbers noisy). The ratio is the median of per-pair ratios (each pair back to back).
 
-    python bench/chat.py --quick          # < 45 s on 2 CPU cores
+    python bench/chat.py --quick          # 128 tokens, up to 30 pairs or 20 s: < 45 s on 2 CPU cores
     python bench/chat.py --model runs/<train-run> --max-new-tokens 256 --reps 10
 
 Last line: {"bench": "chat", "ratio": ours tokens/s / bare tokens/s, "ttft_ms": ...}.
