@@ -11,7 +11,6 @@ import sys
 import time
 import urllib.request
 
-import pytest
 
 from tests.test_dbconn_readonly import fingerprint
 

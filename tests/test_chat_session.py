@@ -9,7 +9,6 @@ import pytest
 
 from sqlbench.chat import ChatSession, Engine, load_engine
 from sqlbench.config import Settings
-from sqlbench.dbconn import connect
 from sqlbench.streaming import Delta
 
 QUESTION = "Which riders won the omnium at the Olympic Games?"
