@@ -135,7 +135,8 @@ class HeldOutEvalCallback(TrainerCallback):
 
     def __init__(self, run: RunDir, tasks: Sequence[Task], *, stage: str, eval_steps: int,
                  max_new_tokens: int, system_prompt: str | None = None, batch_size: int = 8,
-                 max_prompt_tokens: int = 512, on_result: Callable[[dict], None] | None = None):
+                 max_prompt_tokens: int = 512, on_result: Callable[[dict], None] | None = None,
+                 stop: threading.Event | None = None):
         self.run = run
         self.tasks = list(tasks)
         self.stage = stage
@@ -145,16 +146,18 @@ class HeldOutEvalCallback(TrainerCallback):
         self.batch_size = batch_size
         self.max_prompt_tokens = max_prompt_tokens
         self.on_result = on_result
+        self.stop = stop  # a stop request skips the check: exit promptly with the checkpoint
         self.last: dict | None = None
         self._done_step = -1
 
     def _evaluate(self, model, tokenizer, state):
         from sqlbench.evaluate import evaluate_model
 
-        if not self.tasks or state.global_step == self._done_step:
+        if not self.tasks or state.global_step == self._done_step or (self.stop is not None and self.stop.is_set()):
             return
         self._done_step = state.global_step
         was_training = model.training
+        model.eval()  # no dropout in the greedy answers
         summary, _ = evaluate_model(model, tokenizer, self.tasks, max_new_tokens=self.max_new_tokens,
                                     batch_size=self.batch_size, system_prompt=self.system_prompt,
                                     max_prompt_tokens=self.max_prompt_tokens)
@@ -177,3 +180,21 @@ class HeldOutEvalCallback(TrainerCallback):
     def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         if model is not None:
             self._evaluate(model, processing_class, state)
+
+
+class ConsoleCallback(TrainerCallback):
+    """One short line per log instead of transformers' dict dump."""
+
+    KEYS = ("loss", "reward", "reward_std", "rewards/execution/mean", "kl", "eval/execution_accuracy",
+            "mean_token_accuracy", "learning_rate")
+
+    def __init__(self, stage: str, log: Callable[[str], None]):
+        self.stage = stage
+        self.log = log
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "train_runtime" in logs:
+            return
+        parts = [f"{k.split('/')[-2] if k.startswith('rewards/') else k}={_clean(logs[k]):.4g}"
+                 for k in self.KEYS if isinstance(_clean(logs.get(k)), (int, float))]
+        self.log(f"{self.stage} step {state.global_step}/{state.max_steps} " + " ".join(parts))

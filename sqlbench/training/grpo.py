@@ -90,7 +90,9 @@ def make_grpo_trainer(model, tokenizer, rows: Sequence[dict], args, reward_names
     from sqlbench.rewards import REWARDS
 
     tokenizer.padding_side = "left"
-    return GRPOTrainer(
+    from sqlbench.training.sft import _quiet
+
+    trainer = GRPOTrainer(
         model=model,
         reward_funcs=[REWARDS[n] for n in reward_names],
         args=args,
@@ -99,3 +101,5 @@ def make_grpo_trainer(model, tokenizer, rows: Sequence[dict], args, reward_names
         peft_config=peft_config,
         callbacks=callbacks or [],
     )
+    _quiet(trainer)
+    return trainer

@@ -162,7 +162,8 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
 
 def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tasks, held_out, weights, *,
                ckpt_dir: Path, out_dir: Path, last: bool, resume: bool, stop, accel, log) -> dict[str, Any]:
-    from sqlbench.training.callbacks import CompletionsCallback, HeldOutEvalCallback, RunDirCallback
+    from sqlbench.training.callbacks import (CompletionsCallback, ConsoleCallback, HeldOutEvalCallback,
+                                             RunDirCallback)
     from sqlbench.training.data import grpo_rows, sft_rows
     from sqlbench.training.sft import token_counter
 
@@ -184,7 +185,7 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
     system_prompt = settings.system_prompt
     eval_cb = HeldOutEvalCallback(run, held_out, stage=stage, eval_steps=cfg.eval_steps,
                                   max_new_tokens=cfg.max_completion_length, system_prompt=system_prompt,
-                                  max_prompt_tokens=settings.max_prompt_length)
+                                  max_prompt_tokens=settings.max_prompt_length, stop=stop)
     run_cb = RunDirCallback(run, stage, stop=stop)
     resume_from = _last_checkpoint(ckpt_dir) if resume else None
     if resume_from:
@@ -203,7 +204,7 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
         args = sft_config(ckpt_dir, learning_rate=cfg.sft_learning_rate, max_length=settings.max_seq_length,
                           **common)
         trainer = make_sft_trainer(model, tokenizer, rows, args, peft_config=peft_config,
-                                   callbacks=[run_cb, eval_cb])
+                                   callbacks=[run_cb, eval_cb, ConsoleCallback(stage, log)])
     else:
         from sqlbench.training.grpo import grpo_config, make_grpo_trainer
 
@@ -219,7 +220,7 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
                            **common)
         comp_cb = CompletionsCallback(run, train_tasks)
         trainer = make_grpo_trainer(model, tokenizer, rows, args, names, peft_config=peft_config,
-                                    callbacks=[run_cb, comp_cb, eval_cb])
+                                    callbacks=[run_cb, comp_cb, eval_cb, ConsoleCallback(stage, log)])
         comp_cb.trainer = trainer
     out = trainer.train(resume_from_checkpoint=resume_from)
     step = trainer.state.global_step

@@ -54,7 +54,7 @@ def make_sft_trainer(model, tokenizer, rows: Sequence[dict], args, *, peft_confi
     from trl import SFTTrainer
 
     tokenizer.padding_side = "right"
-    return SFTTrainer(
+    trainer = SFTTrainer(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(list(rows)),
@@ -62,6 +62,15 @@ def make_sft_trainer(model, tokenizer, rows: Sequence[dict], args, *, peft_confi
         peft_config=peft_config,
         callbacks=callbacks or [],
     )
+    _quiet(trainer)
+    return trainer
+
+
+def _quiet(trainer) -> None:
+    """Drop transformers' per-log dict printer; callers add a one-line console logger."""
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
 
 
 def token_counter(tokenizer) -> Callable[[str], int]:
@@ -69,12 +78,21 @@ def token_counter(tokenizer) -> Callable[[str], int]:
 
 
 def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: Sequence[Task] | None = None,
-            learning_rate: float = 3e-3, batch_size: int = 8, max_prompt_tokens: int = 512,
+            learning_rate: float = 5e-3, batch_size: int = 8, max_prompt_tokens: int = 256, every: int = 4,
             log: Callable[[str], None] | None = None) -> Path:
-    """Full-parameter SFT of the tiny model in place on the bundled tasks (explanation as
-    the reasoning), so it emits ``<think>…</think><sql>…</sql>``."""
-    import tempfile
+    """Full-parameter SFT of the tiny model in place so it emits
+    ``<think>…</think><sql>…</sql>``: every ``every``-th bundled task, explanation as the
+    reasoning, loss on the assistant turn only.
 
+    A plain PyTorch loop rather than SFTTrainer: for a model this small the trainer's
+    per-step bookkeeping costs several times the model's own compute. Many epochs over a
+    slice of the data teach the layout far faster than one pass over all of it (the
+    layout carries over to unseen tasks; the SQL itself is what GRPO is for).
+    """
+    import math
+    import random
+
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from sqlbench.training.data import load_training_tasks, sft_rows
@@ -82,20 +100,49 @@ def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: S
     model_dir = Path(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    tasks = list(tasks) if tasks is not None else load_training_tasks(None)
-    # Prompts are fitted exactly as eval and GRPO fit them: a tiny model only handles
-    # the positions and prompt shapes it was trained on.
+    tasks = list(tasks) if tasks is not None else load_training_tasks(None)[::every]
+    # Prompts are fitted as eval and GRPO fit them: a tiny model only handles the
+    # positions and prompt shapes it was trained on.
     rows = sft_rows(tasks, count_tokens=token_counter(tokenizer), max_prompt_tokens=max_prompt_tokens)
-    with tempfile.TemporaryDirectory(prefix="sqlbench-warm-") as tmp:
-        args = sft_config(tmp, max_steps=steps, learning_rate=learning_rate, batch_size=batch_size,
-                          max_length=max_prompt_tokens + 256, seed=seed, logging_steps=max(1, steps // 10), cpu=True,
-                          lr_scheduler_type="cosine", warmup_steps=min(10, steps // 10),
-                          # similar lengths per batch: padding, not the model, dominates CPU time here
-                          train_sampling_strategy="group_by_length")
-        trainer = make_sft_trainer(model, tokenizer, rows, args)
-        result = trainer.train()
-        if log:
-            log(f"warm-up: {steps} SFT steps, final loss {result.training_loss:.3f}")
+    examples = []
+    for row in rows:
+        enc = tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=True,
+                                            return_assistant_tokens_mask=True)
+        ids = enc["input_ids"][: max_prompt_tokens + 256]
+        mask = enc["assistant_masks"][: len(ids)]
+        examples.append((ids, [i if m else -100 for i, m in zip(ids, mask)]))
+    examples.sort(key=lambda e: len(e[0]))
+    # batches of neighbours in length: little padding
+    batches = [examples[i:i + batch_size] for i in range(0, len(examples), batch_size)]
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
+    warm = max(1, min(10, steps // 10))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
+    pad = tokenizer.pad_token_id
+    model.train()
+    losses = []
+    order: list[int] = []
+    for step in range(steps):
+        if not order:
+            order = list(range(len(batches)))
+            rng.shuffle(order)
+        batch = batches[order.pop()]
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
+        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        if log and (step + 1) % max(1, steps // 5) == 0:
+            log(f"warm-up step {step + 1}/{steps}: loss {sum(losses[-10:]) / len(losses[-10:]):.3f}")
+    model.eval()
     model.save_pretrained(model_dir)
     tokenizer.padding_side = "left"
     tokenizer.save_pretrained(model_dir)

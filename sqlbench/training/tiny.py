@@ -27,6 +27,7 @@ PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 SPECIALS = (PAD, IM_START, IM_END)
 VOCAB_SIZE = 2048
 MARKER = "sqlbench-tiny.json"  # written last: its presence means the build is complete
+WARM_STEPS = 400  # the default student's warm-up (about 60% well-formed answers on unseen tasks)
 
 # ChatML, as Qwen uses; {% generation %} marks the assistant text for assistant-only loss.
 CHAT_TEMPLATE = (
@@ -161,6 +162,34 @@ def build_tiny_model(out_dir: str | os.PathLike, *, warm_steps: int = 0, seed: i
     out = Path(out_dir)
     if is_built(out, warm_steps=warm_steps, seed=seed):
         return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Several processes (parallel test sessions, a TUI and a CLI) may ask for the same
+    # build: one builds, the others wait for it and then find it complete.
+    with _lock(out.with_name(f".{out.name}.lock")):
+        if is_built(out, warm_steps=warm_steps, seed=seed):
+            return out
+        return _build(out, warm_steps=warm_steps, seed=seed, log=log)
+
+
+class _lock:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        import fcntl
+
+        self.fh = open(self.path, "a+")
+        fcntl.flock(self.fh, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def _build(out: Path, *, warm_steps: int, seed: int, log) -> Path:
     key = build_key(warm_steps, seed)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.building")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -186,6 +215,6 @@ def build_tiny_model(out_dir: str | os.PathLike, *, warm_steps: int = 0, seed: i
     return out
 
 
-def default_tiny_model(cache_dir: str | os.PathLike = ".cache/sqlbench", warm_steps: int = 300) -> Path:
+def default_tiny_model(cache_dir: str | os.PathLike = ".cache/sqlbench", warm_steps: int = WARM_STEPS) -> Path:
     """The embedded default student (warm), built on first use under ``cache_dir``."""
     return build_tiny_model(Path(cache_dir) / f"tiny-model-warm{warm_steps}", warm_steps=warm_steps)

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Does GRPO teach the tiny student anything beyond SFT? A few minutes on CPU.
+
+One ``sqlbench train --stage both`` run (full fine-tuning) on the bundled tasks, from the
+default tiny student (warmed up), with a held-out split the run never trains on:
+
+  * SFT-only: the run's SFT stage result (``RUN/sft/model``);
+  * SFT + GRPO: the final model (``RUN/model``), GRPO started from that SFT model.
+
+Both are evaluated the same way (greedy, validator against the gold) on the same
+held-out tasks; execution accuracy and format rate are printed side by side. Last line
+is JSON: {"bench": "learn", "sft": {...}, "sft_grpo": {...}, "delta_execution_accuracy": ...,
+"delta_format_rate": ...}. Goal: SFT + GRPO above SFT-only.
+
+    .venv/bin/python bench/learn.py [--sft-steps N] [--grpo-steps N] [--held-out N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--warm-steps", type=int, default=None,
+                    help="tiny-model warm-up before the run (default: the default student's)")
+    ap.add_argument("--sft-steps", type=int, default=100)
+    ap.add_argument("--grpo-steps", type=int, default=40)
+    ap.add_argument("--held-out", type=int, default=40, help="held-out tasks (default 40)")
+    ap.add_argument("--run-dir", default=None, help="keep the training run here (default: a temp folder)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    from sqlbench.config import Secrets, Settings
+    from sqlbench.data.loader import load_tasks
+    from sqlbench.evaluate import evaluate_model
+    from sqlbench.models import load_model
+    from sqlbench.training.data import split_tasks
+    from sqlbench.training.job import run_train
+    from sqlbench.training.tiny import default_tiny_model
+
+    t0 = time.time()
+    from sqlbench.training.tiny import WARM_STEPS
+
+    args.warm_steps = WARM_STEPS if args.warm_steps is None else args.warm_steps
+    model_dir = default_tiny_model(ROOT / ".cache" / "sqlbench", warm_steps=args.warm_steps).resolve()
+    work = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="sqlbench-bench-learn-")) / "run"
+    settings = Settings.model_validate({
+        "runs_dir": str(work.parent), "cache_dir": str(ROOT / ".cache" / "sqlbench"),
+        "max_prompt_length": 256, "max_seq_length": 512, "temperature": 1.0,
+        "train": {"model": str(model_dir), "stage": "both", "max_steps": args.sft_steps,
+                  "eval_split": args.held_out, "eval_steps": 10_000, "save_steps": 10_000,
+                  "per_device_train_batch_size": 8, "num_generations": 4, "max_completion_length": 128,
+                  "sft_learning_rate": 2e-3, "learning_rate": 2e-4, "beta": 0.04, "lora_r": 32, "lora_alpha": 64,
+                  "full": True, "seed": args.seed},
+    })
+    # Same steps budget semantics per stage: SFT gets --sft-steps, GRPO --grpo-steps.
+    from sqlbench.training import job
+
+    stage_steps = {"sft": args.sft_steps, "grpo": args.grpo_steps}
+    original = job._run_stage
+
+    def run_stage(stage, run, settings, *a, **kw):
+        s = settings.model_copy(deep=True)
+        s.train.max_steps = stage_steps[stage]
+        return original(stage, run, s, *a, **kw)
+
+    job._run_stage = run_stage
+    path = run_train(settings, Secrets(), run_dir=work, log=lambda line: print(line, file=sys.stderr))
+    train_s = time.time() - t0
+
+    tasks = load_tasks()
+    _, held_out = split_tasks(tasks, args.held_out, seed=args.seed)
+    results = {}
+    for name, folder in (("sft", path / "sft" / "model"), ("sft_grpo", path / "model")):
+        model, tok = load_model(folder)
+        summary, _ = evaluate_model(model, tok, held_out, max_new_tokens=128, batch_size=8,
+                                    max_prompt_tokens=settings.max_prompt_length)
+        results[name] = {"execution_accuracy": summary["execution_accuracy"], "format_rate": summary["format_rate"],
+                         "n": summary["n"], "reasons": summary["reasons"]}
+
+    print(f"\nheld-out tasks: {len(held_out)}  (SFT {args.sft_steps} steps, GRPO {args.grpo_steps} steps, "
+          f"tiny model warm-up {args.warm_steps}; {time.time() - t0:.0f}s, training {train_s:.0f}s)", file=sys.stderr)
+    print(f"{'':14}{'SFT only':>12}{'SFT + GRPO':>14}", file=sys.stderr)
+    for key, label in (("execution_accuracy", "exec accuracy"), ("format_rate", "format rate")):
+        print(f"{label:14}{results['sft'][key]:>12.1%}{results['sft_grpo'][key]:>14.1%}", file=sys.stderr)
+    print(f"reasons SFT:        {results['sft']['reasons']}", file=sys.stderr)
+    print(f"reasons SFT + GRPO: {results['sft_grpo']['reasons']}", file=sys.stderr)
+    print(json.dumps({
+        "bench": "learn", "held_out": len(held_out), "sft_steps": args.sft_steps, "grpo_steps": args.grpo_steps,
+        "sft": {k: results["sft"][k] for k in ("execution_accuracy", "format_rate")},
+        "sft_grpo": {k: results["sft_grpo"][k] for k in ("execution_accuracy", "format_rate")},
+        "delta_execution_accuracy": round(results["sft_grpo"]["execution_accuracy"]
+                                          - results["sft"]["execution_accuracy"], 4),
+        "delta_format_rate": round(results["sft_grpo"]["format_rate"] - results["sft"]["format_rate"], 4),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
