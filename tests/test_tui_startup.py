@@ -65,7 +65,16 @@ def test_sqlbench_without_a_command_opens_the_workbench_in_a_terminal(tui_runs, 
         assert "Quickstart" in plain and "Rejected" in plain, plain[-2000:]
         assert "20260101-130000-train" in plain  # the runs folder from config.yaml, listed
         os.write(master, b"\x11")  # ctrl+q
-        assert proc.wait(timeout=30) == 0
+        # keep reading: a terminal nobody reads fills up and blocks the app's last writes
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    pass
+        assert proc.wait(timeout=5) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
