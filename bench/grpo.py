@@ -34,6 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def warm_student(warm_steps: int | None = None) -> Path:
+    """The warm tiny student, in the test suite's cache folder (built once, shared)."""
+    from sqlbench.training.tiny import build_tiny_model
+    from tests.fixtures.tiny_model import CACHE, WARM_STEPS, _key
+
+    steps = WARM_STEPS if warm_steps is None else warm_steps
+    return build_tiny_model(CACHE / _key() / f"warm{steps}", warm_steps=steps).resolve()
+
+
 class RewardClock:
     """Wraps the reward registry so every call is timed (names kept for TRL's logs)."""
 
@@ -124,9 +133,8 @@ def main(argv=None) -> int:
     from sqlbench.data.loader import load_tasks
     from sqlbench.training.data import grpo_rows
     from sqlbench.training.sft import token_counter
-    from sqlbench.training.tiny import default_tiny_model
 
-    model_dir = default_tiny_model(ROOT / ".cache" / "sqlbench").resolve()  # the default student (warm)
+    model_dir = warm_student()
     limit = 32
     work = Path(tempfile.mkdtemp(prefix="sqlbench-bench-grpo-"))
     settings = Settings.model_validate({

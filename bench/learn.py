@@ -28,6 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def warm_student(warm_steps: int | None = None) -> Path:
+    """The warm tiny student, in the test suite's cache folder (built once, shared)."""
+    from sqlbench.training.tiny import build_tiny_model
+    from tests.fixtures.tiny_model import CACHE, WARM_STEPS, _key
+
+    steps = WARM_STEPS if warm_steps is None else warm_steps
+    return build_tiny_model(CACHE / _key() / f"warm{steps}", warm_steps=steps).resolve()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--warm-steps", type=int, default=None,
@@ -48,13 +57,12 @@ def main(argv=None) -> int:
     from sqlbench.models import load_model
     from sqlbench.training.data import split_tasks
     from sqlbench.training.job import run_train
-    from sqlbench.training.tiny import default_tiny_model
 
     t0 = time.time()
     from sqlbench.training.tiny import WARM_STEPS
 
     args.warm_steps = WARM_STEPS if args.warm_steps is None else args.warm_steps
-    model_dir = default_tiny_model(ROOT / ".cache" / "sqlbench", warm_steps=args.warm_steps).resolve()
+    model_dir = warm_student(args.warm_steps)
     work = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="sqlbench-bench-learn-")) / "run"
     settings = Settings.model_validate({
         "runs_dir": str(work.parent), "cache_dir": str(ROOT / ".cache" / "sqlbench"),
