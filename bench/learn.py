@@ -44,6 +44,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sft-steps", type=int, default=100)
     ap.add_argument("--grpo-steps", type=int, default=40)
     ap.add_argument("--held-out", type=int, default=40, help="held-out tasks (default 40)")
+    ap.add_argument("--grpo-lr", type=float, default=5e-5, help="GRPO learning rate (default 5e-5)")
+    ap.add_argument("--lora", action="store_true", help="LoRA instead of full fine-tuning")
     ap.add_argument("--run-dir", default=None, help="keep the training run here (default: a temp folder)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -70,8 +72,8 @@ def main(argv=None) -> int:
         "train": {"model": str(model_dir), "stage": "both", "max_steps": args.sft_steps,
                   "eval_split": args.held_out, "eval_steps": 10_000, "save_steps": 10_000,
                   "per_device_train_batch_size": 8, "num_generations": 4, "max_completion_length": 128,
-                  "sft_learning_rate": 2e-3, "learning_rate": 2e-4, "beta": 0.04, "lora_r": 32, "lora_alpha": 64,
-                  "full": True, "seed": args.seed},
+                  "sft_learning_rate": 2e-3, "learning_rate": args.grpo_lr, "beta": 0.04, "lora_r": 32,
+                  "lora_alpha": 64, "full": not args.lora, "seed": args.seed},
     })
     # Same steps budget semantics per stage: SFT gets --sft-steps, GRPO --grpo-steps.
     from sqlbench.training import job
@@ -107,6 +109,7 @@ def main(argv=None) -> int:
     print(f"reasons SFT + GRPO: {results['sft_grpo']['reasons']}", file=sys.stderr)
     print(json.dumps({
         "bench": "learn", "held_out": len(held_out), "sft_steps": args.sft_steps, "grpo_steps": args.grpo_steps,
+        "grpo_lr": args.grpo_lr, "full": not args.lora,
         "sft": {k: results["sft"][k] for k in ("execution_accuracy", "format_rate")},
         "sft_grpo": {k: results["sft_grpo"][k] for k in ("execution_accuracy", "format_rate")},
         "delta_execution_accuracy": round(results["sft_grpo"]["execution_accuracy"]

@@ -76,3 +76,17 @@ def test_distilled_run_trains_sft_then_grpo(tiny_model_dir, distilled_run_dir, t
     assert summary["stages"] == ["sft", "grpo"] and summary["sft"]["step"] == 2 and summary["grpo"]["step"] == 2
     steps = [(m["stage"], m["step"]) for m in RunDir(path).read("metrics") if "loss" in m]
     assert steps == [("sft", 1), ("sft", 2), ("grpo", 1), ("grpo", 2)]
+
+
+def test_merge_writes_merged_weights_and_keeps_the_adapter(tiny_model_dir, train_settings, tmp_path):
+    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.training.job import run_train
+
+    settings = train_settings(model=str(tiny_model_dir), stage="grpo", max_steps=1, merge=True,
+                              max_completion_length=8)
+    path = run_train(settings, Secrets(), run_dir=tmp_path / "merged", log=lambda s: None)
+    assert (path / "model" / "model.safetensors").is_file() and not (path / "model" / "adapter_config.json").exists()
+    assert (path / "adapter" / "adapter_config.json").is_file()
+    assert resolve_model_path(path) == path / "model"
+    model, tok = load_model(path)
+    assert not hasattr(model, "peft_config") and tok.padding_side == "left"
