@@ -83,7 +83,7 @@ async def test_chat_streams_an_answer_and_runs_its_sql(tui_app, tmp_path, warm_t
 @pytest.mark.timeout(180)
 async def test_escape_cancels_a_generation(tui_app, tmp_path, tiny_model_dir):
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("temperature: 1.0\nchat:\n  max_new_tokens: 3500\n")  # random weights ramble until cut
+    cfg.write_text("temperature: 0\nchat:\n  max_new_tokens: 3500\n")  # greedy on random weights: a long, reproducible ramble
     app = tui_app(config_path=str(cfg))
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: app.views_mounted)
@@ -95,7 +95,9 @@ async def test_escape_cancels_a_generation(tui_app, tmp_path, tiny_model_dir):
         assert app.focused is app.query_one("#chat-input", Input)
         await pilot.press(*"hello", "enter")
         assert await wait_until(pilot, lambda: view.generating and app.query(ChatTurn)
-                                and any(app.query_one(ChatTurn).parts.values()), timeout=120)
+                                and any(app.query_one(ChatTurn).parts.values()), timeout=120), (
+            view.generating, [t.parts for t in app.query(ChatTurn)], str(app.query_one("#chat-status").content),
+            app.focused, view.session and view.session.last_result)
         app.query_one("#chat-log").focus()
         await pilot.press("escape")
         turn = app.query_one(ChatTurn)
