@@ -191,16 +191,22 @@ class SqlbenchApp(App):
         from screens.jobs import RunDir
         from screens.modals import ConfirmScreen
 
-        if RunDir(path).status != "running":
+        # a job started here may not have written run.json yet: its own process counts
+        own = next((j for j in self.jobs.running_started_here() if j.run_path == Path(path)), None)
+        if RunDir(path).status != "running" and own is None:
             self.notify(f"{path.name} is not running", severity="warning")
             return
 
         def done(yes: bool | None) -> None:
-            if yes:
-                if stop(path):
-                    self.notify(f"stopping {path.name} (it ends as interrupted; resume it from Runs)")
-                else:
-                    self.notify(f"{path.name} was no longer running", severity="warning")
+            if not yes:
+                return
+            if stop(path):
+                self.notify(f"stopping {path.name} (it ends as interrupted; resume it from Runs)")
+            elif own is not None and own.alive:
+                own.process.terminate()
+                self.notify(f"stopping {path.name}")
+            else:
+                self.notify(f"{path.name} was no longer running", severity="warning")
 
         self.push_screen(ConfirmScreen(f"Stop {path.name}? The job ends as interrupted.", yes="Stop"), done)
 

@@ -203,3 +203,24 @@ async def test_quit_asks_only_when_a_job_started_here_still_runs(tui_app, tmp_pa
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert not app.is_running
+
+
+async def test_stop_reaches_a_job_started_here_before_it_wrote_run_json(tui_app, tmp_path):
+    import sys
+
+    from screens.modals import ConfirmScreen
+
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        run = tmp_path / "runs" / "starting-distill"
+        run.mkdir()
+        # a job still importing torch has no run.json yet: only its process says it runs
+        job = app.jobs.start_command("distill", [sys.executable, "-c", "import time; time.sleep(60)"],
+                                     run / "stdout.log")
+        app.confirm_stop(run)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert job.process.wait(timeout=10) != 0
+        assert not app.jobs.running_started_here()
