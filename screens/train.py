@@ -108,10 +108,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         self.run_path = Path(path)
         self.follower = RunFollower(self.run_path)
         for curve in self.query(Curve):
-            if curve.key.startswith("rewards/"):
-                curve.remove()
-            else:
-                curve.reset()
+            curve.reset()  # reward-function curves stay (empty) if the next run has others
         self.query_one("#train-completions", DataTable).clear()
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
         self.query_one("#train-progress-row").display = True

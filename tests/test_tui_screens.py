@@ -224,3 +224,22 @@ async def test_stop_reaches_a_job_started_here_before_it_wrote_run_json(tui_app,
         await pilot.press("y")
         assert job.process.wait(timeout=10) != 0
         assert not app.jobs.running_started_here()
+
+
+async def test_attaching_to_another_run_starts_the_views_afresh(tui_app, tui_runs):
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.open_run(tui_runs / TRAIN)
+        view = app.view("train")
+        assert await wait_until(pilot, lambda: view.curves().get("reward") == 30)
+        app.open_run(tui_runs / TRAIN)  # again: no doubled points, no duplicate curves
+        assert await wait_until(pilot, lambda: view.curves().get("reward") == 30)
+        await pilot.pause(0.3)
+        assert view.curves()["rewards/execution/mean"] == 30 and len(view.curves()) == 11
+        samples = app.query_one(SampleTable)
+        app.open_run(tui_runs / FINISHED_DISTILL)
+        assert await wait_until(pilot, lambda: samples.row_count == 12)
+        app.open_run(tui_runs / INTERRUPTED_DISTILL)
+        assert await wait_until(pilot, lambda: app.view("distill").snapshot()["done"] == 7)
+        assert samples.row_count == 7 and "valid 2" in text_of(app.query_one(Counters))
