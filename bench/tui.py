@@ -43,7 +43,8 @@ class Probe(SqlbenchApp):
     def on_ready(self):
         print("ready", time.perf_counter() - t0, flush=True)
         self.exit()
-Probe(config_path=args.config, env_file=args.env_file, runs_dir=sys.argv[1]).run(headless=True, size=(120, 40))
+Probe(config_path=args.config, env_file=args.env_file, runs_dir=sys.argv[1], freeze_gc=True).run(
+    headless=True, size=(120, 40))
 """
 
 BARE = r"""
@@ -123,7 +124,8 @@ async def follow(runs_root: Path, rate: int, seconds: float) -> dict:
     from sqlbench.runs import RunDir
 
     run = RunDir.create(runs_root / "synthetic-distill", "distill", {}, argv=["bench"])
-    app = SqlbenchApp(runs_dir=runs_root, live=True, initial="distill", env_file="/nonexistent")
+    app = SqlbenchApp(runs_dir=runs_root, live=True, initial="distill", env_file="/nonexistent",
+                      freeze_gc=True)  # as run_app() (the `sqlbench` command) runs it
     stalls: list[float] = []
     async with app.run_test(size=(130, 40)) as pilot:
         while not app.views_mounted:

@@ -63,6 +63,7 @@ class SqlbenchApp(App):
         runs_dir: str | Path | None = None,
         initial: str = "runs",
         live: bool = True,
+        freeze_gc: bool = False,
     ) -> None:
         super().__init__()
         from sqlbench.config import Settings, load_settings
@@ -81,6 +82,8 @@ class SqlbenchApp(App):
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
+        # freeze_gc: the process is this app's alone (the CLI), see _mount_other_views
+        self.freeze_gc = freeze_gc
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -114,10 +117,13 @@ class SqlbenchApp(App):
                 return
         # Everything built so far lives as long as the app: keep it out of the full
         # collections that would otherwise rescan it every few seconds while a busy run
-        # streams in (hundreds of ms each on a loaded machine).
-        import gc
+        # streams in (hundreds of ms each on a loaded machine). Only when the process is
+        # ours alone: freezing in a shared process (a test session) would pin its garbage.
+        if self.freeze_gc:
+            import gc
 
-        gc.freeze()
+            gc.collect()
+            gc.freeze()
 
     # ---- navigation ---------------------------------------------------------------------
     @property
@@ -264,6 +270,7 @@ class SqlbenchApp(App):
 
 def run_app(args: argparse.Namespace | None = None) -> int:
     args = args or argparse.Namespace()
-    app = SqlbenchApp(config_path=getattr(args, "config", None), env_file=getattr(args, "env_file", ".env"))
+    app = SqlbenchApp(config_path=getattr(args, "config", None), env_file=getattr(args, "env_file", ".env"),
+                      freeze_gc=True)
     app.run()
     return 0
