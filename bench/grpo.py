@@ -131,6 +131,9 @@ def main(argv=None) -> int:
     logging.getLogger("datasets").setLevel(logging.ERROR)
     from sqlbench.config import Settings
     from sqlbench.data.loader import load_tasks
+    from sqlbench.training.job import _no_telemetry
+
+    _no_telemetry()  # as our job does; the bare run must not pay for a telemetry thread either
     from sqlbench.training.data import grpo_rows
     from sqlbench.training.sft import token_counter
 

@@ -75,6 +75,16 @@ def _save_model(model, tokenizer, out: Path, *, merge: bool, adapter_dir: Path |
     os.replace(tmp, out)
 
 
+def _no_telemetry() -> None:
+    """TRL trainers report their use to the Hub endpoint unless told not to; a local
+    training job has no business phoning home (and HF_ENDPOINT may be a private mirror).
+    An explicit HF_HUB_DISABLE_TELEMETRY=0 is respected."""
+    if os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1") not in ("0", "false", "False", "no"):
+        import huggingface_hub.constants as hc
+
+        hc.HF_HUB_DISABLE_TELEMETRY = True
+
+
 def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, resume: bool = False,
               stop: threading.Event | None = None, argv: list[str] | None = None,
               log: Callable[[str], None] = print) -> Path:
@@ -85,6 +95,7 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     from sqlbench.training.data import has_reasoning, load_training_tasks, split_tasks
 
     cfg = settings.train
+    _no_telemetry()
     if resume and run_dir is None:
         raise ConfigError("--resume needs --run-dir (the run to continue)")
     if resume and not (Path(run_dir) / "run.json").is_file():
