@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlbench.config import Secrets, Settings, apply_flags, load_secrets, load_settings
+if TYPE_CHECKING:  # pydantic is imported only when a command runs: `sqlbench` opens the UI first
+    from sqlbench.config import Secrets, Settings
 
 
 @dataclass
@@ -17,6 +19,8 @@ class Context:
 def load_context(args: argparse.Namespace, section: str = "", flags: dict | None = None,
                  top_flags: dict | None = None) -> Context:
     """Settings with this command's flags overlaid on ``section`` (flag > env > file > default)."""
+    from sqlbench.config import apply_flags, load_secrets, load_settings
+
     secrets = load_secrets(getattr(args, "env_file", ".env"))
     settings = load_settings(getattr(args, "config", None))
     if top_flags:
