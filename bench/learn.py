@@ -41,8 +41,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--warm-steps", type=int, default=None,
                     help="tiny-model warm-up before the run (default: the default student's)")
-    ap.add_argument("--sft-steps", type=int, default=100)
-    ap.add_argument("--grpo-steps", type=int, default=40)
+    ap.add_argument("--sft-steps", type=int, default=300)
+    ap.add_argument("--grpo-steps", type=int, default=200)
     ap.add_argument("--held-out", type=int, default=40, help="held-out tasks (default 40)")
     ap.add_argument("--grpo-lr", type=float, default=5e-5, help="GRPO learning rate (default 5e-5)")
     ap.add_argument("--lora", action="store_true", help="LoRA instead of full fine-tuning")
