@@ -9,10 +9,12 @@ weights and GRPO settings, on CPU:
     directory, metrics/completions/events streams, checkpoint-ready callbacks);
   * bare: ``trl.GRPOTrainer`` built by hand with ``GRPOConfig``, no callbacks.
 
-Step time is TRL's own ``step_time`` metric, median over the steps after the first
-(which pays one-off setup). The reward share is the time spent inside the reward
-functions during our run divided by our total step time. The runs alternate
-(bare, ours, bare, ours, ...) so machine load hits both alike; the reward clock only
+Step time is TRL's own ``step_time`` metric divided by the step's mean completion
+length (the two runs sample different lengths, and generation time follows them),
+median over the steps after the first (which pays one-off setup). The reward share is the time spent inside the reward
+functions during our run divided by our total step time. After one
+throwaway run, the sides alternate (bare-ours, ours-bare, ...) so warm-up and machine
+load hit both alike; the reward clock only
 counts calls made during our runs. Last line is JSON:
 {"bench": "grpo", "ratio": ours/bare step time, "reward_share": reward/step time}.
 Goals: ratio <= 1.05, reward share <= 0.10.
@@ -67,8 +69,12 @@ class RewardClock:
         return originals
 
 
-def step_times(log_history) -> list[float]:
-    return [float(h["step_time"]) for h in log_history if "step_time" in h]
+def step_times(logs) -> list[float]:
+    """Seconds per step, normalised to the run-wide mean completion length: sampled
+    lengths differ between two runs and generation time grows with them, so raw step
+    times would compare luck, not overhead."""
+    logs = [h for h in logs if "step_time" in h and h.get("completions/mean_length")]
+    return [float(h["step_time"]) / float(h["completions/mean_length"]) for h in logs]
 
 
 def bare_run(model_dir: Path, rows: list[dict], settings, out: Path) -> list[float]:
@@ -105,13 +111,19 @@ def bare_run(model_dir: Path, rows: list[dict], settings, out: Path) -> list[flo
     return step_times(trainer.state.log_history)
 
 
+def _metrics(run_path: Path) -> list[dict]:
+    from sqlbench.runs import RunDir
+
+    return RunDir(run_path).read("metrics")
+
+
 def ours_run(settings, out: Path) -> list[float]:
     from sqlbench.config import Secrets
     from sqlbench.runs import RunDir
     from sqlbench.training.job import run_train
 
     path = run_train(settings, Secrets(), run_dir=out, log=lambda s: None)
-    return [float(m["step_time"]) for m in RunDir(path).read("metrics") if "step_time" in m]
+    return step_times(RunDir(path).read("metrics"))
 
 
 def main(argv=None) -> int:
@@ -121,7 +133,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=None)
     args = ap.parse_args(argv)
     steps = args.steps or (4 if args.quick else 10)
-    rounds = args.rounds or (1 if args.quick else 2)
+    rounds = args.rounds or (2 if args.quick else 3)
 
     import logging
 
@@ -158,20 +170,32 @@ def main(argv=None) -> int:
     bare_times, ours_times = [], []
     reward_s = ours_step_s = 0.0
     t0 = time.time()
+    # A throwaway run first: the process's first training pays one-off costs (kernel
+    # selection, allocator growth) that would otherwise land on whichever side ran first.
+    bare_run(model_dir, rows, settings.model_copy(update={"train": settings.train.model_copy(update={"max_steps": 2})}),
+             work / "warmup")
     for r in range(rounds):
-        bare_times += bare_run(model_dir, rows, settings, work / f"bare{r}")[1:]
-        before = clock.seconds  # runs are sequential: this counts our run's reward calls only
-        ours = ours_run(settings, work / f"ours{r}")
-        reward_s += clock.seconds - before
-        ours_step_s += sum(ours)
-        ours_times += ours[1:]
-        print(f"round {r + 1}: bare {statistics.median(bare_times):.3f}s/step, ours "
-              f"{statistics.median(ours_times):.3f}s/step, rewards {reward_s:.2f}s of {ours_step_s:.2f}s",
-              file=sys.stderr)
+        def ours_side():
+            nonlocal reward_s, ours_step_s
+            before = clock.seconds  # runs are sequential: this counts our run's reward calls only
+            ours = ours_run(settings, work / f"ours{r}")
+            reward_s += clock.seconds - before
+            ours_step_s += sum(float(m["step_time"]) for m in _metrics(work / f"ours{r}") if "step_time" in m)
+            ours_times.extend(ours[1:])
+
+        def bare_side():
+            bare_times.extend(bare_run(model_dir, rows, settings, work / f"bare{r}")[1:])
+
+        for side in ((bare_side, ours_side) if r % 2 == 0 else (ours_side, bare_side)):
+            side()
+        print(f"round {r + 1}: bare {statistics.median(bare_times) * 1000:.2f} ms/step/token, ours "
+              f"{statistics.median(ours_times) * 1000:.2f} ms/step/token, rewards {reward_s:.2f}s of "
+              f"{ours_step_s:.2f}s", file=sys.stderr)
     ratio = statistics.median(ours_times) / statistics.median(bare_times)
     share = reward_s / max(ours_step_s, 1e-9)
-    print(f"bare {statistics.median(bare_times):.3f}s/step, ours {statistics.median(ours_times):.3f}s/step, "
-          f"ratio {ratio:.3f}; reward share {share:.3f}; {time.time() - t0:.0f}s total", file=sys.stderr)
+    print(f"bare {statistics.median(bare_times) * 1000:.2f}, ours {statistics.median(ours_times) * 1000:.2f} "
+          f"ms/step per completion token; ratio {ratio:.3f}; reward share {share:.3f}; "
+          f"{time.time() - t0:.0f}s total", file=sys.stderr)
     print(json.dumps({"bench": "grpo", "ratio": round(ratio, 3), "reward_share": round(share, 3)}))
     return 0
 
