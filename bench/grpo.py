@@ -98,7 +98,7 @@ def bare_run(model_dir: Path, rows: list[dict], settings, out: Path) -> list[flo
         beta=cfg.beta, loss_type=cfg.loss_type, scale_rewards="group", epsilon=0.2, num_iterations=1,
         mask_truncated_completions=False, reward_weights=[weights[n] for n in weights], use_vllm=False,
         seed=cfg.seed, data_seed=cfg.seed, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
-        bf16=False, gradient_checkpointing=False, disable_tqdm=True, dataloader_num_workers=0,
+        bf16=False, activation_checkpointing=False, disable_tqdm=True, dataloader_num_workers=0,
     )
     trainer = GRPOTrainer(
         model=model, reward_funcs=[REWARDS[n] for n in weights], args=args,

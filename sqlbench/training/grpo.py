@@ -75,7 +75,7 @@ def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: f
             dataloader_num_workers=0,
             disable_tqdm=True,
             # recomputation saves GPU memory; on CPU it only costs time
-            gradient_checkpointing=extra.pop("gradient_checkpointing", not cpu),
+            activation_checkpointing=extra.pop("activation_checkpointing", not cpu),
             **extra,
         )
     except ValueError as e:  # TRL's own consistency checks: one line for the user
