@@ -23,9 +23,9 @@ def test_no_flags_distills_offline_with_the_tiny_student(tiny_model_dir, tmp_pat
     # (its SFT warm-up is the training tests' business and takes minutes on a busy
     # machine). Stand the cold build in for it, marked as the warm build, so this test
     # checks what distill does: no flags -> Transformers -> the cached default, offline.
-    target = cache / "tiny-model-warm300"
+    target = cache / f"tiny-model-warm{tiny.WARM_STEPS}"
     shutil.copytree(tiny_model_dir, target)
-    (target / tiny.MARKER).write_text(json.dumps({"key": tiny.build_key(300, 0)}))
+    (target / tiny.MARKER).write_text(json.dumps({"key": tiny.build_key(tiny.WARM_STEPS, 0)}))
     assert tiny.default_tiny_model(cache) == target  # found, not rebuilt
     env = {k: v for k, v in os.environ.items() if not k.startswith("SQLBENCH_")}
     env.update(PYTHONPATH=str(ROOT), SQLBENCH_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1",
