@@ -104,10 +104,21 @@ def first_frame(code: str, runs: str) -> float:
 
 
 def launch_time(code: str, runs: str) -> float:
-    """Wall time from spawning the interpreter to its first frame (import time included)."""
+    """Wall time from spawning the interpreter to its first frame (import time included,
+    shutdown excluded: the clock stops when the "ready" line arrives)."""
     t0 = time.perf_counter()
-    inner = first_frame(code, runs)
-    return min(time.perf_counter() - t0, inner + 10.0)
+    p = subprocess.Popen([sys.executable, "-c", code, runs], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    elapsed = None
+    for line in p.stdout:
+        if line.startswith("ready"):
+            elapsed = time.perf_counter() - t0
+            break
+    p.stdout.close()
+    p.wait(timeout=120)
+    if elapsed is None:
+        raise RuntimeError("no first frame")
+    return elapsed
 
 
 def rss_mb() -> float:

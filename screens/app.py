@@ -66,24 +66,51 @@ class SqlbenchApp(App):
         freeze_gc: bool = False,
     ) -> None:
         super().__init__()
-        from sqlbench.config import Settings, load_settings
-        from sqlbench.errors import SqlbenchError
+        from sqlbench.configfile import peek
 
         self.config_path = config_path
         self.env_file = env_file
-        self.startup_error: str | None = None
-        try:
-            self.settings = load_settings(config_path)
-        except SqlbenchError as e:  # open anyway: the Config tab is where one fixes it
-            self.settings = Settings()
-            self.startup_error = str(e)
-        self.runs_root = Path(runs_dir or self.settings.runs_dir)
+        self._settings = None
+        self._startup_error: str | None = None
+        # Only the runs folder is needed for the first frame; validating the settings
+        # imports pydantic, which alone costs about half a bare app's start-up.
+        self.runs_root = Path(runs_dir or peek("runs_dir", "runs", config_path))
         self.jobs = JobManager(self.runs_root, config=config_path, env_file=env_file)
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
         # freeze_gc: the process is this app's alone (the CLI), see _mount_other_views
         self.freeze_gc = freeze_gc
+
+    def _load_settings(self) -> None:
+        from sqlbench.config import Settings, load_settings
+        from sqlbench.errors import SqlbenchError
+
+        try:
+            self._settings = load_settings(self.config_path)
+        except SqlbenchError as e:  # open anyway: the Config tab is where one fixes it
+            self._settings = Settings()
+            self._startup_error = str(e)
+
+    @property
+    def settings(self):
+        """The validated settings, loaded on first use (after the first frame)."""
+        if self._settings is None:
+            self._load_settings()
+        return self._settings
+
+    @settings.setter
+    def settings(self, value) -> None:
+        self._settings = value
+
+    @property
+    def startup_error(self) -> str | None:
+        self.settings  # noqa: B018 (loading is what sets it)
+        return self._startup_error
+
+    @startup_error.setter
+    def startup_error(self, value: str | None) -> None:
+        self._startup_error = value
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -100,6 +127,9 @@ class SqlbenchApp(App):
         self.theme = "textual-dark"
         self._focus_view(self.initial)
         self.call_after_refresh(self._mount_other_views)
+        self.call_after_refresh(self._report_config_error)
+
+    def _report_config_error(self) -> None:
         if self.startup_error:
             self.notify(self.startup_error, title="config.yaml", severity="error", timeout=10)
 

@@ -15,11 +15,9 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from sqlbench.configfile import DEFAULT_CONFIG, ENV_PREFIX, find_config  # noqa: F401 (re-exported)
 from sqlbench.errors import ConfigError
 from sqlbench.redact import register_secret
-
-ENV_PREFIX = "SQLBENCH_"
-DEFAULT_CONFIG = "config.yaml"
 
 
 class _Section(BaseModel):
@@ -255,19 +253,6 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v
     return out
-
-
-def find_config(path: str | os.PathLike | None = None) -> Path | None:
-    if path:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"{p}: config file not found (copy template.config.yaml to start one)")
-        return p
-    env = os.environ.get("SQLBENCH_CONFIG")
-    if env:
-        return find_config(env)
-    p = Path(DEFAULT_CONFIG)
-    return p if p.is_file() else None
 
 
 def load_settings(
