@@ -80,3 +80,19 @@ def test_sqlbench_without_a_command_opens_the_workbench_in_a_terminal(tui_runs, 
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+def test_the_app_finds_its_runs_folder_without_validating_settings(tmp_path):
+    """Validation (pydantic) waits until after the first frame; runs_dir is peeked from config.yaml."""
+    (tmp_path / "config.yaml").write_text("runs_dir: elsewhere\n")
+    code = ("import sys; from sqlbench.cli import build_parser; from screens.app import SqlbenchApp\n"
+            "a = build_parser().parse_args([])\n"
+            "app = SqlbenchApp(config_path=a.config, env_file=a.env_file)\n"
+            "print(app.runs_root, 'pydantic' in sys.modules)\n"
+            "app.settings\n"
+            "print('pydantic' in sys.modules)\n")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SQLBENCH_")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["elsewhere", "False", "True"]
