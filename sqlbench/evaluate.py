@@ -136,13 +136,13 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
 
     from sqlbench.errors import DatasetError
     from sqlbench.models import load_model, resolve_model_path
-    from sqlbench.runs import RunDir, _atomic_write
+    from sqlbench.runs import RunDir, atomic_write
     from sqlbench.training.data import load_training_tasks
     from sqlbench.sqlcheck import Validator
 
     cfg = settings.eval
     run = RunDir.create(run_dir, "eval", settings.public_dict(), root=settings.runs_dir, argv=argv)
-    try:
+    with run.recording_failure():
         tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit,
                                     token=secrets.get("hf_token"))
         if not tasks:
@@ -175,16 +175,10 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
             "split": cfg.split,
             "seconds": round(time.time() - t0, 2),
         }
-        _atomic_write(run.path / "eval.json", json.dumps(result, indent=2) + "\n")
+        atomic_write(run.path / "eval.json", json.dumps(result, indent=2) + "\n")
         run.event("eval", execution_accuracy=result["execution_accuracy"], format_rate=result["format_rate"],
                   n=result["n"])
         run.finish("finished", execution_accuracy=result["execution_accuracy"])
-    except KeyboardInterrupt:
-        run.finish("interrupted")
-        raise
-    except Exception as e:
-        run.finish("failed", error=f"{type(e).__name__}: {e}")
-        raise
     return run.path
 
 

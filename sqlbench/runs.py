@@ -24,6 +24,7 @@ import socket
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -142,7 +143,7 @@ class RunDir:
             raise RunDirError(f"{self.path / 'run.json'} is not valid JSON: {e}") from None
 
     def write_info(self, info: dict[str, Any]) -> None:
-        _atomic_write(self.path / "run.json", redact(json.dumps(info, indent=2, default=str)) + "\n")
+        atomic_write(self.path / "run.json", redact(json.dumps(info, indent=2, default=str)) + "\n")
 
     def update_info(self, **fields: Any) -> dict[str, Any]:
         with self._lock:
@@ -153,7 +154,7 @@ class RunDir:
 
     def write_config(self, config: dict[str, Any]) -> None:
         text = yaml.safe_dump(redact_obj(config), sort_keys=False, allow_unicode=True)
-        _atomic_write(self.path / "config.yaml", text)
+        atomic_write(self.path / "config.yaml", text)
 
     def config(self) -> dict[str, Any]:
         p = self.path / "config.yaml"
@@ -180,6 +181,19 @@ class RunDir:
                    status=status, **({"error": error} if error else {}))
         self.close()
         self.update_info(status=status, finished=time.time(), error=redact(error) if error else None, **fields)
+
+    @contextmanager
+    def recording_failure(self) -> Iterator["RunDir"]:
+        """Around a job's body: Ctrl-C marks the run interrupted, an exception marks it
+        failed (with the error), and both propagate. Success is the body's to record."""
+        try:
+            yield self
+        except KeyboardInterrupt:
+            self.finish(INTERRUPTED)
+            raise
+        except Exception as e:
+            self.finish(FAILED, error=f"{type(e).__name__}: {e}")
+            raise
 
     # ---- streams ------------------------------------------------------------------
     def stream_path(self, stream: str) -> Path:
@@ -305,7 +319,7 @@ def list_runs(root: str | os.PathLike = "runs") -> list[RunDir]:
     return sorted(runs, key=lambda r: r.info().get("started") or 0, reverse=True)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -102,3 +102,17 @@ def test_list_runs_newest_first_and_open_errors(tmp_path):
     assert [r.id for r in list_runs(tmp_path)] == ["b", "a"]
     with pytest.raises(RunDirError, match="not a run directory"):
         RunDir.open(tmp_path / "not-a-run")
+
+
+def test_recording_failure_marks_interrupted_or_failed_and_reraises(tmp_path):
+    run = RunDir.create(tmp_path / "a", "eval", {})
+    with pytest.raises(KeyboardInterrupt):
+        with run.recording_failure():
+            raise KeyboardInterrupt
+    assert run.status == "interrupted"
+    run = RunDir.create(tmp_path / "b", "eval", {})
+    with pytest.raises(ValueError):
+        with run.recording_failure():
+            raise ValueError("no such column: x")
+    assert run.status == "failed" and run.info()["error"] == "ValueError: no such column: x"
+    assert run.read("events")[-1]["type"] == "error"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sqlbench.errors import ConfigError, DatasetError
-from sqlbench.runs import RunDir, _atomic_write
+from sqlbench.runs import RunDir, atomic_write
 
 DONE = "stage-done.json"
 
@@ -112,7 +112,7 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
     base = base.resolve() if isinstance(base, Path) else base
     run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
-    try:
+    with run.recording_failure():
         tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit, seed=cfg.seed,
                                     token=token)
         if len(tasks) < 2:
@@ -146,7 +146,7 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
                                 stop=stop, accel=accel, log=log)
             if result.get("stopped"):
                 summary[stage] = result
-                _atomic_write(run.path / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+                atomic_write(run.path / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
                 run.finish("interrupted", step=result.get("step"))
                 log(f"stopped at {stage} step {result.get('step')}; continue with --resume --run-dir {run.path}")
                 return run.path
@@ -155,19 +155,13 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
             summary[stage] = result
             current = out_dir
         summary["final_metrics"] = summary[stages[-1]].get("final_metrics", {})
-        _atomic_write(run.path / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+        atomic_write(run.path / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
         if cfg.publish_repo_id:
             from sqlbench.training.publish import publish_model
 
             url = publish_model(run.path, cfg.publish_repo_id, token=token, private=cfg.private_repo, log=log)
             run.event("published", repo_id=cfg.publish_repo_id, url=url)
         run.finish("finished", model=str(run.path / "model"))
-    except KeyboardInterrupt:
-        run.finish("interrupted")
-        raise
-    except Exception as e:
-        run.finish("failed", error=f"{type(e).__name__}: {e}")
-        raise
     return run.path
 
 
