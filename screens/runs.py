@@ -84,8 +84,11 @@ The list follows the folder: runs started from a shell appear within seconds.
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
+        # A newcomer's first screen is an empty runs folder: say where to begin.
+        hint = ("   no runs yet: press 7 for Quickstart (the whole loop, offline), or n for a distillation", "bold") \
+            if not rows else ("", "")
         self.query_one("#runs-root", Static).update(
-            Text.assemble(("runs folder ", "dim"), str(self.root), ("   ", ""), (f"{len(rows)} runs", "dim"))
+            Text.assemble(("runs folder ", "dim"), str(self.root), ("   ", ""), (f"{len(rows)} runs", "dim"), hint)
         )
         table = self.query_one("#runs-table", DataTable)
         keep = table.cursor_row

@@ -47,6 +47,14 @@ async def test_runs_lists_every_run_with_kind_status_and_progress(tui_app):
         assert app.query_one("#tabs").active == "runs"
 
 
+async def test_empty_runs_folder_points_a_newcomer_to_quickstart(tui_app, tmp_path):
+    app = tui_app(runs_dir=tmp_path / "no-runs-yet")
+    async with app.run_test(size=SIZE) as pilot:
+        header = app.query_one("#runs-root", Static)
+        assert await wait_until(pilot, lambda: "0 runs" in text_of(header))
+        assert "press 7 for Quickstart" in text_of(header)
+
+
 async def test_open_distill_run_shows_table_counters_and_progress(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
