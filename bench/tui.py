@@ -38,7 +38,7 @@ import sys, time
 t0 = time.perf_counter()
 from sqlbench.cli import build_parser
 from screens.app import SqlbenchApp
-args = build_parser().parse_args([])
+args = build_parser([]).parse_args([])   # as `sqlbench` alone parses it
 class Probe(SqlbenchApp):
     def on_ready(self):
         print("ready", time.perf_counter() - t0, flush=True)

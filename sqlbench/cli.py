@@ -35,7 +35,14 @@ Settings come from config.yaml (see template.config.yaml), secrets from .env
 directory under runs/ that both the CLI and the workbench can follow."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _invoked(argv: list[str]) -> set[str]:
+    names = {name for name, _, _ in COMMANDS}
+    return {a for a in argv if a in names}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; given ``argv``, only the subcommand it names is configured (its
+    module imported), so `sqlbench` alone, which opens the workbench, imports none."""
     parser = argparse.ArgumentParser(
         prog="sqlbench", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -43,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help="settings file (default: ./config.yaml if present)")
     parser.add_argument("--env-file", metavar="PATH", default=".env", help="secrets file (default: .env)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    wanted = None if argv is None else _invoked(argv)
     for name, module_name, help_text in COMMANDS:
+        if wanted is not None and name not in wanted:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(module_name)
         sp = sub.add_parser(
             name,
@@ -57,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         if args.command is None:
             from screens.app import run_app

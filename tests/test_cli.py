@@ -38,3 +38,14 @@ def test_each_subcommand_has_help():
     for name in SUBCOMMANDS:
         r = subprocess.run([sys.executable, "-m", "sqlbench", name, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and f"usage: sqlbench {name}" in r.stdout, (name, r.stderr)
+
+
+def test_only_the_invoked_subcommand_is_imported():
+    code = ("import sys; from sqlbench.cli import build_parser\n"
+            "build_parser([]).parse_args([])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('sqlbench.commands.')))\n"
+            "build_parser(['runs', '--json']).parse_args(['runs', '--json'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('sqlbench.commands.')))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["[]", "['sqlbench.commands.runs']"]
