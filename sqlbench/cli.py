@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Callable
 
 from sqlbench import __version__
 from sqlbench.errors import SqlbenchError
@@ -29,7 +30,7 @@ COMMANDS: list[tuple[str, str, str]] = [
 DESCRIPTION = """\
 sqlbench: teach small language models to write correct SQL with visible reasoning.
 
-Run with no command to open the interactive workbench (Textual UI).
+Run `sqlbench` with no command to open the interactive workbench (Textual UI).
 Settings come from config.yaml (see template.config.yaml), secrets from .env
 (API_KEY, HF_TOKEN, GROQ_API_KEY; see template.env). Every job writes a run
 directory under runs/ that both the CLI and the workbench can follow."""
@@ -67,14 +68,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, open_ui: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Run a subcommand. With none, call ``open_ui`` (the ``sqlbench`` console script,
+    which lives in the UI package, passes the workbench); the engine itself never imports
+    the UI, so ``python -m sqlbench`` alone prints this help."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
     try:
         if args.command is None:
-            from screens.app import run_app
-
-            return run_app(args)
+            if open_ui is None:
+                parser.print_help()
+                return 0
+            return open_ui(args)
         return int(args._run(args) or 0)
     except SqlbenchError as e:
         prefix = f"sqlbench {args.command}" if args.command else "sqlbench"
