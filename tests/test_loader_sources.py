@@ -266,8 +266,7 @@ def test_local_looking_path_is_not_sent_to_the_hub(tmp_path):
 
 
 def test_bundled_dataset_is_the_default_from_any_cwd(tmp_path, monkeypatch):
-    if not DEFAULT_DATASET.is_file():
-        pytest.skip(f"bundled dataset {DEFAULT_DATASET} not built yet")
+    assert DEFAULT_DATASET.is_file(), f"the bundled dataset {DEFAULT_DATASET} ships with the package"
     monkeypatch.chdir(tmp_path)
     tasks = load_tasks()
     assert len(tasks) >= 300

@@ -289,8 +289,7 @@ def _readme_curl() -> list[str] | None:
 
 def test_readme_curl_command_is_the_seed_request(server):
     argv = _readme_curl()
-    if argv is None:
-        pytest.skip("README.md has no curl block for the seed's /v1/chat/completions request")
+    assert argv is not None, "README.md must show the seed's /v1/chat/completions request with curl"
     body = json.loads(argv[argv.index("-d") + 1])
     assert body == SEED_BODY  # the README shows exactly the request tested here
     if shutil.which("curl") is None:
