@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from textual.containers import Vertical
+from textual.worker import get_current_worker
 
 if TYPE_CHECKING:
     from screens.app import SqlbenchApp
@@ -20,6 +22,21 @@ class View(Vertical):
     @property
     def workbench(self) -> "SqlbenchApp":
         return self.app  # type: ignore[return-value]
+
+    def poll_run(self, follower: Any, poll_s: float) -> None:
+        """Body of a view's thread worker following a run: read new records off the
+        event loop, apply each update on it (blocking, so a slow UI slows the reader,
+        never the other way round) until cancelled."""
+        worker = get_current_worker()
+        last_status = None
+        while not worker.is_cancelled:
+            upd = follower.poll()
+            if upd or upd.status != last_status:
+                last_status = upd.status
+                self.app.call_from_thread(self.apply_update, follower, upd)  # type: ignore[attr-defined]
+            if not upd and not self.workbench.live:
+                return  # tests and screenshots: one full read, then a still picture
+            time.sleep(poll_s if upd.status == "running" else 1.0)
 
     def help_markdown(self) -> str:
         keys = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select
-from textual.worker import get_current_worker
 
 from screens.base import View
 from screens.jobs import RunFollower, RunUpdate, fmt_eta
@@ -117,16 +115,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
 
     @work(thread=True, exclusive=True, group="train-follow")
     def follow(self, follower: RunFollower) -> None:
-        worker = get_current_worker()
-        last_status = None
-        while not worker.is_cancelled:
-            upd = follower.poll()
-            if upd or upd.status != last_status:
-                last_status = upd.status
-                self.app.call_from_thread(self.apply_update, follower, upd)
-            if not upd and not self.workbench.live:
-                return
-            time.sleep(POLL_S if upd.status == "running" else 1.0)
+        self.poll_run(follower, POLL_S)
 
     def apply_update(self, follower: RunFollower, upd: RunUpdate) -> None:
         if follower is not self.follower:
