@@ -13,6 +13,7 @@ from sqlbench.config import Secrets, Settings
 from sqlbench.distill.control import Control
 from sqlbench.distill.dataset import counts, final_rows, write_dataset
 from sqlbench.distill.options import DistillOptions, resolve_options
+from sqlbench.distill.producer import ProviderProducer
 from sqlbench.distill.progress import Counters, ProgressView
 from sqlbench.distill.sample import Judge, ask, judge_record
 from sqlbench.errors import DatasetError, RunDirError
@@ -23,25 +24,14 @@ PROGRESS_EVERY_S = 1.0
 STOP_GRACE_MAX_S = 30.0  # how long a stop waits for requests in flight
 
 
-class LocalProducer:
+class LocalProducer(ProviderProducer):
     """Generation in this process (async client or batched local model), validation in
     a thread pool."""
 
     def __init__(self, opts: DistillOptions):
-        from sqlbench.providers import build_provider
-
-        self.opts = opts
-        self.provider = build_provider(opts.provider)
+        super().__init__(opts)
         self.validator: Judge | None = None
         self.rng = random.Random(opts.seed)
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
-
-    @property
-    def model(self) -> str:
-        return self.provider.model
 
     async def start(self) -> None:
         await self.provider.start()

@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from sqlbench.distill.options import DistillOptions
+from sqlbench.distill.producer import ProviderProducer
 from sqlbench.errors import ProviderError, SqlbenchError
 from sqlbench.records import Task
 
@@ -51,26 +52,15 @@ class SampleWorker:
         return await produce_sample(self.provider, task, sample_index, self.opts, self.judge, self.rng)
 
 
-class RayProducer:
+class RayProducer(ProviderProducer):
     def __init__(self, opts: DistillOptions):
         try:
             import ray  # noqa: F401
         except ImportError:
             raise ProviderError("--use-ray needs ray: pip install 'sqlbench[ray]'") from None
-        from sqlbench.providers import build_provider
-
-        self.opts = opts
-        self.provider = build_provider(opts.provider)  # checks the options here, before Ray starts
+        super().__init__(opts)  # builds the provider, checking the options before Ray starts
         self.actors: list[Any] = []
         self._next = itertools.count()
-
-    @property
-    def name(self) -> str:
-        return self.provider.name
-
-    @property
-    def model(self) -> str:
-        return self.provider.model
 
     async def start(self) -> None:
         import ray
