@@ -15,7 +15,7 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from sqlbench.configfile import DEFAULT_CONFIG, ENV_PREFIX, find_config  # noqa: F401 (re-exported)
+from sqlbench.configfile import ENV_PREFIX, find_config
 from sqlbench.errors import ConfigError
 from sqlbench.redact import register_secret
 

@@ -22,10 +22,6 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
-def registered() -> frozenset[str]:
-    return frozenset(_secrets)
-
-
 def redact(text: str) -> str:
     if not _secrets:
         return text
