@@ -50,12 +50,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small budget, fewer repetitions")
     ap.add_argument("--model", default=None, help="model spec (default: the tiny offline student, cold)")
     ap.add_argument("--max-new-tokens", type=int, default=None)
-    ap.add_argument("--reps", type=int, default=None, help="pairs of runs (default 30; --quick stops after 20 s)")
+    ap.add_argument("--reps", type=int, default=None, help="pairs of runs (default 100; --quick stops after 20 s)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch intra-op threads for both paths (default 1: steadier on a shared machine)")
     args = ap.parse_args()
     new_tokens = args.max_new_tokens or (128 if args.quick else 256)
-    reps = args.reps or 30
+    reps = args.reps or 100
 
     import torch
 

@@ -10,7 +10,8 @@ the workbench's Chat screen::
     s.last_answer          # Answer(think, sql, well_formed)
     s.run_sql(s.last_answer.sql)   # QueryResult(columns, rows, truncated, error)
 
-Generation runs in a background thread feeding a queue, so ``cancel()`` from any
+Generation runs in a background thread feeding a queue (text coalesced to at most 20
+updates a second, the first at once), so ``cancel()`` from any
 thread stops it within one token.
 """
 
@@ -44,6 +45,8 @@ class GenParams:
     seed: int | None = None
     stop: list[str] = field(default_factory=list)  # cut the output before any of these
     stop_at_sql_end: bool = False  # chat: the answer is complete at </sql>
+    # text leaves the generator at most this often (the first piece at once); 0 = every token
+    emit_every_s: float = 0.05
 
 
 @dataclass
@@ -158,7 +161,9 @@ class Engine:
         def should_stop(last_id: int) -> bool:
             return stop_event.is_set() or trimmer.hit or (sql_end is not None and last_id == sql_end)
 
-        streamer = _IncrementalDecoder(tok, trimmer.feed, should_stop)
+        # stop strings are matched on text, so with any set every token is decoded at once
+        every = 0.0 if trimmer.stops else params.emit_every_s
+        streamer = _IncrementalDecoder(tok, trimmer.feed, should_stop, every_s=every)
         kwargs: dict[str, Any] = dict(max_new_tokens=max_new, streamer=streamer, pad_token_id=tok.pad_token_id)
         if params.temperature and params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature)
@@ -199,16 +204,24 @@ class _IncrementalDecoder:
     """A transformers streamer that decodes each new token once: the tokenizers
     library's DecodeStream (Rust, holds back incomplete UTF-8 sequences), or the
     prefix/read-offset scheme for slow tokenizers. The stock TextIteratorStreamer
-    re-decodes the whole line per token."""
+    re-decodes the whole line per token.
+
+    With ``every_s`` > 0, token ids are collected and decoded together at most every
+    ``every_s`` seconds (the first text still goes out at once): a decoder call and a
+    consumer wake-up per token cost a fast model several percent of its speed, and
+    nobody reads faster than 20 updates a second. Stop checks stay per token."""
 
     def __init__(self, tokenizer: Any, on_text: Callable[[str], None],
-                 should_stop: Callable[[int], bool] = lambda _id: False) -> None:
+                 should_stop: Callable[[int], bool] = lambda _id: False, every_s: float = 0.0) -> None:
         self.tok = tokenizer
         self.on_text = on_text
         self.should_stop = should_stop
+        self.every_s = every_s
         self.ids: list[int] = []
+        self.fed = 0  # ids handed to the decoder so far
         self.sent: list[str] = []
         self.prompt_seen = False
+        self.last_emit = 0.0
         self.backend = getattr(tokenizer, "backend_tokenizer", None)
         self.stream = None
         if self.backend is not None:
@@ -228,12 +241,12 @@ class _IncrementalDecoder:
         self.sent.append(text)
         self.on_text(text)
 
-    def put(self, value: Any) -> None:
-        if not self.prompt_seen:  # generate() first passes the prompt
-            self.prompt_seen = True
+    def _flush(self) -> None:
+        """Decode the ids not yet fed to the decoder and send any new text."""
+        new = self.ids[self.fed:]
+        if not new:
             return
-        new = value.reshape(-1).tolist()
-        self.ids.extend(new)
+        self.fed = len(self.ids)
         if self.stream is not None:
             text = self.stream.step(self.backend, new[0] if len(new) == 1 else new)
             if text:
@@ -244,11 +257,23 @@ class _IncrementalDecoder:
             if len(now) > len(before) and not now.endswith("\ufffd"):
                 self.prefix, self.read = self.read, len(self.ids)
                 self._send(now[len(before):])
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:  # generate() first passes the prompt
+            self.prompt_seen = True
+            return
+        new = value.reshape(-1).tolist()
+        self.ids.extend(new)
+        now = time.perf_counter() if self.every_s else 0.0
+        if not self.sent or now - self.last_emit >= self.every_s:
+            self.last_emit = now
+            self._flush()
         if self.should_stop(new[-1]):
             raise _StopGeneration
 
     def end(self) -> None:
-        """Flush what is held back (e.g. an incomplete character at the very end)."""
+        """Flush what is pending or held back (e.g. an incomplete character at the end)."""
+        self._flush()
         if self.ids:
             full, sent = self._decode(self.ids), "".join(self.sent)
             if len(full) > len(sent) and full.startswith(sent):
@@ -325,7 +350,6 @@ def user_turn(question: str, schema: str) -> str:
 
 
 _DONE = object()
-COALESCE_S = 0.004  # deltas leave the generation thread at most every 4 ms (imperceptible)
 
 
 class ChatSession:
@@ -385,28 +409,14 @@ class ChatSession:
             q: queue.Queue = queue.Queue()
             box: dict[str, Any] = {}
 
-            pending: list[str] = []
-            last = [0.0]
-
-            def on_text(text: str) -> None:
-                # Coalesce: waking the consumer thread for every token costs GIL
-                # hand-offs that slow a fast model by a third; at most one wake-up per
-                # COALESCE_S (the first token goes out at once).
-                pending.append(text)
-                now = time.perf_counter()
-                if now - last[0] >= COALESCE_S:
-                    q.put("".join(pending))
-                    pending.clear()
-                    last[0] = now
-
             def work() -> None:
                 try:
-                    box["result"] = self.engine.generate(msgs, self.params(), on_text, self._cancel)
+                    # the engine already coalesces text (GenParams.emit_every_s), so each
+                    # put is one wake-up of this consumer at most 20 times a second
+                    box["result"] = self.engine.generate(msgs, self.params(), q.put, self._cancel)
                 except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
                     box["error"] = e
                 finally:
-                    if pending:
-                        q.put("".join(pending))
                     q.put(_DONE)
 
             worker = threading.Thread(target=work, name="sqlbench-chat-generate", daemon=True)

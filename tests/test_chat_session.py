@@ -71,7 +71,7 @@ def test_cancel_from_another_thread(engine):
     seen = []
     for d in s.stream(QUESTION):
         seen.append(d)
-        if len(seen) == 3:
+        if len(seen) == 1:  # the first text goes out at once; later ones every 50 ms
             threading.Thread(target=s.cancel).start()
     assert s.last_result.finish_reason == "cancelled"
     assert s.last_result.completion_tokens < 3000
@@ -165,3 +165,23 @@ def test_warm_model_answer_runs_on_the_database(warm_tiny_model_dir, tmp_path):
         s.close()
         assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert formed >= 1, "the warm model answered no bundled task in the <think>/<sql> format"
+
+
+def test_text_is_coalesced_but_identical(engine):
+    """Deltas leave the generator at most every ``emit_every_s`` (the first at once),
+    yet join to the same text; with stop strings every token is decoded at once."""
+    from sqlbench.chat import GenParams
+
+    msgs = [{"role": "user", "content": QUESTION}]
+
+    def run(**kw) -> list[str]:
+        pieces: list[str] = []
+        engine.generate(msgs, GenParams(max_new_tokens=60, temperature=0.0, **kw), pieces.append)
+        return pieces
+
+    every_token = run(emit_every_s=0.0)
+    coalesced = run(emit_every_s=60.0)
+    assert "".join(coalesced) == "".join(every_token)
+    assert len(every_token) > 10 and len(coalesced) == 2  # the first piece, then the rest at the end
+    with_stop = run(emit_every_s=60.0, stop=["never-in-the-output"])
+    assert "".join(with_stop) == "".join(every_token) and len(with_stop) == len(every_token)
