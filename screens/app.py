@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -17,7 +17,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from screens.base import View
-from screens.jobs import Job, JobManager, stop
+
+if TYPE_CHECKING:
+    from screens.jobs import Job, JobManager
 
 # (tab id, title, "module:class"); the number key of a tab is its position. Views are
 # imported when mounted: only the first tab's module loads before the first frame.
@@ -66,21 +68,39 @@ class SqlbenchApp(App):
         freeze_gc: bool = False,
     ) -> None:
         super().__init__()
-        from sqlbench.configfile import peek
-
         self.config_path = config_path
         self.env_file = env_file
         self._settings = None
         self._startup_error: str | None = None
-        # Only the runs folder is needed for the first frame; validating the settings
-        # imports pydantic, which alone costs about half a bare app's start-up.
-        self.runs_root = Path(runs_dir or peek("runs_dir", "runs", config_path))
-        self.jobs = JobManager(self.runs_root, config=config_path, env_file=env_file)
+        # Nothing before the first frame needs the settings: validating them imports
+        # pydantic (about half a bare app's start-up) and even peeking at runs_dir loads
+        # yaml, so both wait for first use.
+        self._runs_dir = Path(runs_dir) if runs_dir else None
+        self._jobs: JobManager | None = None
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
         # freeze_gc: the process is this app's alone (the CLI), see _mount_other_views
         self.freeze_gc = freeze_gc
+
+    @property
+    def runs_root(self) -> Path:
+        """The runs folder: the constructor's, else runs_dir from config.yaml (read once)."""
+        if self._runs_dir is None:
+            from sqlbench.configfile import peek
+
+            self._runs_dir = Path(peek("runs_dir", "runs", self.config_path))
+        return self._runs_dir
+
+    @property
+    def jobs(self) -> JobManager:
+        """Jobs started from this workbench (built on first use: nothing before the first
+        frame needs the job machinery)."""
+        if self._jobs is None:
+            from screens.jobs import JobManager
+
+            self._jobs = JobManager(self.runs_root, config=self.config_path, env_file=self.env_file)
+        return self._jobs
 
     def _load_settings(self) -> None:
         from sqlbench.config import Settings, load_settings
@@ -224,7 +244,7 @@ class SqlbenchApp(App):
         self.open_run(job.run_path)
 
     def confirm_stop(self, path: Path) -> None:
-        from screens.jobs import RunDir
+        from screens.jobs import RunDir, stop
         from screens.modals import ConfirmScreen
 
         # a job started here may not have written run.json yet: its own process counts

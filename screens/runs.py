@@ -13,13 +13,14 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
 from screens.base import View
-from screens.jobs import fmt_time, run_brief
 from screens.widgets.badge import badge
 
 REFRESH_S = 2.0
 
 
 def scan_runs(root: Path) -> list[dict[str, Any]]:
+    from screens.jobs import run_brief  # in the scan worker, after the first frame
+
     if not root.is_dir():
         return []
     rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file()]
@@ -55,24 +56,32 @@ The list follows the folder: runs started from a shell appear within seconds.
         yield Static(id="runs-root", classes="subtitle")
         table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield table
-        with Horizontal(classes="buttons"):
-            yield Button("Open", id="runs-open", variant="primary")
-            yield Button("New distill", id="runs-new-distill")
-            yield Button("New train", id="runs-new-train")
-            yield Button("Resume", id="runs-resume")
-            yield Button("Stop", id="runs-stop", variant="error")
+        # the buttons join right after the first frame: five Buttons cost as much as a
+        # bare Textual app's whole first paint, and the Footer shows the same actions
+        yield Horizontal(classes="buttons", id="runs-buttons")
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
-        table.add_column("run", key="run")
-        table.add_column("kind", key="kind")
-        table.add_column("status", key="status")
-        table.add_column("started (UTC)", key="started")
-        table.add_column("progress", key="brief")
+        # Text labels, not markup strings: markup would load rich's emoji table first
+        table.add_column(Text("run"), key="run")
+        table.add_column(Text("kind"), key="kind")
+        table.add_column(Text("status"), key="status")
+        table.add_column(Text("started (UTC)"), key="started")
+        table.add_column(Text("progress"), key="brief")
         self.rows: dict[str, dict[str, Any]] = {}
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
         self.refresh_runs()
         if self.workbench.live:
             self.set_interval(REFRESH_S, self.refresh_runs)
+        await self.query_one("#runs-buttons", Horizontal).mount_all([
+            Button("Open", id="runs-open", variant="primary"),
+            Button("New distill", id="runs-new-distill"),
+            Button("New train", id="runs-new-train"),
+            Button("Resume", id="runs-resume"),
+            Button("Stop", id="runs-stop", variant="error"),
+        ])
 
     @property
     def root(self) -> Path:
@@ -111,6 +120,8 @@ The list follows the folder: runs started from a shell appear within seconds.
 
     @staticmethod
     def _cells(r: dict[str, Any]) -> tuple[Any, ...]:
+        from screens.jobs import fmt_time
+
         brief = r.get("brief") or ""
         if r.get("status") == "failed" and r.get("error"):
             brief = Text(str(r["error"])[:70], style="red")

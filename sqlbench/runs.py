@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
 from sqlbench.errors import RunDirError
 from sqlbench.redact import redact, redact_obj
 
@@ -153,6 +151,8 @@ class RunDir:
             return info
 
     def write_config(self, config: dict[str, Any]) -> None:
+        import yaml  # here, not at the top: the workbench imports this module before its first frame
+
         text = yaml.safe_dump(redact_obj(config), sort_keys=False, allow_unicode=True)
         atomic_write(self.path / "config.yaml", text)
 
@@ -160,6 +160,8 @@ class RunDir:
         p = self.path / "config.yaml"
         if not p.exists():
             return {}
+        import yaml
+
         return yaml.safe_load(p.read_text()) or {}
 
     @property

@@ -96,3 +96,43 @@ def test_the_app_finds_its_runs_folder_without_validating_settings(tmp_path):
                          env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["elsewhere", "False", "True"]
+
+
+READY_PROBE = r"""
+import asyncio, json, sys
+from sqlbench.cli import build_parser
+from screens.app import SqlbenchApp
+
+seen = {}
+class Probe(SqlbenchApp):
+    def on_ready(self):
+        seen["at_ready"] = sorted(m for m in ("yaml", "pydantic", "screens.jobs") if m in sys.modules)
+        seen["rows_at_ready"] = self.query_one("#runs-table").row_count
+
+args = build_parser().parse_args([])
+async def main():
+    app = Probe(config_path=args.config, env_file=args.env_file, live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.query_one("#runs-table").row_count and app.query("#runs-stop"):
+                break
+        seen["rows"] = app.query_one("#runs-table").row_count
+        seen["buttons"] = [b.id for b in app.query("#runs-buttons Button")]
+asyncio.run(main())
+print(json.dumps(seen))
+"""
+
+
+def test_first_frame_waits_for_nothing_the_runs_list_fills_in_after(tui_runs, tmp_path):
+    """What bench/tui.py's ratio rests on: at the first frame neither yaml (config.yaml's
+    runs_dir) nor pydantic (settings) nor the job machinery is loaded; right after it the
+    runs folder named in config.yaml is listed and the action buttons are there."""
+    (tmp_path / "config.yaml").write_text(f"runs_dir: {tui_runs}\n")
+    out = subprocess.run([sys.executable, "-c", READY_PROBE], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["at_ready"] == [] and seen["rows_at_ready"] == 0
+    assert seen["rows"] == len([p for p in tui_runs.iterdir() if (p / "run.json").is_file()]) > 0
+    assert seen["buttons"] == ["runs-open", "runs-new-distill", "runs-new-train", "runs-resume", "runs-stop"]
