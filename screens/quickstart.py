@@ -50,9 +50,32 @@ STEPS = (
          "SQL rewards, live curves on Train.",
          "train a real base model for hundreds of steps on a GPU (vLLM rollouts)."),
     Step("chat", "4. Chat with the result",
-         "The trained run's model opens on Chat; ask it anything about a schema.",
-         "serve the merged model with `sqlbench serve` or vLLM."),
+         "The trained run's model opens on Chat over a SQLite file built from a bundled task, answers that "
+         "task's question and runs its SQL read-only; then ask your own (the question box has the focus).",
+         "serve the merged model with `sqlbench serve` or vLLM, and chat over your own database (--db)."),
 )
+
+
+def sample_database(folder: Path, task_id: int = 1) -> tuple[Path, str]:
+    """A SQLite file built from a bundled task's schema and rows, and that task's
+    question: something real for the freshly trained model to answer and run."""
+    import sqlite3
+
+    from sqlbench.data.loader import load_tasks
+
+    task = next(t for t in load_tasks(None) if str(t.id) == str(task_id))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{task.metadata.get('domain') or 'sample'}.sqlite"
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.executescript(task.context)  # bundled, trusted SQL (not model-written)
+        conn.commit()
+    finally:
+        conn.close()
+    tmp.replace(path)  # rebuilt each time, in case a user edited the last one
+    return path, task.question
 
 
 class QuickstartView(View):
@@ -141,11 +164,15 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
                 call(self._state, "train", "failed (see its run on Runs)", "red")
                 return
             call(self._state, "train", f"done: {run.run_path.name}", "green")
-            # 4. chat with it
-            call(self._state, "chat", "model loading on Chat", "green")
-            call(wb.view("chat").set_model, str(run.run_path))
+            # 4. chat with it, over a real database, starting with a question it can run
+            db, question = sample_database(cache / "quickstart")
+            call(self._state, "chat", f"asking on Chat over {db.name}", "green")
+            chat = wb.view("chat")
+            call(chat.set_model, str(run.run_path), str(db))
             call(wb.action_show, "chat")
-            call(wb.view("chat").action_load)
+            call(chat.action_load, then_ask=question)
+            # a newcomer types next (alt+N still switches tabs); after the tab's own focus
+            call(wb.call_after_refresh, chat.action_ask_focus)
         finally:
             self.running = False
 

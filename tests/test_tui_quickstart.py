@@ -1,8 +1,11 @@
 """Quickstart end to end, offline: tiny student -> distill with it as a local
-Transformers teacher -> short GRPO -> the trained run loaded on Chat. Sizes are cut
+Transformers teacher -> short GRPO -> the trained run answering on Chat over a real
+SQLite file. Sizes are cut
 down (cold model, 4 tasks, 2 GRPO steps) so it stays around a minute on a CPU."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from textual.widgets import Label
@@ -49,3 +52,15 @@ async def test_quickstart_walks_the_whole_loop(tui_app, tmp_path, monkeypatch):
         assert await wait_until(pilot, lambda: app.view("chat").session is not None, timeout=120)
         assert app.query_one("#tabs").active == "chat"
         assert str(train.run_path) == app.query_one("#chat-model").value
+        # it answers a bundled task's question over a SQLite file built from that task
+        from screens.chat import ChatTurn
+        from screens.quickstart import sample_database
+
+        db = app.query_one("#chat-db").value
+        assert db.endswith(".sqlite") and Path(db).is_file()
+        assert await wait_until(pilot, lambda: app.query(ChatTurn) and not app.view("chat").generating,
+                                timeout=120)
+        turn = app.query_one(ChatTurn)
+        assert turn.question == sample_database(tmp_path / "again")[1]
+        assert "tokens" in str(turn.query_one(".chat-status", Label).content)  # finished, with its stats
+        assert app.focused is app.query_one("#chat-input")  # the newcomer types next
