@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 
 from screens.base import View
 from screens.jobs import RunDir
+from sqlbench.training.tiny import PROMPT_TOKENS
 
 WARM_STEPS = 300
 DISTILL_LIMIT = 16
@@ -42,8 +43,9 @@ STEPS = (
          "offline, then a short SFT so it answers in the <think>/<sql> format (cached after the first time).",
          "start from a real base model, e.g. --model Qwen/Qwen2.5-0.5B-Instruct."),
     Step("distill", "2. Distill the bundled tasks",
-         f"`sqlbench distill --provider Transformers --model <tiny> --limit {DISTILL_LIMIT}`: the tiny model plays "
-         "the teacher; verdicts stream into Distill, the refused answers show on Rejected.",
+         f"`sqlbench distill --provider Transformers --model <tiny> --limit {DISTILL_LIMIT} "
+         f"--max-prompt-length {PROMPT_TOKENS}`: the tiny model plays the teacher; verdicts stream into "
+         "Distill, the refused answers show on Rejected.",
          "ask a strong teacher through base_url (vLLM, OpenAI, Groq): --provider OpenAI."),
     Step("train", "3. Short GRPO",
          f"`sqlbench train --model <tiny> --dataset-repo-id <distill run> --max-steps {GRPO_STEPS}`: "
@@ -145,7 +147,8 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
             # 2. distill with the tiny model as a local teacher
             call(self._state, "distill", "running… (following on Distill)", "cyan")
             run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", str(tiny),
-                                                 "--limit", str(DISTILL_LIMIT)])
+                                                 "--limit", str(DISTILL_LIMIT),
+                                                 "--max-prompt-length", str(PROMPT_TOKENS)])
             if run is None or not self._wait(run):
                 call(self._state, "distill", "failed (see its run on Runs)", "red")
                 return

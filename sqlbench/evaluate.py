@@ -28,7 +28,7 @@ def generate_answers(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens:
     ``max_prompt_tokens`` the same way training fits them."""
     import torch
 
-    from sqlbench.training.data import fit_task
+    from sqlbench.prompts import fit_task
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])

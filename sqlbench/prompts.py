@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import Callable
 
 from sqlbench.records import Answer, Task
 
@@ -17,6 +19,7 @@ _THINK = re.compile(r"<think>(.*?)</think>", re.S)
 _SQL = re.compile(r"<sql>(.*?)</sql>", re.S)
 _SQL_OPEN = re.compile(r"<sql>(.*)$", re.S)  # unterminated block (truncated generation)
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.S)
+_STATEMENT = re.compile(r"[^;]+;?", re.S)
 
 
 def user_message(task: Task) -> str:
@@ -35,6 +38,35 @@ def build_messages(
         {"role": "system", "content": system_prompt or SYSTEM_PROMPT},
         {"role": "user", "content": user},
     ]
+
+
+def schema_only(context: str) -> str:
+    """The context without its INSERT statements: what a prompt needs when the seed
+    rows would not fit."""
+    keep = [s.strip() for s in _STATEMENT.findall(context)
+            if s.strip() and not s.strip().upper().startswith("INSERT")]
+    return "\n".join(keep)
+
+
+def fit_task(task: Task, count_tokens: Callable[[str], int] | None, max_tokens: int,
+             system_prompt: str | None = None) -> Task:
+    """A task whose prompt fits ``max_tokens``: first drop seed rows from the schema,
+    then cut the schema's tail; the question is always kept. The returned task is only
+    used to build the prompt (the validator keeps the full context)."""
+    if count_tokens is None:
+        return task
+
+    def size(t: Task) -> int:
+        return count_tokens("\n".join(m["content"] for m in build_messages(t, system_prompt)))
+
+    if size(task) <= max_tokens:
+        return task
+    task = replace(task, context=schema_only(task.context))
+    ctx = task.context
+    while size(task) > max_tokens and len(ctx) > 32:
+        ctx = ctx[: int(len(ctx) * 0.8)]
+        task = replace(task, context=ctx)
+    return task
 
 
 def format_answer(think: str, sql: str) -> str:

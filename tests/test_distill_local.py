@@ -55,3 +55,35 @@ def test_transformers_teacher_from_a_folder(tiny_model_dir, tmp_path):
     assert all(s["status"] == "ok" and s["reason"] in ("format", "ok", "syntax", "execution", "mismatch")
                for s in samples)
     assert run.read("events")[0]["provider"] == "Transformers"
+
+
+def test_local_teacher_prompts_are_fitted_not_cut(tiny_model_dir, tmp_path):
+    """A prompt over the local model's budget loses its seed rows (then the schema's
+    tail), never the system prompt or the question; the record and the validator keep
+    the full task. --max-prompt-length sets the budget from the CLI."""
+    from sqlbench.data.loader import load_tasks
+    from sqlbench.prompts import SYSTEM_PROMPT
+
+    tasks = {t.id: t for t in load_tasks(None, limit=3)}
+    assert all("INSERT" in t.context for t in tasks.values())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQLBENCH_")}
+    env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
+
+    def distill(budget: int, name: str) -> list[dict]:
+        r = subprocess.run([sys.executable, "-m", "sqlbench", "distill", "--provider", "Transformers", "--model",
+                            str(tiny_model_dir), "--limit", "3", "--max-tokens", "8", "--max-prompt-length",
+                            str(budget), "--run-dir", str(tmp_path / name)],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+        assert r.returncode == 0, r.stderr
+        run = RunDir(tmp_path / name)
+        assert run.config()["max_prompt_length"] == budget
+        return run.read("samples")
+
+    for s in distill(160, "tight"):
+        system, user = s["messages"]
+        assert system["content"] == SYSTEM_PROMPT
+        assert user["content"].startswith(tasks[s["task_id"]].question)
+        assert "INSERT" not in user["content"] and "CREATE TABLE" in user["content"]
+        assert s["context"] == tasks[s["task_id"]].context  # the record keeps the seed rows
+    for s in distill(4096, "roomy"):
+        assert "INSERT" in s["messages"][1]["content"]  # fits: shown whole

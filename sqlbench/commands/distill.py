@@ -35,6 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    "for Groq/HuggingFace overrides their endpoint")
     g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default from config.yaml)")
     g.add_argument("--max-tokens", type=int, metavar="N", help="longest answer in tokens")
+    g.add_argument("--max-prompt-length", type=int, metavar="N",
+                   help="Transformers teacher: fit each prompt to N tokens, dropping seed rows, then the "
+                        "schema's tail, never the question (default max_prompt_length in config.yaml)")
     g.add_argument("--num-samples", type=int, metavar="K", help="answers per task; the best valid one is kept")
     bool_flag(g, "hint-gold", "show the gold SQL to the teacher (LEAKS the answer; the dataset card says so)")
     d = parser.add_argument_group("data")
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.distill import run_distill
 
     flags = {k: getattr(args, k, None) for k in SECTION_FLAGS}
-    ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature})
+    ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature,
+                                                               "max_prompt_length": args.max_prompt_length})
     path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]])
     print(path)
     return 0

@@ -11,7 +11,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from sqlbench.distill.options import DistillOptions
-from sqlbench.prompts import build_messages, parse_answer
+from sqlbench.prompts import build_messages, fit_task, parse_answer
 from sqlbench.providers import GenParams, Provider
 from sqlbench.providers.retry import RetriesExhausted, RetryPolicy, with_retries
 from sqlbench.records import EXECUTION, FORMAT, Task, Verdict
@@ -69,7 +69,10 @@ async def ask(provider: Provider, task: Task, sample_index: int, opts: DistillOp
               rng: random.Random | None = None) -> dict[str, Any]:
     """Generation only (with retries): the record without its verdict. The pipeline
     frees the request slot right after this, so judging never holds back generation."""
-    messages = build_messages(task, opts.system_prompt, hint_gold=opts.hint_gold)
+    shown = task  # the validator and the record keep the full task; the prompt may be fitted
+    if provider.max_prompt_tokens and provider.count_tokens("") is not None:
+        shown = fit_task(task, provider.count_tokens, provider.max_prompt_tokens, opts.system_prompt)
+    messages = build_messages(shown, opts.system_prompt, hint_gold=opts.hint_gold)
     params = gen_params(opts, provider, sample_index)
     policy = RetryPolicy(retries=opts.retries, backoff=opts.retry_backoff)
     rec = _base(task, sample_index, provider, messages)

@@ -51,6 +51,14 @@ class Provider(abc.ABC):
 
     name: str = "?"
     model: str = "?"
+    # A local model knows its tokenizer and context budget: the pipeline then fits each
+    # prompt to it (seed rows first, then the schema's tail; the question stays) rather
+    # than the prompt being cut from the left, which would drop the system prompt.
+    max_prompt_tokens: int | None = None
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens in ``text`` for this model, or None when unknown (remote servers)."""
+        return None
     # Batching providers (local models) gain from many requests at once; servers do too,
     # so the pipeline's --batch-size is the concurrency for every provider.
 

@@ -5,6 +5,7 @@ student (built on first use), which is what makes ``sqlbench distill`` work offl
 from __future__ import annotations
 
 import os
+import threading
 from typing import Sequence
 
 from sqlbench.providers._batcher import MicroBatcher
@@ -22,7 +23,10 @@ class TransformersProvider(Provider):
         self._want_model = model
         self._cache_dir = cache_dir
         self._token = token
-        self._max_prompt_tokens = max_prompt_tokens
+        self.max_prompt_tokens = max_prompt_tokens
+        # the batcher's thread sets padding/truncation on the tokenizer while the event
+        # loop counts prompt tokens: a fast tokenizer refuses concurrent use ("Already borrowed")
+        self._tok_lock = threading.Lock()
         self._batcher = MicroBatcher(self._generate, min(max_batch, MAX_LOCAL_BATCH))
         self._tok = None
         self._lm = None
@@ -51,8 +55,11 @@ class TransformersProvider(Provider):
             prompts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in batch]
         except Exception as e:  # noqa: BLE001 - e.g. no chat template
             raise RequestError(f"cannot apply the chat template: {e}") from None
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False,
-                  truncation=self._max_prompt_tokens is not None, max_length=self._max_prompt_tokens)
+        # prompts arrive fitted (count_tokens); truncation is the backstop for a question
+        # that alone is longer than the budget
+        with self._tok_lock:
+            enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False,
+                      truncation=self.max_prompt_tokens is not None, max_length=self.max_prompt_tokens)
         enc = {k: v.to(lm.device) for k, v in enc.items()}
         kwargs = dict(max_new_tokens=params.max_tokens, pad_token_id=tok.pad_token_id)
         if params.temperature > 0:
@@ -73,6 +80,12 @@ class TransformersProvider(Provider):
             prompt_len = int(enc["attention_mask"][i].sum())
             result.append(Completion(text=text, prompt_tokens=prompt_len, completion_tokens=int(new.numel())))
         return result
+
+    def count_tokens(self, text: str) -> int | None:
+        if self._tok is None:
+            return None
+        with self._tok_lock:
+            return len(self._tok(text, add_special_tokens=False)["input_ids"])
 
     async def complete(self, messages: list[dict[str, str]], params: GenParams) -> Completion:
         return await self._batcher.submit(messages, params)

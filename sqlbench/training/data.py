@@ -8,15 +8,10 @@ rewards judge against the *dataset's* answer and never a teacher's.
 from __future__ import annotations
 
 import random
-import re
-from dataclasses import replace
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlbench.prompts import build_messages, format_answer
+from sqlbench.prompts import build_messages, fit_task, format_answer, schema_only  # noqa: F401 (re-exported)
 from sqlbench.records import Task
-
-_STATEMENT = re.compile(r"[^;]+;?", re.S)
-
 
 def load_training_tasks(source: str | None = None, *, split: str = "train", limit: int | None = None,
                         seed: int = 42, token: str | None = None) -> list[Task]:
@@ -35,35 +30,6 @@ def reasoning_of(task: Task) -> str:
 
 def has_reasoning(tasks: Iterable[Task]) -> bool:
     return any((t.metadata or {}).get("reasoning") or (t.metadata or {}).get("cot") for t in tasks)
-
-
-def schema_only(context: str) -> str:
-    """The context without its INSERT statements: what a prompt needs when the seed
-    rows would not fit."""
-    keep = [s.strip() for s in _STATEMENT.findall(context)
-            if s.strip() and not s.strip().upper().startswith("INSERT")]
-    return "\n".join(keep)
-
-
-def fit_task(task: Task, count_tokens: Callable[[str], int] | None, max_tokens: int,
-             system_prompt: str | None = None) -> Task:
-    """A task whose prompt fits ``max_tokens``: first drop seed rows from the schema,
-    then cut the schema's tail; the question is always kept. The returned task is only
-    used to build the prompt (the validator keeps the full context)."""
-    if count_tokens is None:
-        return task
-
-    def size(t: Task) -> int:
-        return count_tokens("\n".join(m["content"] for m in build_messages(t, system_prompt)))
-
-    if size(task) <= max_tokens:
-        return task
-    task = replace(task, context=schema_only(task.context))
-    ctx = task.context
-    while size(task) > max_tokens and len(ctx) > 32:
-        ctx = ctx[: int(len(ctx) * 0.8)]
-        task = replace(task, context=ctx)
-    return task
 
 
 def sft_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,

@@ -27,6 +27,9 @@ PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 SPECIALS = (PAD, IM_START, IM_END)
 VOCAB_SIZE = 2048
 MARKER = "sqlbench-tiny.json"  # written last: its presence means the build is complete
+# The warm-up trains on prompts fitted to this many tokens, and a model this small only
+# handles prompt lengths it saw: fit prompts for it to the same (distill --max-prompt-length).
+PROMPT_TOKENS = 256
 WARM_STEPS = 300  # the default student's warm-up (about half its answers well-formed on unseen tasks)
 
 # ChatML, as Qwen uses; {% generation %} marks the assistant text for assistant-only loss.
@@ -204,7 +207,7 @@ def _build(out: Path, *, warm_steps: int, seed: int, log) -> Path:
         if warm_steps > 0:
             from sqlbench.training.sft import warm_up
 
-            warm_up(tmp, steps=warm_steps, seed=seed, log=log)
+            warm_up(tmp, steps=warm_steps, seed=seed, max_prompt_tokens=PROMPT_TOKENS, log=log)
         (tmp / MARKER).write_text(json.dumps({"key": key, "built_s": round(time.time() - t0, 2)}, indent=2))
         if out.exists():
             shutil.rmtree(out)
