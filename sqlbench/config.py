@@ -260,21 +260,39 @@ def load_settings(
 ) -> Settings:
     cfg_path = find_config(path)
     raw: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    file_source = str(cfg_path) if cfg_path else "built-in defaults"
     if cfg_path:
-        try:
-            raw = yaml.safe_load(cfg_path.read_text()) or {}
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{cfg_path}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
+        raw = _read_yaml(cfg_path)
         _check_unknown(raw, str(cfg_path))
-    env_raw, env_sources = _env_layer(dict(os.environ if environ is None else environ))
-    sources.update(env_sources)
-    merged = _merge(raw, env_raw)
+    return _validate(raw, str(cfg_path) if cfg_path else "built-in defaults", environ)
+
+
+def load_run_settings(run_dir: str | os.PathLike, environ: dict[str, str] | None = None) -> Settings:
+    """The settings a run was started with (its config.yaml, written without secrets):
+    what resuming it must use, whatever the project's config.yaml says today. The
+    environment and flags given now still apply on top."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: no config.yaml to resume the run with")
+    raw = _read_yaml(path)
+    # keep only what a config file may hold: runs also record resolved options (``run``)
+    raw = {k: v for k, v in raw.items() if k in Settings.model_fields or
+           any(f.alias == k for f in Settings.model_fields.values())}
+    return _validate(raw, str(path), environ)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        return Settings.model_validate(merged)
+        return yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
+
+
+def _validate(raw: dict[str, Any], file_source: str, environ: dict[str, str] | None) -> Settings:
+    env_raw, sources = _env_layer(dict(os.environ if environ is None else environ))
+    try:
+        return Settings.model_validate(_merge(raw, env_raw))
     except ValidationError as e:
         raise _format_validation(e, sources, file_source) from None
 

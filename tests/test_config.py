@@ -100,3 +100,20 @@ def test_cli_reports_config_error_in_one_line_exit_2(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown key 'distill.batchsize'" in lines[0] and "config.yaml" in lines[0]
     assert "Traceback" not in r.stderr
+
+
+def test_run_settings_are_what_the_run_recorded(tmp_path):
+    """A run's config.yaml (with the resolved options distill adds under ``run``) loads
+    back as Settings; the project's config.yaml plays no part; a run without one says so."""
+    from sqlbench.config import Settings, load_run_settings
+    from sqlbench.runs import RunDir
+
+    s = apply_flags(Settings(), "distill", {"limit": 7, "model": "teacher-x"})
+    run = RunDir.create(tmp_path / "run", "distill", {**s.public_dict(), "run": {"provider": {"name": "x"}}})
+    write(tmp_path, "distill:\n  limit: 99\n")  # today's project config
+    back = load_run_settings(run.path, environ={})
+    assert back.distill.limit == 7 and back.distill.model == "teacher-x"
+    assert load_run_settings(run.path, environ={"SQLBENCH_DISTILL__LIMIT": "8"}).distill.limit == 8
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(ConfigError, match="no config.yaml to resume"):
+        load_run_settings(tmp_path / "bare")

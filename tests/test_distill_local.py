@@ -87,3 +87,31 @@ def test_local_teacher_prompts_are_fitted_not_cut(tiny_model_dir, tmp_path):
         assert s["context"] == tasks[s["task_id"]].context  # the record keeps the seed rows
     for s in distill(4096, "roomy"):
         assert "INSERT" in s["messages"][1]["content"]  # fits: shown whole
+
+
+def test_resume_keeps_the_settings_the_run_started_with(tiny_model_dir, tmp_path):
+    """Rerunning with only --run-dir (and a larger --limit) goes on with the same teacher
+    and prompt budget, asks only the new tasks, and says so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQLBENCH_")}
+    env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", SQLBENCH_CACHE_DIR=str(tmp_path / "empty-cache"))
+    run_dir = tmp_path / "run"
+
+    def distill(*flags: str) -> subprocess.CompletedProcess:
+        r = subprocess.run([sys.executable, "-m", "sqlbench", "distill", "--run-dir", str(run_dir), *flags],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+        assert r.returncode == 0, r.stderr
+        return r
+
+    distill("--provider", "Transformers", "--model", str(tiny_model_dir), "--limit", "2", "--max-tokens", "8",
+            "--max-prompt-length", "160")
+    first = RunDir(run_dir).read("samples")
+    r = distill("--limit", "3")
+    assert "with the settings it started with" in r.stderr
+    samples = RunDir(run_dir).read("samples")
+    assert samples[:2] == first and len(samples) == 3  # nothing asked twice
+    assert {s["model"] for s in samples} == {str(tiny_model_dir)}
+    assert all("INSERT" not in s["messages"][1]["content"] for s in samples)  # same prompt budget
+    assert all(s["tokens"]["completion"] <= 8 for s in samples)
+    cfg = RunDir(run_dir).config()
+    assert cfg["distill"]["limit"] == 3 and cfg["max_prompt_length"] == 160
+    assert not (tmp_path / "empty-cache").exists()  # the default student was never built

@@ -62,11 +62,16 @@ def test_sigterm_checkpoints_and_resume_continues(warm_tiny_model_dir, tmp_path)
     assert not (run_dir / "model").exists()
     assert any(e["type"] == "checkpoint" and e["step"] == stopped_at for e in run.read("events"))
 
-    # continue two more steps from the checkpoint
+    # continue two more steps from the checkpoint: no flags but the new step budget, so
+    # model, stage, data and batch shape must come from the run's own settings
     target = stopped_at + 2
-    done = subprocess.run(cmd + ARGS + ["--max-steps", str(target), "--resume"], cwd=tmp_path, env=_env(tmp_path),
+    resume = [sys.executable, "-m", "sqlbench", "train", "--run-dir", str(run_dir), "--resume"]
+    done = subprocess.run(resume + ["--max-steps", str(target)], cwd=tmp_path, env=_env(tmp_path),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert "with the settings it started with" in done.stderr
+    cfg = RunDir(run_dir).config()
+    assert cfg["train"]["model"] == str(warm_tiny_model_dir) and cfg["train"]["max_steps"] == target
     assert f"resuming from {ckpts[-1]}" in done.stdout
     steps = [m["step"] for m in RunDir(run_dir).read("metrics") if "loss" in m]
     assert steps == list(range(1, target + 1))  # no step repeated, none skipped

@@ -17,12 +17,22 @@ class Context:
 
 
 def load_context(args: argparse.Namespace, section: str = "", flags: dict | None = None,
-                 top_flags: dict | None = None) -> Context:
-    """Settings with this command's flags overlaid on ``section`` (flag > env > file > default)."""
-    from sqlbench.config import apply_flags, load_secrets, load_settings
+                 top_flags: dict | None = None, resume: str | None = None) -> Context:
+    """Settings with this command's flags overlaid on ``section`` (flag > env > file >
+    default). Resuming the run in ``resume``, its own stored settings take the file's
+    place: a resumed run goes on as it started (same teacher, data, limits), with only
+    the flags given now changed."""
+    import sys
+
+    from sqlbench.config import apply_flags, load_run_settings, load_secrets, load_settings
 
     secrets = load_secrets(getattr(args, "env_file", ".env"))
-    settings = load_settings(getattr(args, "config", None))
+    if resume:
+        settings = load_run_settings(resume)
+        print(f"sqlbench: resuming {resume} with the settings it started with (flags given now override them)",
+              file=sys.stderr)
+    else:
+        settings = load_settings(getattr(args, "config", None))
     if top_flags:
         settings = apply_flags(settings, "", top_flags)
     if flags:

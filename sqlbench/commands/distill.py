@@ -3,8 +3,9 @@ in the SQL sandbox, and save the samples and the final dataset in a run director
 (optionally publishing it to the Hugging Face Hub).
 
 The teacher sees the question and the schema only; the gold SQL is used to judge
-(--hint-gold shows it to the teacher, which leaks the answer). Running the same command
-with the same --run-dir resumes: finished tasks are not asked again. With no flags the
+(--hint-gold shows it to the teacher, which leaks the answer). An existing --run-dir is
+resumed with the settings it started with (flags given now override them): finished
+tasks are not asked again. With no flags the
 teacher is the tiny offline student on the bundled dataset (works offline).
 
 Outputs: RUN/samples.jsonl (every answer with its verdict), RUN/events.jsonl,
@@ -64,8 +65,12 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.distill import run_distill
 
     flags = {k: getattr(args, k, None) for k in SECTION_FLAGS}
+    from pathlib import Path
+
+    existing = args.run_dir and (Path(args.run_dir) / "run.json").is_file()
     ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature,
-                                                               "max_prompt_length": args.max_prompt_length})
+                                                               "max_prompt_length": args.max_prompt_length},
+                       resume=args.run_dir if existing else None)
     path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]])
     print(path)
     return 0

@@ -17,7 +17,8 @@ Everything lands in the run directory (default runs/<timestamp>-train): metrics.
 every --eval-steps), completions.jsonl (sampled completions with per-reward scores),
 events.jsonl, checkpoints/, and the final adapter or model in model/ (loadable with
 --model RUN by eval, chat and serve). Ctrl-C / SIGTERM save a checkpoint and stop;
---resume --run-dir RUN continues from it. On a CUDA machine with the gpu extra,
+--resume --run-dir RUN continues from it with the settings it started with (flags
+given now, e.g. a larger --max-steps, override them). On a CUDA machine with the gpu extra,
 Unsloth (4-bit + LoRA) and vLLM colocated generation are used and announced."""
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     flags = {k: getattr(args, k, None) for k in FLAGS}
     if args.reward_weights is not None:
         flags["reward_weights"] = parse_weights(args.reward_weights)
-    ctx = load_context(args, "train", flags)
+    from pathlib import Path
+
+    resuming = args.resume and args.run_dir and (Path(args.run_dir) / "config.yaml").is_file()
+    ctx = load_context(args, "train", flags, resume=args.run_dir if resuming else None)
 
     stop = threading.Event()
 
