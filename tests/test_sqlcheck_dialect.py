@@ -1,7 +1,7 @@
 """Statement splitting, parsing, names and dialect rewrites (no execution)."""
 
 from sqlbench.sqlcheck import parses, referenced_names, split_statements
-from sqlbench.sqlcheck.dialect import auto_ids, has_top_level_order_by, rewrites, unsafe_reason
+from sqlbench.sqlcheck.dialect import auto_ids, has_top_level_order_by, order_key_columns, rewrites, unsafe_reason
 
 
 def test_split_respects_strings_comments_and_trigger_bodies():
@@ -80,3 +80,18 @@ def test_unsafe_first_keywords_and_duckdb_file_functions():
     assert unsafe_reason("SELECT * FROM read_csv('/etc/passwd')", "duckdb")
     assert unsafe_reason("SELECT glob('a*', name) FROM t", "sqlite") is None  # SQLite's harmless GLOB
     assert unsafe_reason("UPDATE t SET a = 1") is None
+
+
+def test_order_keys_map_to_output_columns_or_nothing():
+    assert order_key_columns("SELECT name, price FROM p ORDER BY price DESC") == (1,)
+    assert order_key_columns("SELECT name, price AS pr FROM p ORDER BY pr DESC, name") == (1, 0)
+    assert order_key_columns("SELECT name, price FROM p ORDER BY 2, 1") == (1, 0)
+    assert order_key_columns("SELECT c, COUNT(*) AS n FROM p GROUP BY c ORDER BY COUNT(*) DESC") == (1,)
+    assert order_key_columns("SELECT p.name FROM p ORDER BY p.name") == (0,)
+    # a bare name means the output column called so, even when another column selects it
+    assert order_key_columns("SELECT x AS price, price AS x FROM t ORDER BY price") == (0,)
+    # keys that are not output columns, stars, set operations: no tie groups (strict order)
+    for sql in ("SELECT name FROM p ORDER BY price", "SELECT * FROM p ORDER BY price",
+                "SELECT a FROM x UNION SELECT b FROM y ORDER BY 1", "SELECT a, a FROM t ORDER BY a",
+                "SELECT name FROM p ORDER BY 3", "SELECT name FROM p", "not sql at all"):
+        assert order_key_columns(sql) is None, sql

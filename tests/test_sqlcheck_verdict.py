@@ -70,6 +70,22 @@ def test_order_matters_only_when_the_gold_orders(validator):
     assert v.detail.startswith("4 rows expected, 3 returned")
 
 
+def test_rows_tied_under_the_gold_order_may_come_in_any_order(validator):
+    """Orders 12 and 13 both have amount 7.0: ORDER BY amount leaves their order open."""
+    for gold in ("SELECT id, amount FROM orders ORDER BY amount DESC",
+                 "SELECT id, amount AS total FROM orders ORDER BY total DESC",
+                 "SELECT id, amount FROM orders ORDER BY 2 DESC"):
+        task = make_task(gold)
+        for tie_break in ("id", "id DESC"):
+            v = validator.check(task, f"SELECT id, amount FROM orders ORDER BY amount DESC, {tie_break}")
+            assert v.valid, (gold, tie_break, v.detail)
+        # across tie groups the order still matters
+        v = validator.check(task, "SELECT id, amount FROM orders ORDER BY amount")
+        assert v.reason == "mismatch" and "different order" in v.detail
+        v = validator.check(task, "SELECT id, amount FROM orders ORDER BY amount DESC LIMIT 3")
+        assert v.reason == "mismatch"
+
+
 def test_dml_compares_the_final_state(validator):
     task = make_task("UPDATE orders SET amount = amount * 2 WHERE customer_id = 1")
     assert validator.check(task, "UPDATE orders SET amount = 2 * amount WHERE customer_id IN (1)").valid

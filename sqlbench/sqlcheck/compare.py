@@ -1,6 +1,7 @@
 """Result-set and final-state comparison.
 
-Rows are compared as multisets (as sequences when the gold orders its result), column
+Rows are compared as multisets (as sequences when the gold orders its result; rows the
+gold's ORDER BY keys leave tied may come in any order among themselves), column
 order and names ignored, numbers compared numerically (5 == 5.0) with a relative
 tolerance of 1e-6 (plus 1e-9 absolute, so float noise around zero is equal), NULL equal
 to NULL. Exact equality is tried first: it is the common case and costs one sort.
@@ -13,7 +14,7 @@ import decimal
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
@@ -76,13 +77,37 @@ def rows_equal(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
 
 
-def _same(expected: list[tuple], got: list[tuple], ordered: bool) -> bool:
-    """expected/got are normalised; when unordered both are already sorted."""
+def tie_groups(rows: list[tuple], keys: Sequence[int] | None) -> tuple[int, ...] | None:
+    """Lengths of the runs of consecutive (ordered, normalised) rows equal on the
+    ``keys`` columns; None when there are no keys or no run longer than one row."""
+    if not keys or len(rows) < 2:
+        return None
+    lengths, start = [], 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or any(rows[i][k] != rows[start][k] for k in keys):
+            lengths.append(i - start)
+            start = i
+    return tuple(lengths) if len(lengths) < len(rows) else None
+
+
+def _same(expected: list[tuple], got: list[tuple], ordered: bool,
+          ties: Callable[[], tuple[int, ...] | None] | None = None) -> bool:
+    """expected/got are normalised; when unordered both are already sorted. With
+    ``ties`` (ordered only; asked only when the plain order differs), each run of tied
+    gold rows matches as a multiset."""
     if expected == got:
         return True
     if len(expected) != len(got):
         return False
     if all(rows_equal(a, b) for a, b in zip(expected, got)):
+        return True
+    groups = ties() if ordered and ties is not None else None
+    if groups:
+        start = 0
+        for n in groups:
+            if not _same(sort_rows(expected[start:start + n]), sort_rows(got[start:start + n]), False):
+                return False
+            start += n
         return True
     if ordered:
         return False
@@ -119,11 +144,13 @@ def _permutations(expected: list[tuple], got: list[tuple], ncols: int) -> Iterab
 
 def compare_results(expected_raw: Sequence[Sequence[Any]], got_raw: Sequence[Sequence[Any]], ordered: bool,
                     *, expected_ncols: int | None = None, got_ncols: int | None = None,
-                    expected_norm: list[tuple] | None = None) -> Difference | None:
+                    expected_norm: list[tuple] | None = None,
+                    ties: Callable[[], tuple[int, ...] | None] | None = None) -> Difference | None:
     """None when the result sets are equal under the rules above, else what differs.
 
     ``expected_norm`` lets callers pass the gold's rows already normalised (and sorted
-    when unordered), which the validator caches per task.
+    when unordered), which the validator caches per task; ``ties`` returns the gold's
+    runs of tied rows (:func:`tie_groups`), worked out only when the order differs.
     """
     exp = expected_norm if expected_norm is not None else _prepare(norm_rows(expected_raw), ordered)
     got = _prepare(norm_rows(got_raw), ordered)
@@ -135,12 +162,12 @@ def compare_results(expected_raw: Sequence[Sequence[Any]], got_raw: Sequence[Seq
     if exp == got:
         return None
     ecols = ecols or 0
-    if _same(exp, got, ordered):
+    if _same(exp, got, ordered, ties):
         return None
     if len(exp) == len(got) and ecols > 1:
         for perm in _permutations(exp, got, ecols):
             moved = _prepare([tuple(r[j] for j in perm) for r in got], ordered)
-            if _same(exp, moved, ordered):
+            if _same(exp, moved, ordered, ties):
                 return None
     return _diff(_describe(exp, got, ordered), expected_raw, got_raw)
 

@@ -201,6 +201,47 @@ def has_top_level_order_by(sql: str) -> bool:
     return re.search(r"\border\s+by\b", "".join(flat), re.I) is not None
 
 
+def order_key_columns(sql: str) -> tuple[int, ...] | None:
+    """Output columns the last statement's ORDER BY sorts on, when every key is one: an
+    ordinal, an output alias or name, or an expression selected exactly as written.
+    None otherwise (then row order is compared strictly). Rows equal on these columns
+    are ties, whose relative order the query leaves to the engine. Parsed once per gold."""
+    from sqlglot import exp
+
+    stmts = split_statements(sql)
+    trees = parse_statements(stmts[-1], "sqlite") if stmts else None
+    tree = trees[0] if trees and len(trees) == 1 else None
+    order = tree.args.get("order") if isinstance(tree, exp.Select) else None
+    if order is None:
+        return None
+    projections = tree.expressions
+    if any(isinstance(p, exp.Star) or isinstance(p.this, exp.Star) for p in projections):
+        return None
+
+    def text(e) -> str:
+        return e.sql(dialect="sqlite").lower()
+
+    names = [p.alias_or_name.lower() for p in projections]
+    texts = [text(p.this if isinstance(p, exp.Alias) else p) for p in projections]
+    keys = []
+    for ordered in order.expressions:
+        e = ordered.this
+        if isinstance(e, exp.Literal) and e.is_int:
+            i = int(e.this) - 1
+        elif isinstance(e, exp.Column) and not e.table and names.count(e.name.lower()) == 1:
+            i = names.index(e.name.lower())  # a bare name means the output column of that name first
+        elif isinstance(e, exp.Column) and not e.table and e.name.lower() in names:
+            return None  # ambiguous
+        elif text(e) in texts:
+            i = texts.index(text(e))
+        else:
+            return None
+        if not 0 <= i < len(projections):
+            return None
+        keys.append(i)
+    return tuple(keys)
+
+
 _AUTO_ID = re.compile(r"auto_increment|\b(?:big|small)?serial\b", re.I)
 
 

@@ -26,6 +26,7 @@ from sqlbench.sqlcheck.dialect import (
     auto_ids,
     first_keyword,
     has_top_level_order_by,
+    order_key_columns,
     parses,
     rewrites,
     split_statements,
@@ -57,6 +58,9 @@ class _Built:
     duck_tried: bool = False
 
 
+_UNSET = object()
+
+
 @dataclass
 class _Gold:
     """A task's gold, run once: what a candidate is compared against."""
@@ -70,6 +74,17 @@ class _Gold:
     changed: bool = False
     state: State | None = None
     built: _Built | None = None
+    sql: str = ""
+    _ties: Any = _UNSET
+
+    def tie_groups(self) -> tuple[int, ...] | None:
+        """Runs of result rows the gold's ORDER BY leaves tied; parsed on first need (a
+        candidate with the right rows in another order), which is rare: most golds never
+        pay for sqlglot here."""
+        if self._ties is _UNSET:
+            rows = self.expected_norm
+            self._ties = C.tie_groups(rows, order_key_columns(self.sql)) if self.ordered and rows else None
+        return self._ties
 
 
 @dataclass
@@ -271,7 +286,7 @@ class Validator:
                 changed = self._changed(sb, built, variant)
                 state = sb.state(deadline) if changed else None
                 expected = C.prepare_expected(result.rows, ordered) if result.rows is not None else None
-                return _Gold(engine, R.OK, "", result, ordered, expected, changed, state, built)
+                return _Gold(engine, R.OK, "", result, ordered, expected, changed, state, built, task.gold_sql)
             except SandboxError as e:
                 if e.kind in (UNSAFE, TIMEOUT):
                     last = last or e
@@ -389,7 +404,8 @@ class Validator:
                                f"more than {self.max_rows} rows returned, {len(exp.rows)} expected",
                                sql=sql, expected=C.preview(exp.rows), got=C.preview(result.rows))
             d = C.compare_results(exp.rows, result.rows, gold.ordered, expected_ncols=exp.ncols,
-                                  got_ncols=result.ncols, expected_norm=gold.expected_norm)
+                                  got_ncols=result.ncols, expected_norm=gold.expected_norm,
+                                  ties=gold.tie_groups)
             if d is not None:
                 return Verdict(False, R.MISMATCH, d.detail, sql=sql, expected=d.expected, got=d.got)
         if changed or gold.changed:
