@@ -84,6 +84,12 @@ def test_rows_tied_under_the_gold_order_may_come_in_any_order(validator):
         assert v.reason == "mismatch" and "different order" in v.detail
         v = validator.check(task, "SELECT id, amount FROM orders ORDER BY amount DESC LIMIT 3")
         assert v.reason == "mismatch"
+    # rounded output, ordered by the exact column: equal-looking rows are not ties
+    items = ("CREATE TABLE items (name TEXT, price REAL);\n"
+             "INSERT INTO items VALUES ('a', 7.8), ('b', 7.2), ('c', 3.0);")
+    task = make_task("SELECT name, CAST(price AS INTEGER) FROM items ORDER BY price", context=items)
+    v = validator.check(task, "SELECT name, CAST(price AS INTEGER) FROM items ORDER BY CAST(price AS INTEGER), name")
+    assert v.reason == "mismatch" and "different order" in v.detail
 
 
 def test_dml_compares_the_final_state(validator):

@@ -214,26 +214,32 @@ def order_key_columns(sql: str) -> tuple[int, ...] | None:
     order = tree.args.get("order") if isinstance(tree, exp.Select) else None
     if order is None:
         return None
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    tree = normalize_identifiers(tree.copy(), dialect="sqlite")  # unquoted names are case-blind
+    order = tree.args["order"]
     projections = tree.expressions
     if any(isinstance(p, exp.Star) or isinstance(p.this, exp.Star) for p in projections):
         return None
 
-    def text(e) -> str:
-        return e.sql(dialect="sqlite").lower()
-
-    names = [p.alias_or_name.lower() for p in projections]
-    texts = [text(p.this if isinstance(p, exp.Alias) else p) for p in projections]
+    # An output column is known by name only through an explicit alias or as a plain
+    # column: SQLite resolves a bare ORDER BY name to an AS alias first, then to a table
+    # column, never to the name sqlglot derives for an expression like CAST(price ...).
+    names = [p.alias.lower() if isinstance(p, exp.Alias) else p.name.lower() if isinstance(p, exp.Column) else None
+             for p in projections]
+    bodies = [p.this if isinstance(p, exp.Alias) else p for p in projections]
     keys = []
     for ordered in order.expressions:
         e = ordered.this
+        bare = isinstance(e, exp.Column) and not e.table
         if isinstance(e, exp.Literal) and e.is_int:
             i = int(e.this) - 1
-        elif isinstance(e, exp.Column) and not e.table and names.count(e.name.lower()) == 1:
-            i = names.index(e.name.lower())  # a bare name means the output column of that name first
-        elif isinstance(e, exp.Column) and not e.table and e.name.lower() in names:
+        elif bare and names.count(e.name.lower()) == 1:
+            i = names.index(e.name.lower())
+        elif bare and e.name.lower() in names:
             return None  # ambiguous
-        elif text(e) in texts:
-            i = texts.index(text(e))
+        elif sum(b == e for b in bodies) == 1:  # the same expression, compared as trees
+            i = next(j for j, b in enumerate(bodies) if b == e)
         else:
             return None
         if not 0 <= i < len(projections):
