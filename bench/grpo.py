@@ -147,7 +147,7 @@ def main(argv=None) -> int:
 
     _no_telemetry()  # as our job does; the bare run must not pay for a telemetry thread either
     from sqlbench.training.data import grpo_rows
-    from sqlbench.training.sft import token_counter
+    from sqlbench.prompts import prompt_token_counter
 
     model_dir = warm_student()
     limit = 32
@@ -162,7 +162,7 @@ def main(argv=None) -> int:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir)
-    rows = grpo_rows(load_tasks(limit=limit, seed=0), count_tokens=token_counter(tok),
+    rows = grpo_rows(load_tasks(limit=limit, seed=0), count_tokens=prompt_token_counter(tok),
                      max_prompt_tokens=settings.max_prompt_length)
 
     clock = RewardClock()

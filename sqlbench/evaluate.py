@@ -28,10 +28,9 @@ def generate_answers(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens:
     ``max_prompt_tokens`` the same way training fits them."""
     import torch
 
-    from sqlbench.prompts import fit_task
+    from sqlbench.prompts import fit_task, prompt_token_counter
 
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    count = prompt_token_counter(tokenizer)
 
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"

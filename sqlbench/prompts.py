@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Callable
+from typing import Any, Callable
 
 from sqlbench.records import Answer, Task
 
@@ -48,18 +48,35 @@ def schema_only(context: str) -> str:
     return "\n".join(keep)
 
 
-def fit_task(task: Task, count_tokens: Callable[[str], int] | None, max_tokens: int,
+def prompt_token_counter(tokenizer: Any) -> Callable[[list[dict[str, str]]], int]:
+    """Tokens of a prompt as the model receives it: the chat template applied, the
+    assistant turn opened (without a template, the contents joined). The template's own
+    tokens count: a budget on the contents alone lets the real prompt overflow and be
+    cut from the left, system prompt first."""
+    def count(messages: list[dict[str, str]]) -> int:
+        if getattr(tokenizer, "chat_template", None):
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            text = "\n".join(m["content"] for m in messages)
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    return count
+
+
+def fit_task(task: Task, count_tokens: Callable[[list[dict[str, str]]], int | None] | None, max_tokens: int,
              system_prompt: str | None = None) -> Task:
-    """A task whose prompt fits ``max_tokens``: first drop seed rows from the schema,
-    then cut the schema's tail; the question is always kept. The returned task is only
-    used to build the prompt (the validator keeps the full context)."""
+    """A task whose prompt (``count_tokens`` of its messages, see
+    :func:`prompt_token_counter`) fits ``max_tokens``: first drop seed rows from the
+    schema, then cut the schema's tail; the question is always kept. The returned task
+    is only used to build the prompt (the validator keeps the full context)."""
     if count_tokens is None:
         return task
 
     def size(t: Task) -> int:
-        return count_tokens("\n".join(m["content"] for m in build_messages(t, system_prompt)))
+        return count_tokens(build_messages(t, system_prompt))
 
-    if size(task) <= max_tokens:
+    first = size(task)
+    if first is None or first <= max_tokens:  # None: this counter cannot tell (not loaded)
         return task
     task = replace(task, context=schema_only(task.context))
     ctx = task.context

@@ -79,7 +79,14 @@ def test_local_teacher_prompts_are_fitted_not_cut(tiny_model_dir, tmp_path):
         assert run.config()["max_prompt_length"] == budget
         return run.read("samples")
 
+    from transformers import AutoTokenizer
+
+    from sqlbench.prompts import prompt_token_counter
+
+    count = prompt_token_counter(AutoTokenizer.from_pretrained(tiny_model_dir))
     for s in distill(160, "tight"):
+        # what the model got is the whole fitted prompt, template included: nothing cut
+        assert s["tokens"]["prompt"] == count(s["messages"]) <= 160
         system, user = s["messages"]
         assert system["content"] == SYSTEM_PROMPT
         assert user["content"].startswith(tasks[s["task_id"]].question)
@@ -106,7 +113,7 @@ def test_resume_keeps_the_settings_the_run_started_with(tiny_model_dir, tmp_path
             "--max-prompt-length", "160")
     first = RunDir(run_dir).read("samples")
     r = distill("--limit", "3")
-    assert "with the settings it started with" in r.stderr
+    assert "with the settings it started with" in r.stderr and "distill.limit 2 -> 3" in r.stderr
     samples = RunDir(run_dir).read("samples")
     assert samples[:2] == first and len(samples) == 3  # nothing asked twice
     assert {s["model"] for s in samples} == {str(tiny_model_dir)}

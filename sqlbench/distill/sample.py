@@ -70,8 +70,8 @@ async def ask(provider: Provider, task: Task, sample_index: int, opts: DistillOp
     """Generation only (with retries): the record without its verdict. The pipeline
     frees the request slot right after this, so judging never holds back generation."""
     shown = task  # the validator and the record keep the full task; the prompt may be fitted
-    if provider.max_prompt_tokens and provider.count_tokens("") is not None:
-        shown = fit_task(task, provider.count_tokens, provider.max_prompt_tokens, opts.system_prompt)
+    if provider.max_prompt_tokens:
+        shown = fit_task(task, provider.count_prompt_tokens, provider.max_prompt_tokens, opts.system_prompt)
     messages = build_messages(shown, opts.system_prompt, hint_gold=opts.hint_gold)
     params = gen_params(opts, provider, sample_index)
     policy = RetryPolicy(retries=opts.retries, backoff=opts.retry_backoff)

@@ -56,8 +56,8 @@ class Provider(abc.ABC):
     # than the prompt being cut from the left, which would drop the system prompt.
     max_prompt_tokens: int | None = None
 
-    def count_tokens(self, text: str) -> int | None:
-        """Tokens in ``text`` for this model, or None when unknown (remote servers)."""
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        """Tokens of ``messages`` as this model's prompt, or None when unknown (remote servers)."""
         return None
     # Batching providers (local models) gain from many requests at once; servers do too,
     # so the pipeline's --batch-size is the concurrency for every provider.

@@ -30,6 +30,7 @@ class TransformersProvider(Provider):
         self._batcher = MicroBatcher(self._generate, min(max_batch, MAX_LOCAL_BATCH))
         self._tok = None
         self._lm = None
+        self._count = None
 
     async def start(self) -> None:
         import asyncio
@@ -46,6 +47,9 @@ class TransformersProvider(Provider):
         self._tok.truncation_side = "left"  # an over-long prompt loses its start, not the assistant turn
         if self._tok.pad_token is None:
             self._tok.pad_token = self._tok.eos_token
+        from sqlbench.prompts import prompt_token_counter
+
+        self._count = prompt_token_counter(self._tok)
 
     def _generate(self, batch: Sequence[list[dict[str, str]]], params: GenParams) -> list[Completion]:
         import torch
@@ -81,11 +85,11 @@ class TransformersProvider(Provider):
             result.append(Completion(text=text, prompt_tokens=prompt_len, completion_tokens=int(new.numel())))
         return result
 
-    def count_tokens(self, text: str) -> int | None:
-        if self._tok is None:
+    def count_prompt_tokens(self, messages: list[dict[str, str]]) -> int | None:
+        if self._count is None:
             return None
         with self._tok_lock:
-            return len(self._tok(text, add_special_tokens=False)["input_ids"])
+            return self._count(messages)
 
     async def complete(self, messages: list[dict[str, str]], params: GenParams) -> Completion:
         return await self._batcher.submit(messages, params)

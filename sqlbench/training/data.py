@@ -33,7 +33,8 @@ def has_reasoning(tasks: Iterable[Task]) -> bool:
 
 
 def sft_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
-             count_tokens: Callable[[str], int] | None = None, max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
+             count_tokens: Callable[[list[dict[str, str]]], int] | None = None,
+             max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
     """Conversations ``{"messages": [system, user, assistant]}``; the assistant turn is
     ``<think>reasoning</think><sql>gold</sql>``. Tasks with no reasoning at all are
     skipped (there is nothing to imitate)."""
@@ -50,7 +51,8 @@ def sft_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
 
 
 def grpo_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
-              count_tokens: Callable[[str], int] | None = None, max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
+              count_tokens: Callable[[list[dict[str, str]]], int] | None = None,
+              max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
     """Conversational prompts plus the columns the rewards read: ``gold_sql``,
     ``context`` (the full schema + rows, even when the prompt shows less) and ``task_id``."""
     rows = []

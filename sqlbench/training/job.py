@@ -170,7 +170,7 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
     from sqlbench.training.callbacks import (CompletionsCallback, ConsoleCallback, HeldOutEvalCallback,
                                              RunDirCallback)
     from sqlbench.training.data import grpo_rows, sft_rows
-    from sqlbench.training.sft import token_counter
+    from sqlbench.prompts import prompt_token_counter
 
     cfg = settings.train
     t0 = time.time()
@@ -186,7 +186,7 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
         model, tokenizer = _load_trainable(model_path, token=token, cache_dir=settings.cache_dir)
         if not cfg.full:
             peft_config = lora_config(cfg)
-    count = token_counter(tokenizer)
+    count = prompt_token_counter(tokenizer)
     system_prompt = settings.system_prompt
     eval_cb = HeldOutEvalCallback(run, held_out, stage=stage, eval_steps=cfg.eval_steps,
                                   max_new_tokens=cfg.max_completion_length, system_prompt=system_prompt,

@@ -73,10 +73,6 @@ def _quiet(trainer) -> None:
     trainer.remove_callback(PrinterCallback)
 
 
-def token_counter(tokenizer) -> Callable[[str], int]:
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: Sequence[Task] | None = None,
             learning_rate: float = 5e-3, batch_size: int = 8, max_prompt_tokens: int = 256, every: int = 4,
             log: Callable[[str], None] | None = None) -> Path:
@@ -95,6 +91,7 @@ def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: S
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from sqlbench.prompts import prompt_token_counter
     from sqlbench.training.data import load_training_tasks, sft_rows
 
     model_dir = Path(model_dir)
@@ -103,7 +100,7 @@ def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: S
     tasks = list(tasks) if tasks is not None else load_training_tasks(None)[::every]
     # Prompts are fitted as eval and GRPO fit them: a tiny model only handles the
     # positions and prompt shapes it was trained on.
-    rows = sft_rows(tasks, count_tokens=token_counter(tokenizer), max_prompt_tokens=max_prompt_tokens)
+    rows = sft_rows(tasks, count_tokens=prompt_token_counter(tokenizer), max_prompt_tokens=max_prompt_tokens)
     examples = []
     for row in rows:
         enc = tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=True,
