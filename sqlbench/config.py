@@ -266,18 +266,34 @@ def load_settings(
     return _validate(raw, str(cfg_path) if cfg_path else "built-in defaults", environ)
 
 
-def load_run_settings(run_dir: str | os.PathLike, environ: dict[str, str] | None = None) -> Settings:
+def load_run_settings(run_dir: str | os.PathLike, environ: dict[str, str] | None = None,
+                      dropped: list[str] | None = None) -> Settings:
     """The settings a run was started with (its config.yaml, written without secrets):
     what resuming it must use, whatever the project's config.yaml says today. The
-    environment and flags given now still apply on top."""
+    environment and flags given now still apply on top. Keys this version does not
+    know (a run written by another version; distill's recorded ``run`` options) are
+    left out and named in ``dropped``."""
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: no config.yaml to resume the run with")
     raw = _read_yaml(path)
-    # keep only what a config file may hold: runs also record resolved options (``run``)
-    raw = {k: v for k, v in raw.items() if k in Settings.model_fields or
-           any(f.alias == k for f in Settings.model_fields.values())}
-    return _validate(raw, str(path), environ)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    kept: dict[str, Any] = {}
+    lost: list[str] = []
+    for key, value in raw.items():
+        if str(key) not in _field_names(Settings):
+            lost.append(str(key))
+            continue
+        section = _section_model(str(key))
+        if section is not None and isinstance(value, dict):
+            names = _field_names(section)
+            lost += [f"{key}.{k}" for k in value if str(k) not in names]
+            value = {k: v for k, v in value.items() if str(k) in names}
+        kept[key] = value
+    if dropped is not None:
+        dropped.extend(k for k in lost if k != "run")
+    return _validate(kept, str(path), environ)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

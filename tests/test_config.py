@@ -117,3 +117,11 @@ def test_run_settings_are_what_the_run_recorded(tmp_path):
     (tmp_path / "bare").mkdir()
     with pytest.raises(ConfigError, match="no config.yaml to resume"):
         load_run_settings(tmp_path / "bare")
+    # a run written by another version: keys unknown here are left out and named
+    cfg = yaml.safe_load((run.path / "config.yaml").read_text())
+    cfg["distill"]["old_knob"] = 1
+    cfg["retired_section"] = {"x": 1}
+    (run.path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    dropped: list[str] = []
+    assert load_run_settings(run.path, environ={}, dropped=dropped).distill.limit == 7
+    assert sorted(dropped) == ["distill.old_knob", "retired_section"]  # distill's own `run` record is expected

@@ -23,21 +23,48 @@ def load_context(args: argparse.Namespace, section: str = "", flags: dict | None
     place: a resumed run goes on as it started (same teacher, data, limits), with only
     the flags given now changed."""
     import sys
+    from pathlib import Path
 
     from sqlbench.config import apply_flags, load_run_settings, load_secrets, load_settings
 
     secrets = load_secrets(getattr(args, "env_file", ".env"))
-    if resume:
-        settings = load_run_settings(resume)
-        print(f"sqlbench: resuming {resume} with the settings it started with (flags given now override them)",
-              file=sys.stderr)
+    stored = None
+    if resume and (Path(resume) / "config.yaml").is_file():
+        dropped: list[str] = []
+        settings = load_run_settings(resume, dropped=dropped)
+        stored = load_run_settings(resume, environ={})  # as recorded, to name what changes now
+        say = [f"resuming {resume} with the settings it started with"]
+        if getattr(args, "config", None):
+            say.append(f"--config {args.config} is not used")
+        if dropped:
+            say.append(f"left out keys this version does not know: {', '.join(dropped)}")
+        print("sqlbench: " + "; ".join(say), file=sys.stderr)
     else:
+        if resume:  # a run that crashed before writing its settings
+            print(f"sqlbench: {resume} has no stored settings; resuming with config.yaml and the flags given",
+                  file=sys.stderr)
         settings = load_settings(getattr(args, "config", None))
     if top_flags:
         settings = apply_flags(settings, "", top_flags)
     if flags:
         settings = apply_flags(settings, section, flags)
+    if stored is not None:
+        changed = _changes(stored.public_dict(), settings.public_dict())
+        if changed:
+            print("sqlbench: changed from the run's settings (environment or flags given now): " + ", ".join(changed),
+                  file=sys.stderr)
     return Context(settings=settings, secrets=secrets)
+
+
+def _changes(before: dict, after: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in after.items():
+        old = before.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            out += _changes(old, value, f"{prefix}{key}.")
+        elif value != old:
+            out.append(f"{prefix}{key} {old!r} -> {value!r}")
+    return out
 
 
 def bool_flag(parser: argparse.ArgumentParser, name: str, help: str) -> None:

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         flags["reward_weights"] = parse_weights(args.reward_weights)
     from pathlib import Path
 
-    resuming = args.resume and args.run_dir and (Path(args.run_dir) / "config.yaml").is_file()
+    resuming = args.resume and args.run_dir and (Path(args.run_dir) / "run.json").is_file()
     ctx = load_context(args, "train", flags, resume=args.run_dir if resuming else None)
 
     stop = threading.Event()
