@@ -8,6 +8,7 @@ workers that need them, so the first frame is as quick as a bare Textual app's.
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -77,6 +78,7 @@ class SqlbenchApp(App):
         # yaml, so both wait for first use.
         self._runs_dir = Path(runs_dir) if runs_dir else None
         self._jobs: JobManager | None = None
+        self._jobs_lock = threading.Lock()  # first use may come from a worker (Quickstart)
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
@@ -96,11 +98,12 @@ class SqlbenchApp(App):
     def jobs(self) -> JobManager:
         """Jobs started from this workbench (built on first use: nothing before the first
         frame needs the job machinery)."""
-        if self._jobs is None:
-            from screens.jobs import JobManager
+        with self._jobs_lock:
+            if self._jobs is None:
+                from screens.jobs import JobManager
 
-            self._jobs = JobManager(self.runs_root, config=self.config_path, env_file=self.env_file)
-        return self._jobs
+                self._jobs = JobManager(self.runs_root, config=self.config_path, env_file=self.env_file)
+            return self._jobs
 
     def _load_settings(self) -> None:
         from sqlbench.config import Settings, load_settings

@@ -168,7 +168,11 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
                 return
             call(self._state, "train", f"done: {run.run_path.name}", "green")
             # 4. chat with it, over a real database, starting with a question it can run
-            db, question = sample_database(cache / "quickstart")
+            try:
+                db, question = sample_database(cache / "quickstart")
+            except Exception as e:  # noqa: BLE001 - disk full, a broken bundled task: the step fails, not the app
+                call(self._state, "chat", f"failed to build the sample database: {e}", "red")
+                return
             call(self._state, "chat", f"asking on Chat over {db.name}", "green")
             chat = wb.view("chat")
             call(chat.set_model, str(run.run_path), str(db))
