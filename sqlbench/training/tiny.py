@@ -82,10 +82,13 @@ def _sample_rows() -> list[dict]:
 
 
 def build_key(warm_steps: int, seed: int) -> dict:
-    """What a cached build must match: parameters, this file, the data it was trained on."""
+    """What a cached build must match: parameters, the code that builds and warms it
+    (this file, the warm-up loop, prompt building), the data it was trained on."""
     import transformers
 
-    src = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    here = Path(__file__).parent
+    code = b"".join(p.read_bytes() for p in (Path(__file__), here / "sft.py", here.parent / "prompts.py"))
+    src = hashlib.sha256(code).hexdigest()[:16]
     p = _sample_path()
     data = hashlib.sha256(p.read_bytes()).hexdigest()[:16] if p.is_file() else "none"
     return {"warm_steps": int(warm_steps), "seed": int(seed), "source": src, "data": data,
