@@ -2,7 +2,9 @@
 
 Tokens arrive in arbitrary slices: a tag such as ``</think>`` may be cut across two
 chunks, so a possible tag prefix at the end of a chunk is held back until the next
-chunk decides it. The tags themselves are never emitted.
+chunk decides it. The tags themselves are never emitted. Inside a block only its own
+closing tag ends it, as in ``prompts.parse_answer``: a stray ``</think>`` inside
+``<sql>…</sql>`` is part of the SQL that will be run, so it is shown as such.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ Part = Literal["think", "sql", "text"]
 
 # tag -> the part that starts after it
 _TAGS: dict[str, Part] = {"<think>": "think", "</think>": "text", "<sql>": "sql", "</sql>": "text"}
+# the tags that mean something in each part (outside a block, stray closers are dropped)
+_ACTIVE: dict[Part, tuple[str, ...]] = {"think": ("</think>",), "sql": ("</sql>",), "text": tuple(_TAGS)}
 
 
 @dataclass(frozen=True)
@@ -46,14 +50,15 @@ class StreamSplitter:
                 break
             pending.append(buf[i:lt])
             rest = buf[lt:]
-            tag = next((t for t in _TAGS if rest.startswith(t)), None)
+            active = _ACTIVE[self.part]
+            tag = next((t for t in active if rest.startswith(t)), None)
             if tag is not None:
                 self._emit(out, "".join(pending))
                 pending = []
                 self.part = _TAGS[tag]
                 i = lt + len(tag)
                 continue
-            if any(t.startswith(rest) for t in _TAGS):
+            if any(t.startswith(rest) for t in active):
                 self._held = rest  # maybe the start of a tag: wait for more text
                 break
             pending.append("<")

@@ -62,3 +62,16 @@ def test_flush_releases_a_held_prefix():
     s = StreamSplitter()
     assert s.feed("x <sq") == [Delta("text", "x ")]
     assert s.flush() == [Delta("text", "<sq")]
+
+
+def test_only_a_blocks_own_closing_tag_ends_it():
+    """A model's stray tags inside a block stay in it, as parse_answer reads them: the
+    SQL shown live is the SQL that will be run."""
+    text = ("<think>plan <sql>draft</sql> more</think>\n"
+            "<sql>SELECT a, b DESC,\n</think>\nSELECT c</sql> after </think>")
+    want = parse_answer(text)
+    for chunks in chunkings(text, random.Random(2), 100):
+        parts = join_parts(split_stream(chunks))
+        assert parts["think"].strip() == want.think == "plan <sql>draft</sql> more"
+        assert parts["sql"].strip() == want.sql == "SELECT a, b DESC,\n</think>\nSELECT c"
+        assert parts["text"].strip() == "after"
