@@ -66,3 +66,15 @@ def test_final_state_compares_every_table_and_view():
     assert "unexpected table x" in compare_states(base, {**base, "x": ("table", 1, [], False)}).detail
     changed = {**base, "t": ("table", 1, [(1,)], False)}
     assert "table t" in compare_states(base, changed).detail
+
+
+def test_integers_beyond_float_precision_stay_distinct():
+    """5 == 5.0, but ids above 2**53 must not merge the way floats would merge them."""
+    from sqlbench.sqlcheck.compare import compare_results
+
+    a, b = 2**53, 2**53 + 1
+    assert compare_results([(a,), (b,)], [(b,), (a,)], False) is None  # same multiset
+    assert compare_results([(a,), (b,)], [(b,), (a,)], True) is not None  # ordered: swapped
+    assert compare_results([(b,)], [(a,)], False) is not None
+    assert compare_results([(b,)], [(b,)], False) is None
+    assert compare_results([(5,)], [(5.0,)], False) is None

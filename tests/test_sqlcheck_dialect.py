@@ -95,6 +95,8 @@ def test_order_keys_map_to_output_columns_or_nothing():
     # an unaliased expression is not known by the name of the column inside it, and
     # string literals keep their case
     for sql in ("SELECT name, CAST(price AS INTEGER) FROM p ORDER BY price",
+                "SELECT price AS name FROM p ORDER BY +name", 'SELECT x AS "Ä" FROM t ORDER BY ä',
+                "SELECT t2.c FROM t1 LEFT JOIN t2 USING (c) ORDER BY c", "SELECT c FROM t1 NATURAL JOIN t2 ORDER BY c",
                 "SELECT instr(x, 'A') FROM t ORDER BY instr(x, 'a')",
                 "SELECT name FROM p ORDER BY price", "SELECT * FROM p ORDER BY price",
                 "SELECT a FROM x UNION SELECT b FROM y ORDER BY 1", "SELECT a, a FROM t ORDER BY a",

@@ -84,6 +84,25 @@ def test_rows_tied_under_the_gold_order_may_come_in_any_order(validator):
         assert v.reason == "mismatch" and "different order" in v.detail
         v = validator.check(task, "SELECT id, amount FROM orders ORDER BY amount DESC LIMIT 3")
         assert v.reason == "mismatch"
+    # cases a review found accepted wrongly at first: each orders on something other than
+    # the output column it seems to, so the order must still be exact
+    p = "CREATE TABLE p(id INT, name TEXT, price INT); INSERT INTO p VALUES (1,'a',5),(2,'b',5),(3,'c',7);"
+    joined = ("CREATE TABLE t1(id INT, c TEXT); CREATE TABLE t2(c TEXT, v INT);"
+              "INSERT INTO t1 VALUES (1,'a'),(2,'b'),(3,'c'),(4,'k'); INSERT INTO t2 VALUES ('k', 9);")
+    big = "CREATE TABLE b(id INTEGER, v INT); INSERT INTO b VALUES (9007199254740992, 1), (9007199254740993, 2);"
+    rewritten = "CREATE TABLE p(id INT, name TEXT, price INT); INSERT INTO p VALUES (1,'a',3),(2,'b',1),(3,'c',2);"
+    for context, gold, wrong in (
+        (p, "SELECT price AS name, id FROM p ORDER BY +name", "SELECT price AS name, id FROM p ORDER BY price, id DESC"),
+        (joined, "SELECT t2.c, t1.id FROM t1 LEFT JOIN t2 USING (c) ORDER BY c",
+         "SELECT t2.c, t1.id FROM t1 LEFT JOIN t2 USING (c) ORDER BY t1.id DESC"),
+        (joined, "SELECT t2.c, t1.id FROM t1 NATURAL LEFT JOIN t2 ORDER BY c",
+         "SELECT t2.c, t1.id FROM t1 LEFT JOIN t2 USING (c) ORDER BY t2.c, t1.id DESC"),
+        (big, "SELECT id FROM b ORDER BY id", "SELECT id FROM b ORDER BY v DESC"),
+        (rewritten, 'SELECT name, "price" FROM p WHERE IF(price > 0, 1, 0) = 1 ORDER BY price',
+         "SELECT name, 'price' FROM p ORDER BY name"),
+    ):
+        v = validator.check(make_task(gold, context=context), wrong)
+        assert not v.valid and "different order" in v.detail, (gold, v.detail)
     # rounded output, ordered by the exact column: equal-looking rows are not ties
     items = ("CREATE TABLE items (name TEXT, price REAL);\n"
              "INSERT INTO items VALUES ('a', 7.8), ('b', 7.2), ('c', 3.0);")

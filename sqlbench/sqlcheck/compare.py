@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
 PREVIEW_ROWS = 10
+_EXACT = 2**53  # integers up to this are exactly representable as floats
 _MAX_PERMUTATIONS = 5040  # 7 columns with identical value sets; beyond that, give up
 
 
@@ -34,7 +35,9 @@ def norm_value(v: Any) -> Any:
     if v is None or isinstance(v, (str, float)):
         return v
     if isinstance(v, (bool, int)):
-        return float(v)
+        # as float so 5 == 5.0 hashes and sorts alike; beyond 2**53 a float would merge
+        # neighbouring integers (ids), so those stay exact ints
+        return float(v) if -_EXACT <= v <= _EXACT else int(v)
     if isinstance(v, decimal.Decimal):
         return float(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
@@ -48,7 +51,7 @@ def norm_rows(rows: Iterable[Sequence[Any]]) -> list[tuple]:
     return [tuple(norm_value(v) for v in row) for row in rows]
 
 
-_RANK = {type(None): 0, float: 1, str: 2, bytes: 3}
+_RANK = {type(None): 0, float: 1, int: 1, str: 2, bytes: 3}
 
 
 def _key(row: tuple) -> tuple:
@@ -70,16 +73,17 @@ def values_equal(a: Any, b: Any) -> bool:
         if a != a and b != b:
             return True
         return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-    return False
+    return False  # an int beyond 2**53 (see norm_value) equals only the same exact number
 
 
 def rows_equal(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
 
 
-def tie_groups(rows: list[tuple], keys: Sequence[int] | None) -> tuple[int, ...] | None:
-    """Lengths of the runs of consecutive (ordered, normalised) rows equal on the
-    ``keys`` columns; None when there are no keys or no run longer than one row."""
+def tie_groups(rows: Sequence[Sequence[Any]], keys: Sequence[int] | None) -> tuple[int, ...] | None:
+    """Lengths of the runs of consecutive rows (as the engine returned them, compared
+    exactly) equal on the ``keys`` columns; None when there are no keys or no run
+    longer than one row."""
     if not keys or len(rows) < 2:
         return None
     lengths, start = [], 0

@@ -178,6 +178,22 @@ def rewrites(sql: str, write: str, reads: tuple[str | None, ...] = SOURCE_DIALEC
 _QUOTED_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/", re.S)
 
 
+def _top_level_order_by_text(stmt: str) -> str:
+    """What follows the last ORDER BY outside every parenthesis ('' when none); strings,
+    quoted names and comments blanked out."""
+    depth = 0
+    flat = []
+    for ch in _QUOTED_OR_COMMENT.sub(" ", stmt):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            flat.append(ch)
+    found = list(re.finditer(r"\border\s+by\b", "".join(flat), re.I))
+    return "".join(flat)[found[-1].end():] if found else ""
+
+
 def has_top_level_order_by(sql: str) -> bool:
     """Whether the last statement orders its result (so row order matters): an ORDER
     BY outside every parenthesis (window specs, subqueries and CTE bodies are inside
@@ -209,10 +225,20 @@ def order_key_columns(sql: str) -> tuple[int, ...] | None:
     from sqlglot import exp
 
     stmts = split_statements(sql)
-    trees = parse_statements(stmts[-1], "sqlite") if stmts else None
+    last = stmts[-1] if stmts else ""
+    # Cases where sqlglot's tree and SQLite's name resolution can part ways are left
+    # strict: non-ASCII names (SQLite folds case for ASCII only) and a '+' in the ORDER
+    # BY clause (sqlglot drops a unary plus, the idiom that stops SQLite using an alias).
+    if not last.isascii() or "+" in _top_level_order_by_text(last):
+        return None
+    trees = parse_statements(last, "sqlite")
     tree = trees[0] if trees and len(trees) == 1 else None
     order = tree.args.get("order") if isinstance(tree, exp.Select) else None
     if order is None:
+        return None
+    # USING / NATURAL joins merge same-named columns: a bare name may then sort on the
+    # left table's column while a qualified output column shows the right one's
+    if any(j.args.get("using") or j.args.get("method") for j in tree.args.get("joins") or []):  # method: NATURAL
         return None
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
@@ -222,10 +248,11 @@ def order_key_columns(sql: str) -> tuple[int, ...] | None:
     if any(isinstance(p, exp.Star) or isinstance(p.this, exp.Star) for p in projections):
         return None
 
-    # An output column is known by name only through an explicit alias or as a plain
-    # column: SQLite resolves a bare ORDER BY name to an AS alias first, then to a table
+    # An output column is known by name only through an explicit alias or as an
+    # unqualified column: SQLite resolves a bare ORDER BY name to an AS alias first, then to a table
     # column, never to the name sqlglot derives for an expression like CAST(price ...).
-    names = [p.alias.lower() if isinstance(p, exp.Alias) else p.name.lower() if isinstance(p, exp.Column) else None
+    names = [p.alias.lower() if isinstance(p, exp.Alias) else
+             p.name.lower() if isinstance(p, exp.Column) and not p.table else None
              for p in projections]
     bodies = [p.this if isinstance(p, exp.Alias) else p for p in projections]
     keys = []
