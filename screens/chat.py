@@ -46,6 +46,13 @@ class ChatTurn(Vertical):
         if self.parts["text"].strip():
             self.query_one(".chat-text", Static).update(self.parts["text"].strip())
 
+    def settle(self, think: str, sql: str) -> None:
+        """Show the parsed answer (the SQL that runs) when it differs from what streamed:
+        the live split cannot foresee every oddly tagged answer."""
+        if sql and (sql, think) != (self.parts["sql"].strip(), self.parts["think"].strip()):
+            self.parts.update(think=think, sql=sql)
+            self.add([])
+
     def finish(self, status: str, *, collapse: bool = True) -> None:
         self.query_one(".chat-status", Label).update(Text(status, style="dim"))
         if collapse and self.parts["sql"].strip():
@@ -208,15 +215,17 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         stats = f"{status} · {time.perf_counter() - t0:.1f}s"
         if r is not None:
             stats += f" · {r.completion_tokens} tokens ({r.finish_reason})"
-        self.app.call_from_thread(self._done, turn, stats, result)
+        self.app.call_from_thread(self._done, turn, stats, result, answer if status == "done" else None)
 
     def _add(self, turn: ChatTurn, batch: list[tuple[str, str]]) -> None:
         if batch:
             turn.add(batch)
             self.query_one("#chat-log", VerticalScroll).scroll_end(animate=False)
 
-    def _done(self, turn: ChatTurn, stats: str, result: Any) -> None:
+    def _done(self, turn: ChatTurn, stats: str, result: Any, answer: Any = None) -> None:
         self.generating = False
+        if answer is not None:
+            turn.settle(answer.think, answer.sql)
         turn.finish(stats)
         if result is not None:
             turn.show_result(result)

@@ -110,6 +110,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         self.running = False
 
     def _state(self, key: str, text: str, style: str = "") -> None:
+        self._step = key  # the step a failure is reported on
         self.query_one(f"#qs-state-{key}", Label).update(Text(f"  {text}", style=style))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -125,63 +126,71 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
 
     @work(thread=True, exclusive=True, group="quickstart")
     def _run(self) -> None:
+        self._step = "tiny"
+        try:
+            self._steps()
+        except Exception as e:  # noqa: BLE001 - a step that cannot start (no disk, no spawn) fails, not the app
+            self.app.call_from_thread(self._state, self._step, f"failed: {type(e).__name__}: {e}", "red")
+            self.app.call_from_thread(self.app.notify, str(e), title="Quickstart", severity="error")
+        finally:
+            self.running = False
+
+    def _steps(self) -> None:
         wb = self.workbench
         call = self.app.call_from_thread
         worker = get_current_worker()
+        cache = Path(wb.settings.cache_dir)
+        tiny = cache / f"tiny-model-warm{WARM_STEPS}"  # the engine's default student: built once, shared
+        # 1. tiny model (a CLI job too: its log is in the cache folder)
+        call(self._state, "tiny", "running…", "cyan")
+        job = wb.jobs.start_command(
+            "tiny-model", [sys.executable, "-m", "sqlbench", "tiny-model", str(tiny), "--warm-steps",
+                           str(WARM_STEPS)], cache / "quickstart-tiny-model.log")
+        while job.process.poll() is None:
+            if worker.is_cancelled:
+                return
+            time.sleep(0.5)
+        if job.process.returncode != 0:
+            call(self._state, "tiny", f"failed (see {cache / 'quickstart-tiny-model.log'})", "red")
+            return
+        call(self._state, "tiny", f"done: {tiny}", "green")
+        # 2. distill with the tiny model as a local teacher
+        call(self._state, "distill", "running… (following on Distill)", "cyan")
+        run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", str(tiny),
+                                             "--limit", str(DISTILL_LIMIT),
+                                             "--max-prompt-length", str(PROMPT_TOKENS)])
+        if run is None or not self._wait(run):
+            call(self._state, "distill", "failed (see its run on Runs)", "red")
+            return
+        distill_run = run.run_path
+        call(wb.open_rejected, distill_run)
+        call(self._state, "distill", f"done: {distill_run.name} (refused answers on Rejected)", "green")
+        # 3. short GRPO on the distilled data
+        call(self._state, "train", "running… (following on Train)", "cyan")
+        run = call(wb.start_job, "train", ["--model", str(tiny), "--dataset-repo-id", str(distill_run),
+                                           "--stage", "grpo", "--max-steps", str(GRPO_STEPS)])
+        if run is None:
+            call(self._state, "train", "failed to start (see the notification)", "red")
+            return
+        call(wb.view("train").attach, run.run_path)
+        call(wb.action_show, "train")
+        if not self._wait(run):
+            call(self._state, "train", "failed (see its run on Runs)", "red")
+            return
+        call(self._state, "train", f"done: {run.run_path.name}", "green")
+        # 4. chat with it, over a real database, starting with a question it can run
         try:
-            cache = Path(wb.settings.cache_dir)
-            tiny = cache / f"tiny-model-warm{WARM_STEPS}"  # the engine's default student: built once, shared
-            # 1. tiny model (a CLI job too: its log is in the cache folder)
-            call(self._state, "tiny", "running…", "cyan")
-            job = wb.jobs.start_command(
-                "tiny-model", [sys.executable, "-m", "sqlbench", "tiny-model", str(tiny), "--warm-steps",
-                               str(WARM_STEPS)], cache / "quickstart-tiny-model.log")
-            while job.process.poll() is None:
-                if worker.is_cancelled:
-                    return
-                time.sleep(0.5)
-            if job.process.returncode != 0:
-                call(self._state, "tiny", f"failed (see {cache / 'quickstart-tiny-model.log'})", "red")
-                return
-            call(self._state, "tiny", f"done: {tiny}", "green")
-            # 2. distill with the tiny model as a local teacher
-            call(self._state, "distill", "running… (following on Distill)", "cyan")
-            run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", str(tiny),
-                                                 "--limit", str(DISTILL_LIMIT),
-                                                 "--max-prompt-length", str(PROMPT_TOKENS)])
-            if run is None or not self._wait(run):
-                call(self._state, "distill", "failed (see its run on Runs)", "red")
-                return
-            distill_run = run.run_path
-            call(wb.open_rejected, distill_run)
-            call(self._state, "distill", f"done: {distill_run.name} (refused answers on Rejected)", "green")
-            # 3. short GRPO on the distilled data
-            call(self._state, "train", "running… (following on Train)", "cyan")
-            run = call(wb.start_job, "train", ["--model", str(tiny), "--dataset-repo-id", str(distill_run),
-                                               "--stage", "grpo", "--max-steps", str(GRPO_STEPS)])
-            if run is None:
-                return
-            call(wb.view("train").attach, run.run_path)
-            call(wb.action_show, "train")
-            if not self._wait(run):
-                call(self._state, "train", "failed (see its run on Runs)", "red")
-                return
-            call(self._state, "train", f"done: {run.run_path.name}", "green")
-            # 4. chat with it, over a real database, starting with a question it can run
-            try:
-                db, question = sample_database(cache / "quickstart")
-            except Exception as e:  # noqa: BLE001 - disk full, a broken bundled task: the step fails, not the app
-                call(self._state, "chat", f"failed to build the sample database: {e}", "red")
-                return
-            call(self._state, "chat", f"asking on Chat over {db.name}", "green")
-            chat = wb.view("chat")
-            call(chat.set_model, str(run.run_path), str(db))
-            call(wb.action_show, "chat")
-            call(chat.action_load, then_ask=question)
-            # a newcomer types next (alt+N still switches tabs); after the tab's own focus
-            call(wb.call_after_refresh, chat.action_ask_focus)
-        finally:
-            self.running = False
+            db, question = sample_database(cache / "quickstart")
+        except Exception as e:  # noqa: BLE001 - disk full, a broken bundled task: the step fails, not the app
+            call(self._state, "chat", f"failed to build the sample database: {e}", "red")
+            return
+        call(self._state, "chat", f"asking on Chat over {db.name}", "green")
+        chat = wb.view("chat")
+        call(chat.set_model, str(run.run_path), str(db))
+        call(wb.action_show, "chat")
+        call(chat.action_load, then_ask=question)
+        # a newcomer types next (alt+N still switches tabs); after the tab's own focus
+        call(wb.call_after_refresh, chat.action_ask_focus)
 
     def _wait(self, job) -> bool:
         worker = get_current_worker()

@@ -104,3 +104,29 @@ async def test_escape_cancels_a_generation(tui_app, tmp_path, tiny_model_dir):
         assert await wait_until(pilot, lambda: not view.generating, timeout=30)
         assert "cancelled" in str(turn.query_one(".chat-status", Label).content)
         assert view.session.last_result.completion_tokens < 3500
+
+
+async def test_a_turn_settles_on_the_sql_that_runs():
+    """An answer tagged oddly enough that the live split cannot know (an unclosed think
+    holding the SQL block): once done, the turn shows the parsed SQL, the one run."""
+    from textual.app import App
+
+    from sqlbench.prompts import parse_answer
+    from sqlbench.streaming import split_stream
+
+    text = "<think>plan it <sql>SELECT 1</sql>"
+    answer = parse_answer(text)
+    assert answer.sql == "SELECT 1" and answer.think == ""
+
+    class One(App):
+        def compose(self):
+            yield ChatTurn("q")
+
+    async with One().run_test() as pilot:
+        turn = pilot.app.query_one(ChatTurn)
+        turn.add([(d.part, d.text) for d in split_stream([text])])
+        assert turn.parts["sql"] == ""  # live, it all looked like reasoning
+        turn.settle(answer.think, answer.sql)
+        await pilot.pause()
+        assert turn.parts["sql"] == "SELECT 1" and turn.parts["think"] == ""
+        assert turn.query_one(".chat-sql", Static).content.code == "SELECT 1"  # the Syntax block shown

@@ -64,3 +64,20 @@ async def test_quickstart_walks_the_whole_loop(tui_app, tmp_path, monkeypatch):
         assert turn.question == sample_database(tmp_path / "again")[1]
         assert "tokens" in str(turn.query_one(".chat-status", Label).content)  # finished, with its stats
         assert app.focused is app.query_one("#chat-input")  # the newcomer types next
+
+
+async def test_a_step_that_cannot_start_fails_without_ending_the_app(tui_app, tmp_path):
+    """No writable cache folder: step 1 cannot even open its log. The step says so, a
+    toast explains, and the workbench stays up."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"cache_dir: {blocker / 'cache'}\n")
+    app = tui_app(config_path=str(cfg), live=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        await pilot.press("7")
+        await pilot.press("ctrl+r")
+        label = app.query_one("#qs-state-tiny", Label)
+        assert await wait_until(pilot, lambda: "failed" in str(label.content), timeout=60)
+        assert app.is_running and not app.view("quickstart").running

@@ -32,7 +32,10 @@ def load_context(args: argparse.Namespace, section: str = "", flags: dict | None
     if resume and (Path(resume) / "config.yaml").is_file():
         dropped: list[str] = []
         settings = load_run_settings(resume, dropped=dropped)
-        stored = load_run_settings(resume, environ={})  # as recorded, to name what changes now
+        try:  # as recorded, to name what changes now (diagnostic only: never fatal)
+            stored = load_run_settings(resume, environ={})
+        except Exception:  # noqa: BLE001 - e.g. a recorded value valid only with today's env
+            stored = None
         say = [f"resuming {resume} with the settings it started with"]
         if getattr(args, "config", None):
             say.append(f"--config {args.config} is not used")

@@ -87,6 +87,11 @@ def _answer(session: Any, question: str, console: Any) -> bool:
             for d in stream:
                 parts[d.part] += d.text
                 live.update(view())
+            ans = session.last_answer
+            if ans is not None and ans.sql and (ans.sql, ans.think) != (parts["sql"].strip(), parts["think"].strip()):
+                # an oddly tagged answer: show exactly the parsed parts, the SQL that runs
+                parts.update(think=ans.think, sql=ans.sql)
+                live.update(view())
         except KeyboardInterrupt:
             session.cancel()
             stream.close()

@@ -83,11 +83,13 @@ def _sample_rows() -> list[dict]:
 
 def build_key(warm_steps: int, seed: int) -> dict:
     """What a cached build must match: parameters, the code that builds and warms it
-    (this file, the warm-up loop, prompt building), the data it was trained on."""
+    (this file, the warm-up loop, training rows, prompt building, the loader), the data
+    it was trained on."""
     import transformers
 
     here = Path(__file__).parent
-    code = b"".join(p.read_bytes() for p in (Path(__file__), here / "sft.py", here.parent / "prompts.py"))
+    code = b"".join(p.read_bytes() for p in (Path(__file__), here / "sft.py", here / "data.py",
+                                             here.parent / "prompts.py", here.parent / "data" / "loader.py"))
     src = hashlib.sha256(code).hexdigest()[:16]
     p = _sample_path()
     data = hashlib.sha256(p.read_bytes()).hexdigest()[:16] if p.is_file() else "none"
