@@ -8,6 +8,8 @@ workers that need them, so the first frame is as quick as a bare Textual app's.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -79,6 +81,8 @@ class SqlbenchApp(App):
         self._runs_dir = Path(runs_dir) if runs_dir else None
         self._jobs: JobManager | None = None
         self._jobs_lock = threading.Lock()  # first use may come from a worker (Quickstart)
+        self._views_ready = asyncio.Event()  # set once every tab's view is mounted
+        self._mounting = False
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
@@ -157,6 +161,22 @@ class SqlbenchApp(App):
             self.notify(self.startup_error, title="config.yaml", severity="error", timeout=10)
 
     async def _mount_other_views(self) -> None:
+        self._mounting = True
+        try:
+            await self._mount_views()
+        finally:
+            self._views_ready.set()
+
+    async def _shutdown(self) -> None:
+        # Every way out (quit, exit(), a test's teardown) ends here. Tearing down a tab
+        # still being mounted raises inside Textual (a Select mid-mount), so wait for
+        # the mounting under way: a fraction of a second, capped.
+        if self._mounting:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._views_ready.wait(), timeout=3)
+        await super()._shutdown()
+
+    async def _mount_views(self) -> None:
         from textual.widget import MountError
 
         for tab, _, view in TABS:

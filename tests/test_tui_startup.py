@@ -20,6 +20,8 @@ async def main():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         shown = app.query_one("#tabs").active, app.query_one("#runs-table").row_count
+        while not app.views_mounted:  # leave once the other tabs are built (teardown mid-mount raises)
+            await pilot.pause(0.05)
     return shown
 tab, rows = asyncio.run(main())
 print(json.dumps({"tab": tab, "heavy": sorted(m for m in %r if m in sys.modules)}))
