@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -86,8 +87,14 @@ class SqlbenchApp(App):
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
-        # freeze_gc: the process is this app's alone (the CLI), see _mount_other_views
+        # freeze_gc: the process is this app's alone (the CLI). Everything start-up
+        # builds lives as long as the app, so collecting it is wasted work (a tenth of
+        # the time to the first frame): collection pauses until every tab is built, then
+        # resumes with those objects frozen (_mount_other_views). Never in a shared
+        # process (a test session), whose garbage this would pin.
         self.freeze_gc = freeze_gc
+        if freeze_gc:
+            gc.disable()
 
     @property
     def runs_root(self) -> Path:
@@ -166,6 +173,14 @@ class SqlbenchApp(App):
             await self._mount_views()
         finally:
             self._views_ready.set()
+            if self.freeze_gc:
+                # Everything built so far lives as long as the app: keep it out of the
+                # full collections that would otherwise rescan it every few seconds while
+                # a busy run streams in (hundreds of ms each on a loaded machine), and
+                # resume collecting (paused since __init__) for what comes after.
+                gc.collect()
+                gc.freeze()
+                gc.enable()
 
     async def _shutdown(self) -> None:
         # Every way out (quit, exit(), a test's teardown) ends here. Tearing down a tab
@@ -188,15 +203,6 @@ class SqlbenchApp(App):
                 await self.query_one(f"#{tab}", TabPane).mount(view_class(view)(id=f"{tab}-view"))
             except MountError:
                 return
-        # Everything built so far lives as long as the app: keep it out of the full
-        # collections that would otherwise rescan it every few seconds while a busy run
-        # streams in (hundreds of ms each on a loaded machine). Only when the process is
-        # ours alone: freezing in a shared process (a test session) would pin its garbage.
-        if self.freeze_gc:
-            import gc
-
-            gc.collect()
-            gc.freeze()
 
     # ---- navigation ---------------------------------------------------------------------
     @property

@@ -138,3 +138,34 @@ def test_first_frame_waits_for_nothing_the_runs_list_fills_in_after(tui_runs, tm
     assert seen["at_ready"] == [] and seen["rows_at_ready"] == 0
     assert seen["rows"] == len([p for p in tui_runs.iterdir() if (p / "run.json").is_file()]) > 0
     assert seen["buttons"] == ["runs-open", "runs-new-distill", "runs-new-train", "runs-resume", "runs-stop"]
+
+
+GC_PROBE = r"""
+import asyncio, gc, json, sys
+from screens.app import SqlbenchApp
+
+seen = {}
+class Probe(SqlbenchApp):
+    def on_ready(self):
+        seen["collecting_at_first_frame"] = gc.isenabled()
+
+async def main():
+    app = Probe(runs_dir=sys.argv[1], live=False, freeze_gc=True)   # as the `sqlbench` command runs it
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not app.views_mounted:
+            await pilot.pause(0.05)
+        await pilot.pause(0.1)
+        seen["collecting_after"] = gc.isenabled()
+        seen["frozen"] = gc.get_freeze_count()
+asyncio.run(main())
+print(json.dumps(seen))
+"""
+
+
+def test_the_command_pauses_garbage_collection_only_until_the_tabs_are_built(tui_runs, tmp_path):
+    out = subprocess.run([sys.executable, "-c", GC_PROBE, str(tui_runs)], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["collecting_at_first_frame"] is False
+    assert seen["collecting_after"] is True and seen["frozen"] > 10_000  # start-up objects kept out of collections
