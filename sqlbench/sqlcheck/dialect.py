@@ -178,9 +178,13 @@ def rewrites(sql: str, write: str, reads: tuple[str | None, ...] = SOURCE_DIALEC
 _QUOTED_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/", re.S)
 
 
-def _top_level_order_by_text(stmt: str) -> str:
-    """What follows the last ORDER BY outside every parenthesis ('' when none); strings,
-    quoted names and comments blanked out."""
+_ORDER_BY = re.compile(r"\border\s+by\b", re.I)
+
+
+def _top_level_order_by_text(stmt: str) -> str | None:
+    """What follows the last ORDER BY outside every parenthesis (window specs,
+    subqueries and CTE bodies are inside one), with strings, quoted names and comments
+    blanked out; None when there is no such ORDER BY."""
     depth = 0
     flat = []
     for ch in _QUOTED_OR_COMMENT.sub(" ", stmt):
@@ -190,31 +194,18 @@ def _top_level_order_by_text(stmt: str) -> str:
             depth -= 1
         elif depth == 0:
             flat.append(ch)
-    found = list(re.finditer(r"\border\s+by\b", "".join(flat), re.I))
-    return "".join(flat)[found[-1].end():] if found else ""
+    text = "".join(flat)
+    found = list(_ORDER_BY.finditer(text))
+    return text[found[-1].end():] if found else None
 
 
 def has_top_level_order_by(sql: str) -> bool:
-    """Whether the last statement orders its result (so row order matters): an ORDER
-    BY outside every parenthesis (window specs, subqueries and CTE bodies are inside
-    one), ignoring strings, quoted names and comments. A scan, not a parse: it runs
-    once per task and sqlglot would cost ~1 ms on a long query."""
+    """Whether the last statement orders its result (so row order matters). A scan, not
+    a parse: it runs once per task and sqlglot would cost ~1 ms on a long query."""
     stmts = split_statements(sql)
-    if not stmts:
+    if not stmts or not _ORDER_BY.search(stmts[-1]):
         return False
-    last = stmts[-1]
-    if not re.search(r"\border\s+by\b", last, re.I):
-        return False
-    depth = 0
-    flat = []
-    for ch in _QUOTED_OR_COMMENT.sub(" ", last):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0:
-            flat.append(ch)
-    return re.search(r"\border\s+by\b", "".join(flat), re.I) is not None
+    return _top_level_order_by_text(stmts[-1]) is not None
 
 
 def order_key_columns(sql: str) -> tuple[int, ...] | None:
@@ -229,7 +220,7 @@ def order_key_columns(sql: str) -> tuple[int, ...] | None:
     # Cases where sqlglot's tree and SQLite's name resolution can part ways are left
     # strict: non-ASCII names (SQLite folds case for ASCII only) and a '+' in the ORDER
     # BY clause (sqlglot drops a unary plus, the idiom that stops SQLite using an alias).
-    if not last.isascii() or "+" in _top_level_order_by_text(last):
+    if not last.isascii() or "+" in (_top_level_order_by_text(last) or ""):
         return None
     trees = parse_statements(last, "sqlite")
     tree = trees[0] if trees and len(trees) == 1 else None
