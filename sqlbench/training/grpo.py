@@ -34,18 +34,14 @@ def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: f
     import torch
     from trl import GRPOConfig
 
+    from sqlbench.training.trl_common import common_args
+
     check_batch(batch_size, grad_accum, num_generations)
     cpu = (not torch.cuda.is_available()) if cpu is None else cpu
     if cpu and use_vllm:
         raise ConfigError("vLLM generation needs a GPU")
     try:
         return GRPOConfig(
-            output_dir=str(output_dir),
-            max_steps=max_steps,
-            num_train_epochs=epochs,
-            learning_rate=learning_rate,
-            per_device_train_batch_size=batch_size,
-            gradient_accumulation_steps=grad_accum,
             num_generations=num_generations,
             max_completion_length=max_completion_length,
             temperature=temperature,
@@ -64,19 +60,10 @@ def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: f
             vllm_mode="colocate",
             vllm_tensor_parallel_size=vllm_tensor_parallel_size,
             log_completions=False,  # we write completions.jsonl ourselves
-            seed=seed,
-            data_seed=seed,
-            logging_steps=logging_steps,
-            save_strategy="steps" if save_steps else "no",
-            save_steps=save_steps or 500,
-            report_to=[],
-            use_cpu=cpu,
-            bf16=False if cpu else extra.pop("bf16", torch.cuda.is_bf16_supported()),
-            dataloader_num_workers=0,
-            disable_tqdm=True,
-            # recomputation saves GPU memory; on CPU it only costs time
-            activation_checkpointing=extra.pop("activation_checkpointing", not cpu),
-            **extra,
+            **common_args(output_dir, max_steps=max_steps, epochs=epochs, learning_rate=learning_rate,
+                          batch_size=batch_size, grad_accum=grad_accum, seed=seed, logging_steps=logging_steps,
+                          save_steps=save_steps, cpu=cpu, bf16=not cpu and torch.cuda.is_bf16_supported(),
+                          extra=extra),
         )
     except ValueError as e:  # TRL's own consistency checks: one line for the user
         raise ConfigError(f"GRPO settings: {str(e).splitlines()[0]}") from None
@@ -84,22 +71,11 @@ def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: f
 
 def make_grpo_trainer(model, tokenizer, rows: Sequence[dict], args, reward_names: Sequence[str], *,
                       peft_config=None, callbacks: list | None = None):
-    from datasets import Dataset
     from trl import GRPOTrainer
 
     from sqlbench.rewards import REWARDS
+    from sqlbench.training.trl_common import build_trainer
 
-    tokenizer.padding_side = "left"
-    from sqlbench.training.sft import _quiet
-
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=[REWARDS[n] for n in reward_names],
-        args=args,
-        train_dataset=Dataset.from_list(list(rows)),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=callbacks or [],
-    )
-    _quiet(trainer)
-    return trainer
+    return build_trainer(GRPOTrainer, model, tokenizer, rows, args, padding_side="left",
+                         peft_config=peft_config, callbacks=callbacks,
+                         reward_funcs=[REWARDS[n] for n in reward_names])

@@ -21,56 +21,27 @@ def sft_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: fl
 
     import torch
 
+    from sqlbench.training.trl_common import common_args
+
     cpu = (not torch.cuda.is_available()) if cpu is None else cpu
     return SFTConfig(
-        output_dir=str(output_dir),
-        max_steps=max_steps,
-        num_train_epochs=epochs,
-        learning_rate=learning_rate,
-        per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum,
         max_length=max_length,
         assistant_only_loss=True,
         packing=False,
-        seed=seed,
-        data_seed=seed,
-        logging_steps=logging_steps,
-        save_strategy="steps" if save_steps else "no",
-        save_steps=save_steps or 500,
-        report_to=[],
-        use_cpu=cpu,
-        bf16=False if cpu else extra.pop("bf16", False),
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-        # recomputation saves GPU memory; on CPU it only costs time
-        activation_checkpointing=extra.pop("activation_checkpointing", not cpu),
-        **extra,
+        **common_args(output_dir, max_steps=max_steps, epochs=epochs, learning_rate=learning_rate,
+                      batch_size=batch_size, grad_accum=grad_accum, seed=seed, logging_steps=logging_steps,
+                      save_steps=save_steps, cpu=cpu, bf16=False, extra=extra),
     )
 
 
 def make_sft_trainer(model, tokenizer, rows: Sequence[dict], args, *, peft_config=None,
                      callbacks: list | None = None):
-    from datasets import Dataset
     from trl import SFTTrainer
 
-    tokenizer.padding_side = "right"
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(list(rows)),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=callbacks or [],
-    )
-    _quiet(trainer)
-    return trainer
+    from sqlbench.training.trl_common import build_trainer
 
-
-def _quiet(trainer) -> None:
-    """Drop transformers' per-log dict printer; callers add a one-line console logger."""
-    from transformers import PrinterCallback
-
-    trainer.remove_callback(PrinterCallback)
+    return build_trainer(SFTTrainer, model, tokenizer, rows, args, padding_side="right",
+                         peft_config=peft_config, callbacks=callbacks)
 
 
 def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: Sequence[Task] | None = None,
