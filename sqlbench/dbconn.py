@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import quote, unquote, urlparse
 
 from sqlbench.errors import SqlbenchError
@@ -111,6 +111,7 @@ class Database:
     QueryResult with ``error`` set. Thread-safe (one query at a time)."""
 
     backend = ""
+    _conn: Any = None  # the engine's connection, opened by the subclass
 
     def __init__(self, target: str, *, timeout: float = 2.0, max_rows: int = 10_000) -> None:
         self.target = target
@@ -153,7 +154,8 @@ class Database:
         return f"timeout: the query ran longer than {self.timeout:g}s and was stopped"
 
     def close(self) -> None:
-        pass
+        if self._conn is not None:
+            self._conn.close()
 
     def __enter__(self) -> "Database":
         return self
@@ -163,6 +165,11 @@ class Database:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {describe_target(self.target)}>"
+
+
+def _ddl(statements: Iterable[str | None]) -> str:
+    """The engine's stored CREATE statements, one per line, each ending in one ';'."""
+    return "\n".join(s.strip().rstrip(";") + ";" for s in statements if s)
 
 
 def _fetch(cursor: Any, max_rows: int) -> tuple[list[tuple], bool]:
@@ -215,10 +222,7 @@ class SqliteDatabase(Database):
                 "SELECT sql FROM sqlite_master WHERE type IN ('table', 'view') AND sql IS NOT NULL "
                 "AND name NOT LIKE 'sqlite_%' ORDER BY type = 'view', rowid"
             ).fetchall()
-        return "\n".join(r[0].strip().rstrip(";") + ";" for r in rows)
-
-    def close(self) -> None:
-        self._conn.close()
+        return _ddl(r[0] for r in rows)
 
 
 _SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
@@ -273,10 +277,7 @@ class DuckDatabase(Database):
                 "SELECT sql FROM duckdb_tables() WHERE NOT internal AND NOT temporary "
                 "UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal AND NOT temporary"
             ).fetchall()
-        return "\n".join(r[0].strip().rstrip(";") + ";" for r in rows if r[0])
-
-    def close(self) -> None:
-        self._conn.close()
+        return _ddl(r[0] for r in rows)
 
 
 class PostgresDatabase(Database):
@@ -338,9 +339,6 @@ class PostgresDatabase(Database):
             finally:
                 self._conn.rollback()
         return postgres_ddl(cols, pkeys)
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 def postgres_ddl(cols: list[tuple], pkeys: list[tuple]) -> str:
