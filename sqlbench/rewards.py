@@ -107,29 +107,45 @@ def _f1(pred: set[str], gold: set[str]) -> float:
     return 2 * p * r / (p + r)
 
 
-_names_cache: "OrderedDict[str, frozenset[str] | None]" = OrderedDict()
-_names_lock = threading.Lock()
+class _Memo:
+    """A bounded, thread-safe memo that forgets the least recently used first (TRL may
+    call rewards from several threads). The value is computed outside the lock."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            if len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+
+_names_memo = _Memo(4096)
 
 
 def _names(sql: str) -> frozenset[str] | None:
     """Tables and columns a query mentions (lower-cased, tagged by kind), or None when
-    it does not parse. Cached: the gold query is asked for every completion."""
-    with _names_lock:
-        if sql in _names_cache:
-            _names_cache.move_to_end(sql)
-            return _names_cache[sql]
+    it does not parse. Memoised: the gold query is asked for every completion."""
+    return _names_memo.get(sql, lambda: _parse_names(sql))
+
+
+def _parse_names(sql: str) -> frozenset[str] | None:
     from sqlbench.sqlcheck import referenced_names
 
     try:
         tables, columns = referenced_names(sql)
-        value = frozenset({f"t:{x.lower()}" for x in tables} | {f"c:{x.lower()}" for x in columns})
     except Exception:  # unparseable SQL earns nothing here; syntax_reward reports it
-        value = None
-    with _names_lock:
-        _names_cache[sql] = value
-        if len(_names_cache) > 4096:
-            _names_cache.popitem(last=False)
-    return value
+        return None
+    return frozenset({f"t:{x.lower()}" for x in tables} | {f"c:{x.lower()}" for x in columns})
 
 
 def schema_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -183,26 +199,19 @@ def set_validator(validator) -> None:
         _validator = validator
 
 
-_verdicts: "OrderedDict[tuple, float]" = OrderedDict()
-_verdicts_lock = threading.Lock()
+_scores = _Memo(8192)
 
 
 def execution_score(task: Task, sql: str) -> float:
     """1.0 / 0.1 / 0.0 for one SQL string on one task (memoised: GRPO groups repeat answers)."""
     if not sql.strip():
         return 0.0
-    key = (task.id, hash(task.context), task.gold_sql, sql)
-    with _verdicts_lock:
-        if key in _verdicts:
-            _verdicts.move_to_end(key)
-            return _verdicts[key]
-    verdict = get_validator().check(task, sql)
-    score = 1.0 if verdict.reason == OK else 0.1 if verdict.reason == MISMATCH else 0.0
-    with _verdicts_lock:
-        _verdicts[key] = score
-        if len(_verdicts) > 8192:
-            _verdicts.popitem(last=False)
-    return score
+    return _scores.get((task.id, hash(task.context), task.gold_sql, sql), lambda: _score(task, sql))
+
+
+def _score(task: Task, sql: str) -> float:
+    reason = get_validator().check(task, sql).reason
+    return 1.0 if reason == OK else 0.1 if reason == MISMATCH else 0.0
 
 
 def execution_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
