@@ -11,7 +11,7 @@ from sqlbench.distill import run_distill
 from sqlbench.runs import RunDir
 from tests.fixtures.teacher import shop_rows, write_shop_tasks
 
-pytest.importorskip("ray")
+pytest.importorskip("ray", reason="--use-ray needs ray: pip install -e '.[ray]' (make setup installs it with the dev extra)")
 
 
 def _comparable(run: RunDir) -> tuple[list, list]:
