@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from sqlbench.prompts import extract_sql, format_answer  # noqa: E402
 from sqlbench.sqlcheck import Validator, split_statements  # noqa: E402
 
-SHARED = Path("/work/shared/data")
+from tests.fixtures.datasets import SHARED_DATA as SHARED  # noqa: E402  (../shared/data, or $SQLBENCH_SHARED_DATA)
 SOURCES = [  # name, path, loader format
     ("spider", SHARED / "spider-dev.json", "spider"),
     ("synsql", SHARED / "synsql-sqlr1-test.parquet", "synsql"),

@@ -19,7 +19,10 @@ MISMATCH = "mismatch"
 UNSAFE = "unsafe"  # refused: file access, ATTACH, extensions, PRAGMA, ...
 BAD_CONTEXT = "bad_context"  # the task's context does not build: the row cannot be judged
 GOLD_ERROR = "gold_error"  # the gold query fails
-REASONS = (OK, FORMAT, SYNTAX, EXECUTION, TIMEOUT, MISMATCH, UNSAFE, BAD_CONTEXT, GOLD_ERROR)
+# The answer runs, but the task's data cannot tell it from a wrong one (e.g. the gold returns the
+# same empty result on every test database): never valid, never counted as a mismatch.
+UNVERIFIED = "unverified"
+REASONS = (OK, FORMAT, SYNTAX, EXECUTION, TIMEOUT, MISMATCH, UNSAFE, BAD_CONTEXT, GOLD_ERROR, UNVERIFIED)
 
 
 @dataclass(frozen=True)

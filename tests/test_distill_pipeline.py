@@ -294,12 +294,13 @@ def test_a_running_run_dir_is_not_taken_over(loopback_teacher, shop, tmp_path):
         _run(loopback_teacher, shop, tmp_path)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", ["spider-dev.json", "synsql-sqlr1-test.parquet"])
 def test_real_datasets_distill_and_save(loopback_teacher, tmp_path, name):
     """Real Spider / SynSQL rows (nested source columns included) survive the dataset writers."""
-    src = Path("/work/shared/data") / name
-    if not src.is_file():
-        pytest.skip(f"shared data file {src} is absent")
+    from tests.fixtures.datasets import SHARED_DATA, shared_file
+
+    src = shared_file(SHARED_DATA / name)
     from sqlbench.data.loader import load_tasks
 
     loopback_teacher.learn(load_tasks(src, limit=20))
