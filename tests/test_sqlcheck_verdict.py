@@ -165,16 +165,31 @@ def test_mysql_and_postgres_habits_execute(validator):
     assert validator.check(task, "SELECT id, name FROM employees WHERE dept ILIKE 'it' ORDER BY id").valid
     assert validator.check(task, "SELECT id, name FROM employees WHERE dept = 'IT' ORDER BY id "
                                  "FETCH FIRST 10 ROWS ONLY").valid
-    # DATE_SUB/INTERVAL needs the second engine; the candidate is judged on it too.
+    # DATE_SUB/INTERVAL runs, on whichever engine sqlglot's rewrites reach (that choice is theirs).
     dated = make_task("SELECT name FROM employees WHERE hired >= DATE_SUB('2024-01-01', INTERVAL 3 YEAR)",
                       MYSQL_CONTEXT)
-    assert validator.check(dated).detail == "gold executes (duckdb)"
+    assert validator.check(dated).valid
     assert validator.check(dated, "SELECT name FROM employees WHERE EXTRACT(YEAR FROM hired) >= 2021").valid
     assert validator.check(dated, "SELECT name FROM employees").reason == "mismatch"
-    assert validator.check(dated, "SELECT nope FROM employees").reason == "execution"
+    # A gold SQLite runs, and an answer only DuckDB runs (EXTRACT): both are judged on DuckDB.
+    plain = make_task("SELECT name FROM employees WHERE hired >= '2021-01-01'", MYSQL_CONTEXT)
+    assert validator.check(plain).detail == "gold executes (sqlite)"
+    assert validator.check(plain, "SELECT name FROM employees WHERE EXTRACT(YEAR FROM hired) >= 2021").valid
+    assert validator.check(plain, "SELECT name FROM employees WHERE EXTRACT(YEAR FROM hired) >= 2023").reason \
+        == "mismatch"
+    v = validator.check(plain, "SELECT nope FROM employees")  # the model's mistake: SQLite's own error
+    assert v.reason == "execution" and "no such column" in v.detail
+    # A regular expression needs the second engine whatever sqlglot does: SQLite has no REGEXP
+    # function, so no rewrite can run there. The candidate is judged on the gold's engine too.
+    regex = make_task("SELECT name FROM employees WHERE regexp_matches(name, '^[AB]')", MYSQL_CONTEXT)
+    assert validator.check(regex).detail == "gold executes (duckdb)"
+    assert validator.check(regex, "SELECT name FROM employees WHERE name LIKE 'A%' OR name LIKE 'B%'").valid
+    assert validator.check(regex, "SELECT name FROM employees").reason == "mismatch"
+    v = validator.check(regex, "SELECT nope FROM employees")
+    assert v.reason == "execution" and "Binder Error" in v.detail  # DuckDB's own error: same engine as the gold
     # DML on the second engine: the final state is compared there too.
-    raise_old = make_task("UPDATE employees SET salary = salary * 1.1 "
-                          "WHERE hired < DATE_SUB('2022-01-01', INTERVAL 1 YEAR)", MYSQL_CONTEXT)
+    raise_old = make_task("UPDATE employees SET salary = salary * 1.1 WHERE regexp_matches(name, '^A')",
+                          MYSQL_CONTEXT)
     assert validator.check(raise_old).detail == "gold executes (duckdb)"
     assert validator.check(raise_old, "UPDATE employees SET salary = salary * 1.1 WHERE hired < '2021-01-01'").valid
     v = validator.check(raise_old, "UPDATE employees SET salary = salary * 1.2 WHERE hired < '2021-01-01'")

@@ -142,7 +142,16 @@ class Validator:
         try:
             result, changed, state = self._run_candidate(gold, sql, deadline)
         except SandboxError as e:
-            return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
+            # A dialect form SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is
+            # no reason to reject an answer whose gold runs on DuckDB too: judge both there.
+            other = self._duck_gold(task, gold) if _worth_rewriting(e, gold.engine) else None
+            if other is None:
+                return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
+            try:
+                gold = other
+                result, changed, state = self._run_candidate(gold, sql, deadline)
+            except SandboxError:
+                return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
         return self._compare(gold, sql, result, changed, state, deadline)
 
     def __getstate__(self) -> dict:
@@ -187,6 +196,22 @@ class Validator:
         if gold is None:
             gold = self._store(self._golds, key, self._prepare_gold(task))
         return gold
+
+    def _duck_gold(self, task: Task, gold: _Gold) -> _Gold | None:
+        """The gold judged on DuckDB, for a candidate the gold's SQLite cannot run; None
+        when the gold already ran there or does not run there."""
+        if gold.engine != "sqlite":
+            return None
+        key = (task.context, task.gold_sql, "duckdb")
+        duck = self._cached(self._golds, key)
+        if duck is None:
+            with self._duck_lock:
+                self._build_duck(gold.built, task.context)
+            duck = _Gold(None, R.BAD_CONTEXT, "the context does not build on duckdb")
+            if gold.built.duck_statements is not None:
+                duck = self._gold_on(task, gold.built, "duckdb", gold.ordered)
+            self._store(self._golds, key, duck)
+        return duck if duck.engine is not None else None
 
     def _built(self, context: str) -> _Built:
         built = self._cached(self._contexts, context)
