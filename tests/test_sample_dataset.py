@@ -26,6 +26,7 @@ def test_bundled_dataset_covers_the_issue(bundled_tasks):
         assert word in golds, word
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", ["spider", "synsql"])
 def test_shared_sample_golds_execute(name, request):
     from sqlbench.data.loader import load_tasks

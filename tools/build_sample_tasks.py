@@ -12,11 +12,11 @@ from only the tables its gold SQL mentions, so it is small and self-contained.
 
 Running this file (stdlib only)::
 
-    python3 sqlbench/data/sample/build_tasks.py            # build + self-check
-    python3 sqlbench/data/sample/build_tasks.py --check    # self-check only
-    python3 sqlbench/data/sample/build_tasks.py --show ID  # print a task + result
+    python3 tools/build_sample_tasks.py            # build + self-check
+    python3 tools/build_sample_tasks.py --check    # self-check only
+    python3 tools/build_sample_tasks.py --show ID  # print a task + result
 
-writes ``tasks.jsonl`` next to this file deterministically (same bytes every
+writes ``sqlbench/data/sample/tasks.jsonl`` deterministically (same bytes every
 run) after executing every task's ``sql_context`` then ``sql`` in a fresh
 in-memory SQLite database.  Any error aborts with a non-zero exit status.
 """
@@ -30,7 +30,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-OUT_PATH = Path(__file__).resolve().parent / "tasks.jsonl"
+OUT_PATH = Path(__file__).resolve().parent.parent / "sqlbench" / "data" / "sample" / "tasks.jsonl"
 
 # Column order of every JSON line (gretel synthetic_text_to_sql layout).
 FIELDS = (
