@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None, *, open_ui: Callable[[argparse.Namespace
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args._argv = list(argv)  # as given, global flags included: a launcher re-runs the same command
     try:
         if args.command is None:
             if open_ui is None:

@@ -15,7 +15,7 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from sqlbench.configfile import ENV_PREFIX, find_config
+from sqlbench.configfile import ENV_PREFIX, NOT_SETTINGS, find_config
 from sqlbench.errors import ConfigError
 from sqlbench.redact import register_secret
 
@@ -85,6 +85,13 @@ class TrainSettings(_Section):
     publish_repo_id: Optional[str] = None
     private_repo: bool = False
     seed: int = 42
+    # Scale-out (README, "Scale-out"): data-parallel processes under torchrun, or accelerate
+    # launch with a config file (DeepSpeed ZeRO-2/3, FSDP); GRPO generation colocated or on a
+    # `trl vllm-serve` server.
+    num_processes: int = Field(1, ge=1)
+    accelerate_config: Optional[str] = None
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    vllm_server_url: Optional[str] = None
 
 
 class EvalSettings(_Section):
@@ -224,7 +231,7 @@ def _env_layer(environ: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for var, value in environ.items():
-        if not var.startswith(ENV_PREFIX) or var == "SQLBENCH_CONFIG":
+        if not var.startswith(ENV_PREFIX) or var in NOT_SETTINGS:
             continue
         path = var[len(ENV_PREFIX):].lower().split("__")
         parsed = yaml.safe_load(value) if value.strip() else None

@@ -125,3 +125,16 @@ def test_run_settings_are_what_the_run_recorded(tmp_path):
     dropped: list[str] = []
     assert load_run_settings(run.path, environ={}, dropped=dropped).distill.limit == 7
     assert sorted(dropped) == ["distill.old_knob", "retired_section"]  # distill's own `run` record is expected
+
+
+def test_sqlbench_variables_that_are_not_settings_are_left_alone(monkeypatch, tmp_path):
+    # Test and benchmark knobs share the prefix; they must not break every command.
+    from sqlbench.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("SQLBENCH_SHARED_DATA", "SQLBENCH_GPU_MODEL", "SQLBENCH_RANK_REPORT"):
+        monkeypatch.setenv(var, str(tmp_path))
+    assert load_settings().train.num_processes == 1
+    monkeypatch.setenv("SQLBENCH_RANK_REPORTS", "x")  # a near miss is still a typo
+    with pytest.raises(ConfigError, match="SQLBENCH_RANK_REPORTS"):
+        load_settings()

@@ -34,7 +34,7 @@ FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "ep
          "sft_learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
          "max_completion_length", "beta", "loss_type", "lora_r", "lora_alpha", "lora_dropout", "full",
          "eval_split", "eval_steps", "save_steps", "logging_steps", "merge", "publish_repo_id", "private_repo",
-         "seed")
+         "seed", "num_processes", "accelerate_config", "vllm_mode", "vllm_server_url")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +69,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, help="default 42")
     a("--run-dir", help="run directory (default runs/<timestamp>-train)")
     a("--resume", action="store_true", help="continue the run in --run-dir from its last checkpoint")
+    a("--num-processes", type=int, metavar="N",
+      help="data-parallel processes under torchrun (gloo on CPU, NCCL on GPUs; default 1)")
+    a("--accelerate-config", metavar="FILE",
+      help="launch through `accelerate launch --config_file FILE` (DeepSpeed ZeRO-2/3, FSDP: configs/accelerate/)")
+    a("--vllm-mode", choices=["colocate", "server"],
+      help="GRPO generation with vLLM in the trainer's processes, or on a `trl vllm-serve` server (GPU)")
+    a("--vllm-server-url", metavar="URL", help="the `trl vllm-serve` server for --vllm-mode server")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
 
     resuming = args.resume and args.run_dir and (Path(args.run_dir) / "run.json").is_file()
     ctx = load_context(args, "train", flags, resume=args.run_dir if resuming else None)
+    cfg = ctx.settings.train
+    from sqlbench.training.distributed import launched
+
+    if (cfg.num_processes > 1 or cfg.accelerate_config) and not launched():
+        return _launch(args, ctx.settings)
 
     stop = threading.Event()
 
@@ -101,6 +113,27 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(s, h)
     from sqlbench.runs import RunDir
 
+    from sqlbench.training.distributed import Ranks
+
+    if not Ranks.from_env().main:  # rank 0 reports the run (and may still be saving it)
+        return 130 if stop.is_set() else 0
     status = RunDir(path).status
     print(f"train {status}: {path}")
     return 0 if status == "finished" else 130
+
+
+def _launch(args: argparse.Namespace, settings) -> int:
+    """Run this same command in N processes; each comes back here as a launched rank."""
+    from sqlbench.runs import RunDir, default_run_path
+    from sqlbench.training.distributed import check_launch, launch, launch_command
+
+    cfg = settings.train
+    check_launch(cfg.num_processes, cfg.accelerate_config)
+    run_dir = args.run_dir or str(default_run_path("train", settings.runs_dir))
+    cmd = launch_command(args._argv, cfg.num_processes, run_dir, accelerate_config=cfg.accelerate_config)
+    how = f"accelerate ({cfg.accelerate_config})" if cfg.accelerate_config else "torchrun"
+    print(f"train: {cfg.num_processes} processes via {how}, run directory {run_dir}", file=sys.stderr)
+    rc = launch(cmd)
+    if rc and not RunDir(run_dir).exists():
+        print(f"train failed before rank 0 wrote {run_dir}: see the lines above", file=sys.stderr)
+    return rc

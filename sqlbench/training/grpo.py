@@ -30,7 +30,7 @@ def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: f
                 beta: float = 0.04, loss_type: str = "grpo", reward_weights: Sequence[float] | None = None,
                 seed: int = 42, logging_steps: int = 1, save_steps: int | None = None,
                 cpu: bool | None = None, use_vllm: bool = False, vllm_tensor_parallel_size: int = 1,
-                **extra: Any):
+                vllm_mode: str = "colocate", vllm_server_url: str | None = None, **extra: Any):
     import torch
     from trl import GRPOConfig
 
@@ -57,8 +57,9 @@ def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: f
             importance_sampling_level="token",
             reward_weights=list(reward_weights) if reward_weights is not None else None,
             use_vllm=use_vllm,
-            vllm_mode="colocate",
+            vllm_mode=vllm_mode,
             vllm_tensor_parallel_size=vllm_tensor_parallel_size,
+            **({"vllm_server_base_url": vllm_server_url} if vllm_mode == "server" and vllm_server_url else {}),
             log_completions=False,  # we write completions.jsonl ourselves
             **common_args(output_dir, max_steps=max_steps, epochs=epochs, learning_rate=learning_rate,
                           batch_size=batch_size, grad_accum=grad_accum, seed=seed, logging_steps=logging_steps,
@@ -67,6 +68,29 @@ def grpo_config(output_dir: str | os.PathLike, *, max_steps: int = -1, epochs: f
         )
     except ValueError as e:  # TRL's own consistency checks: one line for the user
         raise ConfigError(f"GRPO settings: {str(e).splitlines()[0]}") from None
+
+
+def check_vllm_server(url: str | None, timeout: float = 10.0) -> None:
+    """`--vllm-mode server` needs a running `trl vllm-serve`: one line within ``timeout`` when
+    it does not answer, naming the URL and what to run."""
+    import urllib.error
+    import urllib.request
+
+    if not url:
+        raise ConfigError("--vllm-mode server needs --vllm-server-url (e.g. http://127.0.0.1:8000, "
+                          "where `trl vllm-serve --model MODEL` listens)")
+    health = url.rstrip("/") + "/health/"
+    try:
+        with urllib.request.urlopen(health, timeout=timeout) as r:
+            if r.status == 200:
+                return
+            why = f"HTTP {r.status}"
+    except urllib.error.HTTPError as e:
+        why = f"HTTP {e.code}"
+    except (OSError, ValueError) as e:
+        why = str(getattr(e, "reason", e))
+    raise ConfigError(f"--vllm-server-url {url}: no vLLM server answers ({why}); start one with "
+                      "`CUDA_VISIBLE_DEVICES=1 trl vllm-serve --model MODEL` on a GPU the trainer does not use")
 
 
 def make_grpo_trainer(model, tokenizer, rows: Sequence[dict], args, reward_names: Sequence[str], *,

@@ -93,8 +93,12 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     from sqlbench.models import resolve_model_path
     from sqlbench.rewards import resolve_weights
     from sqlbench.training.data import has_reasoning, load_training_tasks, split_tasks
+    from sqlbench.training.distributed import QuietRun, Ranks, wait_for_everyone
 
     cfg = settings.train
+    ranks = Ranks.from_env()
+    if not ranks.main:
+        log = _quiet  # rank 0 speaks for the run
     _no_telemetry()
     if resume and run_dir is None:
         raise ConfigError("--resume needs --run-dir (the run to continue)")
@@ -106,12 +110,19 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     from sqlbench.training.grpo import check_batch
 
     check_batch(cfg.per_device_train_batch_size, cfg.gradient_accumulation_steps, cfg.num_generations)
+    if cfg.vllm_mode == "server" and ranks.main:
+        from sqlbench.training.grpo import check_vllm_server
+
+        check_vllm_server(cfg.vllm_server_url)
 
     token = secrets.get("hf_token")
     # A wrong --model fails before a run directory exists.
     base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
     base = base.resolve() if isinstance(base, Path) else base
-    run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
+    if ranks.main:
+        run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
+    else:  # the launcher fixed --run-dir for every rank; rank 0 writes it
+        run = QuietRun(RunDir(run_dir))
     with run.recording_failure():
         tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit, seed=cfg.seed,
                                     token=token)
@@ -125,7 +136,7 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
         for line in accel.lines():
             log(line)
         run.event("plan", stages=stages, model=str(base), train_tasks=len(train_tasks),
-                  held_out=len(held_out), reward_weights=weights, accel=accel.lines())
+                  held_out=len(held_out), reward_weights=weights, accel=accel.lines(), processes=ranks.world)
         summary: dict[str, Any] = {"base_model": str(cfg.model or base), "dataset": cfg.dataset_repo_id or "bundled",
                                    "stages": stages, "reward_weights": weights, "train_tasks": len(train_tasks),
                                    "held_out": len(held_out), "lora": None if cfg.full else
@@ -143,18 +154,23 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
                 continue
             result = _run_stage(stage, run, settings, secrets, current, train_tasks, held_out, weights,
                                 ckpt_dir=ckpt_dir, out_dir=out_dir, last=last, resume=resume,
-                                stop=stop, accel=accel, log=log)
+                                stop=stop, accel=accel, log=log, ranks=ranks)
             if result.get("stopped"):
                 summary[stage] = result
-                atomic_write(run.path / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+                if ranks.main:
+                    atomic_write(run.path / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
                 run.finish("interrupted", step=result.get("step"))
                 log(f"stopped at {stage} step {result.get('step')}; continue with --resume --run-dir {run.path}")
                 return run.path
-            done_file.parent.mkdir(parents=True, exist_ok=True)
-            done_file.write_text(json.dumps(result, indent=2, default=str))
+            if ranks.main:
+                done_file.parent.mkdir(parents=True, exist_ok=True)
+                done_file.write_text(json.dumps(result, indent=2, default=str))
+            wait_for_everyone(ranks)  # the next stage starts from the model rank 0 just saved
             summary[stage] = result
             current = out_dir
         summary["final_metrics"] = summary[stages[-1]].get("final_metrics", {})
+        if not ranks.main:
+            return run.path
         atomic_write(run.path / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
         if cfg.publish_repo_id:
             from sqlbench.training.publish import publish_model
@@ -165,13 +181,20 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     return run.path
 
 
+def _quiet(*args: Any, **kwargs: Any) -> None:
+    pass
+
+
 def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tasks, held_out, weights, *,
-               ckpt_dir: Path, out_dir: Path, last: bool, resume: bool, stop, accel, log) -> dict[str, Any]:
+               ckpt_dir: Path, out_dir: Path, last: bool, resume: bool, stop, accel, log,
+               ranks=None) -> dict[str, Any]:
     from sqlbench.training.callbacks import (CompletionsCallback, ConsoleCallback, HeldOutEvalCallback,
                                              RunDirCallback)
     from sqlbench.training.data import grpo_rows, sft_rows
     from sqlbench.prompts import prompt_token_counter
+    from sqlbench.training.distributed import Ranks, report_rank
 
+    ranks = ranks or Ranks()
     cfg = settings.train
     t0 = time.time()
     token = secrets.get("hf_token")
@@ -188,7 +211,8 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
             peft_config = lora_config(cfg)
     count = prompt_token_counter(tokenizer)
     system_prompt = settings.system_prompt
-    eval_cb = HeldOutEvalCallback(run, held_out, stage=stage, eval_steps=cfg.eval_steps,
+    # Held-out generation on rank 0 alone: the others would only repeat it.
+    eval_cb = HeldOutEvalCallback(run, held_out if ranks.main else [], stage=stage, eval_steps=cfg.eval_steps,
                                   max_new_tokens=cfg.max_completion_length, system_prompt=system_prompt,
                                   max_prompt_tokens=settings.max_prompt_length, stop=stop)
     run_cb = RunDirCallback(run, stage, stop=stop)
@@ -216,19 +240,23 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
         names = list(weights)
         rows = grpo_rows(train_tasks, system_prompt=system_prompt, count_tokens=count,
                          max_prompt_tokens=settings.max_prompt_length)
-        if accel.vllm:
-            log("vLLM: GRPO generation colocated with training")
+        use_vllm = accel.vllm or cfg.vllm_mode == "server"
+        if use_vllm:
+            log(f"vLLM: GRPO generation {'on ' + str(cfg.vllm_server_url) if cfg.vllm_mode == 'server' else 'colocated with training'}")
         args = grpo_config(ckpt_dir, learning_rate=cfg.learning_rate, num_generations=cfg.num_generations,
                            max_completion_length=cfg.max_completion_length, temperature=settings.temperature,
                            beta=cfg.beta, loss_type=cfg.loss_type, reward_weights=[weights[n] for n in names],
-                           use_vllm=accel.vllm, vllm_tensor_parallel_size=settings.tensor_parallel_size,
+                           use_vllm=use_vllm, vllm_tensor_parallel_size=settings.tensor_parallel_size,
+                           vllm_mode=cfg.vllm_mode, vllm_server_url=cfg.vllm_server_url,
                            **common)
         comp_cb = CompletionsCallback(run, train_tasks)
         trainer = make_grpo_trainer(model, tokenizer, rows, args, names, peft_config=peft_config,
                                     callbacks=[run_cb, comp_cb, eval_cb, ConsoleCallback(stage, log)])
         comp_cb.trainer = trainer
+    report_rank(ranks, stage, 0, trainer.model)
     out = trainer.train(resume_from_checkpoint=resume_from)
     step = trainer.state.global_step
+    report_rank(ranks, stage, step, trainer.model)
     final = {k: v for k, v in (trainer.state.log_history[-1] if trainer.state.log_history else {}).items()}
     result: dict[str, Any] = {"stage": stage, "step": step, "max_steps": trainer.state.max_steps,
                               "train_loss": getattr(out, "training_loss", None),
@@ -240,9 +268,10 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
     if eval_cb.last:
         metrics.update({k: v for k, v in eval_cb.last.items() if k.startswith("eval/")})
     result["final_metrics"] = metrics
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _save_model(trainer.model, tokenizer, out_dir, merge=(cfg.merge if last else True),
-                adapter_dir=run.path / "adapter" if last else None)
+    if ranks.main:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _save_model(trainer.model, tokenizer, out_dir, merge=(cfg.merge if last else True),
+                    adapter_dir=run.path / "adapter" if last else None)
     run.event("saved", stage=stage, path=str(out_dir))
     log(f"{stage}: {step} steps in {result['seconds']}s -> {out_dir}")
     return result
