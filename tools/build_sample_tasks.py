@@ -230,7 +230,7 @@ def read_domain(path: Path) -> list[SampleTask]:
     if unknown:
         raise DataError(f"{path.name}: unknown keys {sorted(unknown)}")
     domain = _text(data.get("domain"), f"{path.name}: domain")
-    if not re.fullmatch(r"\d+_" + re.escape(domain), path.stem):
+    if not re.fullmatch(r"\d\d_" + re.escape(domain), path.stem):
         raise DataError(f"{path.name}: a domain's file is named NN_{domain}.yaml")
     description = _text(data.get("description"), f"{path.name}: description")
     tables = [read_table(n, s, f"{path.name}: tables.{n}") for n, s in _mapping(data.get("tables"), f"{path.name}: tables").items()]
