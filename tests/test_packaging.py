@@ -58,16 +58,21 @@ def installed(wheel, tmp_path_factory) -> Path:
     return env_dir
 
 
-def _run(env_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _env() -> dict[str, str]:
+    # a PYTHONPATH pointing at a checkout would put its sqlbench before the wheel's
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["HF_HUB_OFFLINE"] = "1"
-    return subprocess.run([str(env_dir / "bin" / "sqlbench"), *args], cwd=cwd, env=env, capture_output=True,
+    return env
+
+
+def _run(env_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(env_dir / "bin" / "sqlbench"), *args], cwd=cwd, env=_env(), capture_output=True,
                           text=True, timeout=600)
 
 
 def test_installed_wheel_runs_outside_the_repository(installed, tmp_path):
     where = subprocess.run([str(installed / "bin" / "python"), "-c", "import sqlbench; print(sqlbench.__file__)"],
-                           cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+                           cwd=tmp_path, env=_env(), check=True, capture_output=True, text=True).stdout
     assert Path(where.strip()).is_relative_to(installed), where  # the wheel's copy, not the checkout
 
     version = _run(installed, "--version", cwd=tmp_path)
