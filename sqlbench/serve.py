@@ -299,6 +299,8 @@ class PromptGate:
     in characters (times 4: normalisers may merge characters) is refused without
     tokenising it at all."""
 
+    INLINE_CHARS = 16_384  # prompts up to this size are counted on the event loop itself
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlbench-serve-prompt")
@@ -327,6 +329,8 @@ class PromptGate:
         return n
 
     async def check(self, messages: list[dict[str, str]]) -> int:
+        if sum(len(m["content"]) for m in messages) <= self.INLINE_CHARS:
+            return self._check(messages)  # well under a millisecond: not worth two thread hand-offs
         return await asyncio.get_running_loop().run_in_executor(self.pool, self._check, messages)
 
     def close(self) -> None:

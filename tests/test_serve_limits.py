@@ -355,3 +355,19 @@ def test_right_key_works_with_the_sdk_and_is_never_logged(keyed, capfd):
     out, err = capfd.readouterr()
     assert '"POST /v1/chat/completions" 200' in err and "401" in err  # requests are logged...
     assert KEY not in out + err and "sk-wrong" not in out + err  # ...their keys are not
+
+
+def test_serve_help_imports_no_server_or_model_library():
+    """uvicorn, Starlette and torch load when `sqlbench serve` runs, not for its --help."""
+    import subprocess
+    import sys
+
+    code = ("import sys, json, contextlib, io\n"
+            "from sqlbench.cli import build_parser\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: build_parser().parse_args(['serve', '--help'])\n"
+            "    except SystemExit: pass\n"
+            "print(json.dumps(sorted(m for m in ('uvicorn', 'starlette', 'torch', 'transformers') if m in sys.modules)))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == []
