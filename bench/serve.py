@@ -10,8 +10,8 @@ includes the time a request waits in the queue. Blocks of bare and served reques
 alternate (so machine load hits both alike); the ratio is the median of per-block
 ratios of requests per second.
 
-    python bench/serve.py --quick          # 32 tokens, blocks of 12 requests, a 12 s budget: < 45 s
-    python bench/serve.py --model runs/<train-run> --max-new-tokens 128 --blocks 10
+    python bench/serve.py --quick          # 32 tokens, blocks of 4 requests for 10 s: < 45 s
+    python bench/serve.py --model runs/<train-run> --max-new-tokens 128 --blocks 10 --concurrency 4
 
 Last line: {"bench": "serve", "ratio": serve rps / bare rps, "rps", "p50_ms", "p99_ms", ...}.
 """
@@ -27,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+T0 = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -55,61 +56,63 @@ def messages(question: str, system_prompt: str) -> list[dict[str, str]]:
             {"role": "user", "content": f"{question}\n\nDatabase schema:\n{SCHEMA}"}]
 
 
-def client_main(url: str, n: int, concurrency: int, bodies_file: str) -> int:
-    """The load generator (a process of its own, so it does not share the server's GIL):
-    ``n`` requests over ``concurrency`` keep-alive connections; prints the latencies."""
+def client_main(url: str, concurrency: int, bodies_file: str) -> int:
+    """The load generator, a process of its own (so it does not share the server's GIL)
+    that stays up between blocks: each line ``N`` on stdin sends N requests over
+    ``concurrency`` keep-alive connections and prints one JSON line of latencies."""
     import http.client
     from urllib.parse import urlparse
 
     u = urlparse(url)
     bodies = json.loads(Path(bodies_file).read_text())
-    latencies: list[float] = []
-    statuses: list[int] = []
-    lock = threading.Lock()
-    counter = iter(range(n))
+    conns = [http.client.HTTPConnection(u.hostname, u.port, timeout=300) for _ in range(concurrency)]
+    for line in sys.stdin:
+        latencies: list[float] = []
+        statuses: list[int] = []
+        lock = threading.Lock()
+        counter = iter(range(int(line)))
 
-    def worker() -> None:
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
-        for i in counter:  # shared iterator: next() on a range iterator is atomic under the GIL
-            t0 = time.perf_counter()
-            conn.request("POST", "/v1/chat/completions", body=bodies[i % len(bodies)],
-                         headers={"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            resp.read()
-            with lock:
-                latencies.append(time.perf_counter() - t0)
-                statuses.append(resp.status)
-        conn.close()
+        def worker(conn: http.client.HTTPConnection) -> None:
+            for i in counter:  # shared iterator: next() on a range iterator is atomic under the GIL
+                t0 = time.perf_counter()
+                conn.request("POST", "/v1/chat/completions", body=bodies[i % len(bodies)],
+                             headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+                    statuses.append(resp.status)
 
-    start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    print(json.dumps({"seconds": time.perf_counter() - start, "latencies": latencies, "statuses": statuses}))
+        start = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(c,)) for c in conns]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(json.dumps({"seconds": time.perf_counter() - start, "latencies": latencies, "statuses": statuses}),
+              flush=True)
     return 0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="short answers, small blocks, a 12 s budget")
+    ap.add_argument("--quick", action="store_true", help="short answers, blocks of 4, for 10 s")
     ap.add_argument("--model", default=None, help="model spec (default: the tiny offline student, cold)")
     ap.add_argument("--max-new-tokens", type=int, default=None)
-    ap.add_argument("--block", type=int, default=None, help="requests per block (default 32; --quick 12)")
-    ap.add_argument("--blocks", type=int, default=None, help="pairs of blocks (default 8; --quick stops after 12 s)")
+    ap.add_argument("--block", type=int, default=None, help="requests per block (default 16; --quick 4)")
+    ap.add_argument("--blocks", type=int, default=None, help="pairs of blocks (default 16; --quick: as many as fit in 10 s)")
     ap.add_argument("--concurrency", type=int, default=1,
                     help="client connections to the server (default 1: latencies compare with the bare calls; "
                          "more measure queueing too)")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: steadier when shared)")
-    ap.add_argument("--client", nargs=4, metavar=("URL", "N", "C", "BODIES"), help=argparse.SUPPRESS)
+    ap.add_argument("--client", nargs=3, metavar=("URL", "C", "BODIES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.client:
-        url, n, c, bodies = args.client
-        return client_main(url, int(n), int(c), bodies)
+        url, c, bodies = args.client
+        return client_main(url, int(c), bodies)
     new_tokens = args.max_new_tokens or (32 if args.quick else 64)
-    block = args.block or (12 if args.quick else 32)
-    blocks = args.blocks or 8
+    block = args.block or (4 if args.quick else 16)
+    blocks = args.blocks or (100 if args.quick else 16)
 
     import torch
 
@@ -160,19 +163,26 @@ def main() -> int:
                       quiet=True)
     srv.start_background()
 
+    client = subprocess.Popen([sys.executable, __file__, "--client", srv.url, str(args.concurrency), str(bodies)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
     def serve_block() -> tuple[float, list[float]]:
-        out = subprocess.run([sys.executable, __file__, "--client", srv.url, str(block), str(args.concurrency),
-                              str(bodies)], capture_output=True, text=True, timeout=600, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        client.stdin.write(f"{block}\n")
+        client.stdin.flush()
+        line = client.stdout.readline()
+        if not line:
+            raise SystemExit("the client process died")
+        r = json.loads(line)
         bad = [s for s in r["statuses"] if s != 200]
         if bad:
             raise SystemExit(f"the server answered {bad[:5]}")
         return r["seconds"], r["latencies"]
 
     try:
+        print(f"ready in {time.perf_counter() - T0:.1f}s", file=sys.stderr)
         bare_block(), serve_block()  # warm-up: kernels, allocator, tokenizer caches, the client's imports
         ratios, bare_rps, serve_rps, bare_lat, serve_lat = [], [], [], [], []
-        budget_end = time.perf_counter() + (12 if args.quick else 900)
+        budget_end = time.perf_counter() + (10 if args.quick else 900)
         for i in range(blocks):
             if i >= 2 and time.perf_counter() > budget_end:
                 print(f"time budget reached after {i} pairs of blocks", file=sys.stderr)
@@ -190,6 +200,8 @@ def main() -> int:
             serve_lat += sl
             ratios.append(serve_rps[-1] / bare_rps[-1])
     finally:
+        client.stdin.close()
+        client.wait(timeout=60)
         srv.shutdown()
         srv.server_close()
         bodies.unlink()

@@ -44,6 +44,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from sqlbench.chat import Engine, GenParams, GenResult, PromptTooLong
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
+MAX_STOP_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,10 @@ def parse_chat_request(body: Any, *, max_new_tokens: int = 512, temperature: flo
         stops = list(stop)
     else:
         raise RequestError("'stop' must be a string or an array of up to 4 strings", param="stop", code="invalid_type")
+    if any(len(s) > MAX_STOP_CHARS for s in stops):
+        # the generator matches stop strings on every token: a huge one would stall the worker
+        raise RequestError(f"a stop string may be at most {MAX_STOP_CHARS} characters", param="stop",
+                           code="invalid_value")
     max_tokens = _integer(body, "max_completion_tokens", 1) or _integer(body, "max_tokens", 1)
     temp = _number(body, "temperature", 0, 2)
     top_p = _number(body, "top_p", 0, 1)
@@ -187,15 +192,21 @@ _DONE = object()
 class Job:
     """One generation: its text pieces reach the request's event loop as they come."""
 
-    def __init__(self, messages: list[dict[str, str]], params: GenParams,
+    def __init__(self, messages: list[dict[str, str]], params: GenParams, *, stream: bool = True,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.messages, self.params = messages, params
+        self.messages, self.params, self.stream = messages, params, stream
         self.loop = loop or asyncio.get_running_loop()
         self.items: asyncio.Queue = asyncio.Queue()
         self.cancel_event = threading.Event()
         self.result: GenResult | None = None
         self.error: BaseException | None = None
         self.finished = False
+
+    def on_text(self, text: str) -> None:
+        """The engine's callback. A plain answer is read from ``result`` at the end: each
+        piece handed over would wake the event loop and take the GIL from the generation."""
+        if self.stream:
+            self.put(text)
 
     def put(self, item: Any) -> None:
         """From the worker thread: hand a piece of text (or the end) to the loop."""
@@ -263,7 +274,7 @@ class GenerationWorker:
             t0 = time.perf_counter()
             try:
                 if not job.cancel_event.is_set():
-                    job.result = self.engine.generate(job.messages, job.params, job.put, job.cancel_event)
+                    job.result = self.engine.generate(job.messages, job.params, job.on_text, job.cancel_event)
                     self.finished.append(job.result)
                     self.served += 1
                     self._job_seconds = 0.8 * self._job_seconds + 0.2 * (time.perf_counter() - t0)
@@ -532,7 +543,9 @@ class ServeApp:
             except BaseException:
                 srv.worker.release()
                 raise
-            job = srv.worker.submit(Job(req.messages, req.params))
+            if not req.stream:
+                req.params.emit_every_s = math.inf  # nobody reads the pieces: decode once at the end
+            job = srv.worker.submit(Job(req.messages, req.params, stream=req.stream))
             if req.stream:
                 return await self._stream(request, req, job)
             return await self._complete(request, req, job)
@@ -541,17 +554,13 @@ class ServeApp:
         except _ClientGone:
             return _NoAnswer()
 
-    async def _collect(self, job: Job) -> str:
-        parts = []
-        while (item := await job.get()) is not _DONE:
-            parts.append(item)
-        return "".join(parts)
-
     async def _complete(self, request: Request, req: ChatRequest, job: Job) -> Response:
-        text = await self._unless_gone(self._collect(job), request, job)
+        while await self._unless_gone(job.get(), request, job) is not _DONE:
+            pass
         if job.error is not None:
             return _error_response(self._gen_error(job))
         r = job.result
+        text = r.text
         return JSONResponse({
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",

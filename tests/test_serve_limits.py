@@ -101,6 +101,14 @@ def test_huge_seed_is_a_400(server):
     _assert_error(status, body, 400, "seed")
 
 
+def test_huge_stop_string_is_a_400(server):
+    """Stop strings are matched on every token: one of 100 kB would stall the worker."""
+    submitted = server.worker.submitted
+    status, body = raw(server, "POST", "/v1/chat/completions", json.dumps({**SEED_BODY, "stop": ["x" * 100_000]}))
+    _assert_error(status, body, 400, "stop")
+    assert server.worker.submitted == submitted
+
+
 @pytest.mark.parametrize("text", ['{"messages": ' + "[" * 100_000 + "]" * 100_000 + "}",
                                   '{"messages": [], "max_tokens": ' + "9" * 5000 + "}"])
 def test_pathological_json_is_a_400(server, text):
