@@ -65,8 +65,9 @@ def client_main(url: str, concurrency: int, bodies_file: str) -> int:
 
     u = urlparse(url)
     bodies = json.loads(Path(bodies_file).read_text())
-    conns = [http.client.HTTPConnection(u.hostname, u.port, timeout=300) for _ in range(concurrency)]
     for line in sys.stdin:
+        # new connections per block: the server closes a keep-alive connection idle for 5 s
+        conns = [http.client.HTTPConnection(u.hostname, u.port, timeout=300) for _ in range(concurrency)]
         latencies: list[float] = []
         statuses: list[int] = []
         lock = threading.Lock()
@@ -89,6 +90,8 @@ def client_main(url: str, concurrency: int, bodies_file: str) -> int:
             t.start()
         for t in threads:
             t.join()
+        for c in conns:
+            c.close()
         print(json.dumps({"seconds": time.perf_counter() - start, "latencies": latencies, "statuses": statuses}),
               flush=True)
     return 0
@@ -170,9 +173,9 @@ def main() -> int:
         client.stdin.write(f"{block}\n")
         client.stdin.flush()
         line = client.stdout.readline()
-        if not line:
-            raise SystemExit("the client process died")
-        r = json.loads(line)
+        r = json.loads(line) if line.startswith("{") else None
+        if r is None or len(r["statuses"]) != block:
+            raise SystemExit("the client process failed (see above)")
         bad = [s for s in r["statuses"] if s != 200]
         if bad:
             raise SystemExit(f"the server answered {bad[:5]}")
