@@ -42,6 +42,7 @@ from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sqlbench.chat import Engine, GenParams, GenResult, PromptTooLong
+from sqlbench.redact import redact, register_secret
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
 MAX_STOP_CHARS = 256
@@ -407,11 +408,20 @@ class ServeApp:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        status = [0]
+        logged = False
+
+        def log(status: Any) -> None:
+            # method, path and status only: never headers (they carry the key)
+            nonlocal logged
+            logged = True
+            client = scope["client"][0] if scope.get("client") else "-"
+            # a path is the client's text: no terminal escapes from it
+            path = "".join(c if c.isprintable() else repr(c)[1:-1] for c in scope["path"][:200])
+            self.srv.log(f"{client} \"{scope['method']} {path}\" {status}")
 
         async def send_logged(message: dict) -> None:
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                log(message["status"])  # before the answer leaves, so the log never lags behind it
             await send(message)
 
         key = self.srv.api_key
@@ -426,9 +436,8 @@ class ServeApp:
                     return
             await self.app(scope, receive, send_logged)
         finally:
-            # method, path and status only: never headers (they carry the key)
-            self.srv.log(f"{scope['client'][0] if scope.get('client') else '-'} "
-                         f"\"{scope['method']} {scope['path']}\" {status[0] or '-'}")
+            if not logged:
+                log("- (the client left)")
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -668,6 +677,7 @@ class ChatServer:
         self.worker: GenerationWorker | None = None
         self.gate: PromptGate | None = None
         self.api_key = api_key.encode() if api_key else None
+        register_secret(api_key)  # masked wherever it might be echoed (a client may put it in a path)
         self.model_name = model_name or "sqlbench"
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
@@ -695,7 +705,7 @@ class ChatServer:
 
     def log(self, line: str) -> None:
         if not self.quiet:
-            sys.stderr.write(f"sqlbench serve: {line}\n")
+            sys.stderr.write(f"sqlbench serve: {redact(line)}\n")
 
     def _make_uvicorn(self) -> Any:
         import uvicorn

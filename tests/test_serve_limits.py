@@ -360,9 +360,14 @@ def test_right_key_works_with_the_sdk_and_is_never_logged(keyed, capfd):
     with pytest.raises(openai.AuthenticationError):
         OpenAI(base_url=keyed.url, api_key="sk-wrong", max_retries=0, timeout=60).models.list()
     assert raw(keyed, "GET", "/health") == (200, {"status": "ok"})  # alive, nothing more without the key
+    from urllib.parse import quote
+
+    # a key or a terminal escape in the path (decoded by the server) is not echoed either
+    raw(keyed, "GET", "/v1/" + quote(KEY, safe="") + "/%1B%5B2J")
     out, err = capfd.readouterr()
     assert '"POST /v1/chat/completions" 200' in err and "401" in err  # requests are logged...
     assert KEY not in out + err and "sk-wrong" not in out + err  # ...their keys are not
+    assert "\x1b" not in err
 
 
 def test_serve_help_imports_no_server_or_model_library():

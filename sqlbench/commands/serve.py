@@ -58,10 +58,6 @@ def run(args: argparse.Namespace) -> int:
     s = ctx.settings
     cfg = s.serve
     api_key = args.api_key or ctx.secrets.get("serve_api_key")
-    if args.api_key:
-        from sqlbench.redact import register_secret
-
-        register_secret(args.api_key)  # like the secrets from the environment: never printed
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         print(f"sqlbench serve: warning: binding {cfg.host} without an API key (--api-key or SERVE_API_KEY): "
               "anyone who can reach it can use it", file=sys.stderr)
