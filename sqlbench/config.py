@@ -114,6 +114,10 @@ class ServeSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     max_new_tokens: int = Field(512, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413, unread
+    max_queue: int = Field(64, ge=1)  # requests waiting for the model; beyond it 503 + Retry-After
+    header_timeout: float = Field(10.0, gt=0, le=3600)  # s to send a request's head
+    body_timeout: float = Field(30.0, gt=0, le=3600)  # s to send its body
 
 
 class Settings(_Section):
@@ -146,13 +150,15 @@ class Secrets(BaseModel):
     api_key: Optional[SecretStr] = None
     hf_token: Optional[SecretStr] = None
     groq_api_key: Optional[SecretStr] = None
+    serve_api_key: Optional[SecretStr] = None  # the key `sqlbench serve` requires of its clients
 
     def get(self, name: str) -> str | None:
         v = getattr(self, name)
         return v.get_secret_value() if v is not None else None
 
 
-SECRET_ENV = {"api_key": "API_KEY", "hf_token": "HF_TOKEN", "groq_api_key": "GROQ_API_KEY"}
+SECRET_ENV = {"api_key": "API_KEY", "hf_token": "HF_TOKEN", "groq_api_key": "GROQ_API_KEY",
+              "serve_api_key": "SERVE_API_KEY"}
 
 
 # ---- loading ----------------------------------------------------------------------

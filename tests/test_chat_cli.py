@@ -118,22 +118,50 @@ def test_prompt_too_long_is_reported_not_a_traceback(tiny_model_dir):
     assert r.stderr.strip().splitlines()[-1].startswith("sqlbench chat: error: the prompt is")
 
 
+def _strip_ansi(data: bytes) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", data.decode(errors="replace"))
+
+
 def test_ctrl_c_stops_the_answer_not_the_repl(tiny_model_dir):
-    """SIGINT while answering cancels that generation; the REPL then takes /exit."""
-    env = {**os.environ, "NO_COLOR": "1"}
+    """SIGINT while answering cancels that generation; the REPL then takes /exit.
+
+    The REPL is made to draw its live view on the pipe (FORCE_COLOR: rich treats it as
+    a terminal), so the test sees the first streamed text and interrupts only then."""
+    import threading
+
+    env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "1", "COLUMNS": "200"}
     proc = subprocess.Popen([*SQLBENCH, "chat", "--model", str(tiny_model_dir), "--max-new-tokens", "3000",
                              "--temperature", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, env=env)
+    out = bytearray()
+    reader = threading.Thread(target=lambda: [out.extend(c) for c in iter(lambda: os.read(proc.stdout.fileno(), 4096), b"")],
+                              daemon=True)
+    reader.start()
+
+    def wait_for(cond, what: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            assert proc.poll() is None, (what, proc.stderr.read().decode())
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {_strip_ansi(bytes(out))[-500:]!r}"
+            time.sleep(0.01)  # poll interval, not a wait for time to pass
+
     try:
-        banner = proc.stdout.readline()  # printed once the model is loaded
-        assert "sqlbench chat" in banner, proc.stderr.read() if proc.poll() is not None else banner
-        proc.stdin.write("tell me about omnium results\n")
+        wait_for(lambda: "you>" in _strip_ansi(bytes(out)), "the REPL prompt (model loaded)")
+        assert "sqlbench chat" in _strip_ansi(bytes(out))
+        asked = len(out)
+        proc.stdin.write(b"tell me about omnium results\n")
         proc.stdin.flush()
-        time.sleep(1.5)  # the answer is 3000 greedy tokens long: still being written
+        # the answer (3000 greedy tokens) has started to stream: some text beyond the placeholder
+        wait_for(lambda: re.sub(r"[\s\u2026]", "", _strip_ansi(bytes(out[asked:]))), "the first streamed text")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate("/exit\n", timeout=60)
+        wait_for(lambda: "stopped" in _strip_ansi(bytes(out[asked:])), "the answer to stop")
+        proc.stdin.write(b"/exit\n")
+        proc.stdin.close()
+        rc = proc.wait(timeout=60)
+        reader.join(timeout=30)
+        err = proc.stderr.read().decode()
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    assert "stopped" in out and "Traceback" not in err
+    assert rc == 0, err
+    assert "stopped" in _strip_ansi(bytes(out)) and "Traceback" not in err

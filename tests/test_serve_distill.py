@@ -50,3 +50,23 @@ def test_distill_uses_local_server_as_teacher(local_server, tmp_path):
         verdict = s.get("verdict") or {}
         assert verdict.get("reason") in ("ok", "format", "syntax", "execution", "timeout", "mismatch", "unsafe",
                                          "bad_context", "gold_error"), s
+
+
+def test_distill_at_its_default_batch_loses_nothing(local_server, tmp_path):
+    """Issue 12: 64 concurrent requests (distill's default batch) with no retries used to
+    lose 11 of 64 samples to reset connections. Every one is now answered."""
+    run_dir = tmp_path / "run64"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQLBENCH_") and k not in ("API_KEY", "HF_TOKEN")}
+    env.update(PYTHONPATH=str(ROOT), API_KEY="sk-local-unused")
+    served_before = local_server.worker.served
+    r = subprocess.run(
+        [sys.executable, "-m", "sqlbench", "distill", "--provider", "OpenAI", "--base-url", local_server.url,
+         "--limit", "64", "--batch-size", "64", "--max-tokens", "4", "--retries", "0", "--no-validate",
+         "--run-dir", str(run_dir)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    samples = [json.loads(x) for x in (run_dir / "samples.jsonl").read_text().splitlines() if x.strip()]
+    assert len(samples) == 64
+    assert not [s for s in samples if s.get("status") == "failed" or s.get("error")], r.stderr[-2000:]
+    assert local_server.worker.served - served_before == 64

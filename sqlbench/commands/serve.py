@@ -2,9 +2,12 @@
 
 POST /v1/chat/completions (plain, or streamed as server-sent chat.completion.chunk
 events ending with `data: [DONE]`) and GET /v1/models. Any model name in a request is
-answered by the loaded model. Requests are queued through one generation worker.
-Binds to 127.0.0.1 by default; --port 0 picks a free port. The URL is printed on
-stdout once the server is ready:
+answered by the loaded model. Requests are queued through one generation worker
+(a full queue answers 503 with Retry-After); bodies over serve.max_body_bytes get 413,
+prompts longer than the model's context 400. With --api-key or SERVE_API_KEY every
+client must send `Authorization: Bearer KEY` (else 401). Binds to 127.0.0.1 by
+default; --port 0 picks a free port. The URL is printed on stdout once the server is
+ready:
 
   sqlbench serve --model runs/<train-run> --port 8000
   curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
@@ -32,6 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--served-model-name", default=None, metavar="NAME",
                         help="the id GET /v1/models reports (default: the --model value)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
+    parser.add_argument("--api-key", default=None, metavar="KEY",
+                        help="require 'Authorization: Bearer KEY' of every client (default: env SERVE_API_KEY, "
+                             "else no key); prefer the environment: a flag is visible to other local users")
+    parser.add_argument("--max-body-bytes", type=int, default=None, metavar="N",
+                        help="refuse larger request bodies with 413 (default 1048576)")
+    parser.add_argument("--max-queue", type=int, default=None, metavar="N",
+                        help="requests that may wait for the model; more get 503 with Retry-After (default 64)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,18 +49,23 @@ def run(args: argparse.Namespace) -> int:
 
     from sqlbench.chat import load_engine
     from sqlbench.errors import ConfigError
-    from sqlbench.serve import make_server
+    from sqlbench.serve import Limits, make_server
 
     ctx = load_context(args, "serve", {"model": args.model, "host": args.host, "port": args.port,
-                                        "max_new_tokens": args.max_new_tokens},
+                                        "max_new_tokens": args.max_new_tokens, "max_body_bytes": args.max_body_bytes,
+                                        "max_queue": args.max_queue},
                        top_flags={"temperature": args.temperature})
     s = ctx.settings
     cfg = s.serve
-    if cfg.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"sqlbench serve: warning: binding {cfg.host}: the API has no authentication", file=sys.stderr)
+    api_key = args.api_key or ctx.secrets.get("serve_api_key")
+    if cfg.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        print(f"sqlbench serve: warning: binding {cfg.host} without an API key (--api-key or SERVE_API_KEY): "
+              "anyone who can reach it can use it", file=sys.stderr)
+    limits = Limits(max_body_bytes=cfg.max_body_bytes, max_queue=cfg.max_queue,
+                    header_timeout=cfg.header_timeout, body_timeout=cfg.body_timeout)
     try:
         server = make_server(None, cfg.host, cfg.port, max_new_tokens=cfg.max_new_tokens,
-                             temperature=s.temperature, quiet=args.quiet)
+                             temperature=s.temperature, quiet=args.quiet, limits=limits, api_key=api_key)
     except OSError as e:
         raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port} ({e.strerror or e})") from None
     try:
@@ -60,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         server.server_close()
         raise
-    print(f"sqlbench serve: listening on {server.url} (model {server.model_name}, {engine.name})", flush=True)
+    key_note = ", API key required" if api_key else ""
+    print(f"sqlbench serve: listening on {server.url} (model {server.model_name}, {engine.name}{key_note})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
