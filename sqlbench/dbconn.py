@@ -293,6 +293,12 @@ class DuckDatabase(_SandboxedDatabase):
         # stuck past its limit keeps (and then closes) only that cursor
         return DuckSandbox(template=self._conn, max_rows=self.max_rows)
 
+    def close(self) -> None:
+        try:
+            self._base.close()
+        except self._base.duckdb.Error:
+            pass  # a query abandoned at its limit still holds the database; it lets go when it ends
+
     def schema_text(self) -> str:
         with self._lock:
             rows = self._conn.execute(

@@ -502,14 +502,14 @@ DUCK_CONFIG = {
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
     "threads": 1,
-    "max_memory": f"{DEFAULT_MAX_MEMORY_MB}MB",
+    "max_memory": f"{DEFAULT_MAX_MEMORY_MB}MiB",
     "temp_directory": "",  # no spilling to disk
     "lock_configuration": True,  # last: the settings above cannot be changed back
 }
 
 
 def duck_config(max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> dict[str, Any]:
-    return {**DUCK_CONFIG, "max_memory": f"{int(max_memory_mb)}MB"}
+    return {**DUCK_CONFIG, "max_memory": f"{int(max_memory_mb)}MiB"}
 
 
 # Statement kinds (DuckDB's parser) refused whatever their text looks like, and the ones
