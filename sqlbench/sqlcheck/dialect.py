@@ -184,11 +184,11 @@ def parse_budget_ok(sql: str, deadline: float | None = None) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse_cached(sql: str, dialect: str | None):
-    return _parse(sql, dialect)
-
-
 def _parse(sql: str, dialect: str | None):
+    return _parse_uncached(sql, dialect)
+
+
+def _parse_uncached(sql: str, dialect: str | None):
     import sqlglot
 
     return sqlglot.parse(sql, read=dialect)
@@ -201,7 +201,7 @@ def parse_statements(sql: str, dialect: str | None = None, deadline: float | Non
     if not parse_budget_ok(sql, deadline):
         return None
     try:
-        parsed = _parse_cached(sql, dialect) if len(sql) <= _CACHE_MAX_CHARS else _parse(sql, dialect)
+        parsed = _parse(sql, dialect) if len(sql) <= _CACHE_MAX_CHARS else _parse_uncached(sql, dialect)
         trees = [t for t in parsed if t is not None]
     except Exception:  # sqlglot raises ParseError, TokenError, RecursionError, the odd ValueError
         return None
