@@ -10,7 +10,7 @@ Every run holds three limits:
   (SQLite's ``instr`` on megabyte strings, DuckDB's ``repeat``): that call is abandoned
   and its connection closed when it lets go;
 * memory: ``max_memory_mb`` (``validate.max_memory_mb``) is SQLite's process-wide hard
-  heap limit (a quarter of it per database, in pages) and each DuckDB database's
+  heap limit (a quarter of it, at most 256 MiB, per database, in pages) and each DuckDB database's
   ``memory_limit``; no value may exceed ``VALUE_LIMIT`` in SQLite, and ``printf``/``format``
   are replaced by a copy that refuses a ``%c`` repeated past it (SQLite 3.40 loops
   2^31 times in one VM step there).
