@@ -371,7 +371,7 @@ class ChatSession:
         if db is None or isinstance(db, Database):
             self.db: Database | None = db
         else:
-            self.db = connect(str(db), timeout=v.timeout, max_rows=v.max_rows)
+            self.db = connect(str(db), timeout=v.timeout, max_rows=v.max_rows, max_memory_mb=v.max_memory_mb)
         self.schema_text = self.db.schema_text() if self.db else ""
         self.history: list[dict[str, str]] = []  # user/assistant turns, questions without the schema
         self.last_answer: Answer | None = None

@@ -54,6 +54,7 @@ class ValidateSettings(_Section):
     timeout: float = Field(2.0, gt=0)
     max_rows: int = Field(10_000, ge=1)
     workers: Optional[int] = Field(None, ge=1)
+    max_memory_mb: int = Field(1024, ge=64)  # SQLite heap / DuckDB memory_limit for model-written SQL
 
 
 class TrainSettings(_Section):

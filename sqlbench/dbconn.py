@@ -9,7 +9,11 @@ Two independent layers keep the database unchanged:
    access, PostgreSQL inside ``BEGIN READ ONLY`` transactions that are always rolled
    back — so a statement the guard misjudges still cannot write.
 
-Queries run with the validator's limits: a wall-clock timeout and a row cap.
+SQLite and DuckDB queries run in the validator's own sandbox (sqlbench/sqlcheck/sandbox.py)
+with its limits: the input cap, the timeout (the answer comes back by then even when
+the engine is stuck in one call), the row and byte caps, the value-length cap and the
+memory cap (``validate.max_memory_mb``). A WAL-mode SQLite file is opened so that no
+``-wal``/``-shm`` file appears beside it (see ``sqlite_file_uri``).
 """
 
 from __future__ import annotations
@@ -23,9 +27,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import unquote, urlparse
 
 from sqlbench.errors import SqlbenchError
+from sqlbench.sqlcheck.sandbox import (
+    DEFAULT_MAX_MEMORY_MB,
+    TIMEOUT,
+    UNSAFE,
+    DuckSandbox,
+    SandboxError,
+    SqliteSandbox,
+    input_error,
+)
 
 READ_ONLY_REFUSAL = "refused: chat runs read-only queries only"
 
@@ -74,10 +87,14 @@ def check_read_only(sql: str, backend: str = "sqlite") -> str | None:
     import sqlglot
     from sqlglot.errors import ParseError
 
+    from sqlbench.sqlcheck.dialect import parse_budget_ok
+
     m = _EXPLAIN.match(sql)
     if m:  # EXPLAIN [ANALYZE] [QUERY PLAN] q: read-only when q is (ANALYZE runs q)
         return check_read_only(sql[m.end():], backend) if sql[m.end():].strip() else None
     if _SHOW.match(sql):
+        return None
+    if not parse_budget_ok(sql):  # too long or deep for sqlglot in bounded time: the engine decides
         return None
     log = logging.getLogger("sqlglot")
     level = log.level
@@ -113,10 +130,12 @@ class Database:
     backend = ""
     _conn: Any = None  # the engine's connection, opened by the subclass
 
-    def __init__(self, target: str, *, timeout: float = 2.0, max_rows: int = 10_000) -> None:
+    def __init__(self, target: str, *, timeout: float = 2.0, max_rows: int = 10_000,
+                 max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> None:
         self.target = target
         self.timeout = timeout
         self.max_rows = max_rows
+        self.max_memory_mb = max_memory_mb
         self._lock = threading.Lock()
 
     # subclasses implement these two
@@ -137,6 +156,9 @@ class Database:
         ``guard=False`` skips the statement guard (tests use it to prove the engine
         alone refuses writes)."""
         sql = sql.strip().rstrip(";").strip()
+        refused = input_error(sql)  # too long or a NUL: before the guard's parser sees it
+        if refused is not None:
+            return QueryResult(error=refused.message, refused=refused.kind == UNSAFE)
         if guard:
             refusal = check_read_only(sql, self.backend)
             if refusal:
@@ -178,63 +200,73 @@ def _fetch(cursor: Any, max_rows: int) -> tuple[list[tuple], bool]:
     return [tuple(r) for r in rows[:max_rows]], truncated
 
 
-class SqliteDatabase(Database):
+class _SandboxedDatabase(Database):
+    """SQLite and DuckDB: each query runs in the validator's sandbox."""
+
+    def _run(self, sql: str) -> tuple[list[str], list[tuple], bool]:
+        return self._run_on(self._sandbox(), sql)
+
+    def _run_on(self, box: Any, sql: str) -> tuple[list[str], list[tuple], bool]:
+        r = box.run([sql], time.monotonic() + self.timeout)
+        return list(r.columns or []), [tuple(x) for x in r.rows or []], r.overflow
+
+    def _sandbox(self) -> Any:
+        raise NotImplementedError
+
+    def _classify(self, e: Exception) -> tuple[str, bool]:
+        if not isinstance(e, SandboxError):
+            return f"{type(e).__name__}: {_first_line(e)}", False
+        text = e.message
+        if e.kind == TIMEOUT:
+            return self._timeout_message(), False
+        low = text.lower()
+        if e.kind == UNSAFE or "readonly" in low or "read-only" in low or "read only" in low:
+            text = text.removeprefix("refused: ")
+            return f"{READ_ONLY_REFUSAL} ({text}); the database was not changed", True
+        return text, False
+
+
+class SqliteDatabase(_SandboxedDatabase):
     backend = "sqlite"
 
     def __init__(self, target: str, **kw: Any) -> None:
         super().__init__(target, **kw)
-        uri = f"file:{quote(str(Path(target).resolve()))}?mode=ro"
+        self._box = self._open()
+        self._conn = self._box.conn
+
+    def _open(self) -> SqliteSandbox:
         try:
-            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._conn.execute("PRAGMA query_only = ON")
-            self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            box = SqliteSandbox(path=self.target, max_rows=self.max_rows, max_memory_mb=self.max_memory_mb)
         except sqlite3.Error as e:
-            raise DatabaseError(f"{target}: cannot open as a SQLite database ({e})") from None
-        self._conn.set_authorizer(_sqlite_authorizer)
-        self._deadline = 0.0
-        # Checked every 1000 VM steps: a runaway query is interrupted at the deadline.
-        self._conn.set_progress_handler(lambda: int(time.monotonic() > self._deadline), 1000)
-
-    def _run(self, sql: str) -> tuple[list[str], list[tuple], bool]:
-        self._deadline = time.monotonic() + self.timeout
+            raise DatabaseError(f"{self.target}: cannot open as a SQLite database ({e})") from None
         try:
-            cur = self._conn.execute(sql)
-            columns = [d[0] for d in cur.description or []]
-            rows, truncated = _fetch(cur, self.max_rows)
-            return columns, rows, truncated
-        finally:
-            self._deadline = float("inf")
-            if self._conn.in_transaction:
-                self._conn.rollback()
+            box.run(["SELECT count(*) FROM sqlite_master"], time.monotonic() + max(self.timeout, 5.0))
+        except SandboxError as e:
+            box.close()
+            raise DatabaseError(f"{self.target}: cannot open as a SQLite database ({e.message})") from None
+        return box
 
-    def _classify(self, e: Exception) -> tuple[str, bool]:
-        text = str(e)
-        if text == "interrupted":
-            return self._timeout_message(), False
-        if "not authorized" in text or "readonly" in text or "read-only" in text:
-            return f"{READ_ONLY_REFUSAL} ({text}); the database was not changed", True
-        return f"{type(e).__name__}: {text}", False
+    def _sandbox(self) -> SqliteSandbox:
+        if self._box._abandoned:  # a query stuck past its limit keeps (and then closes) that connection
+            self._box = self._open()
+            self._conn = self._box.conn
+        return self._box
 
     def schema_text(self) -> str:
         with self._lock:
-            self._deadline = float("inf")
-            rows = self._conn.execute(
+            box = self._sandbox()
+            box.deadline = float("inf")
+            rows = box.conn.execute(
                 "SELECT sql FROM sqlite_master WHERE type IN ('table', 'view') AND sql IS NOT NULL "
                 "AND name NOT LIKE 'sqlite_%' ORDER BY type = 'view', rowid"
             ).fetchall()
         return _ddl(r[0] for r in rows)
 
-
-_SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
-
-
-def _sqlite_authorizer(action: int, *args: Any) -> int:
-    # Allow-list: reading only. ATTACH, PRAGMA, temp tables and every write are denied,
-    # so e.g. VACUUM INTO or ATTACH cannot create files next to the database either.
-    return sqlite3.SQLITE_OK if action in _SQLITE_ALLOWED else sqlite3.SQLITE_DENY
+    def close(self) -> None:
+        self._box.close()
 
 
-class DuckDatabase(Database):
+class DuckDatabase(_SandboxedDatabase):
     backend = "duckdb"
 
     def __init__(self, target: str, **kw: Any) -> None:
@@ -243,33 +275,29 @@ class DuckDatabase(Database):
 
         try:
             # No file-system access: COPY TO, ATTACH and read_csv('/etc/...') are refused,
-            # and lock_configuration stops a query from switching that back on.
-            self._conn = duckdb.connect(
-                str(target), read_only=True,
-                config={"enable_external_access": False, "lock_configuration": True},
-            )
+            # and the locked configuration stops a query from switching that back on.
+            self._base = DuckSandbox(path=target, max_rows=self.max_rows, max_memory_mb=self.max_memory_mb)
         except duckdb.Error as e:
             raise DatabaseError(f"{target}: cannot open as a DuckDB database read-only ({e})") from None
+        self._conn = self._base.conn
 
     def _run(self, sql: str) -> tuple[list[str], list[tuple], bool]:
-        timer = threading.Timer(self.timeout, self._conn.interrupt)
-        timer.daemon = True
-        timer.start()
+        box = self._sandbox()
         try:
-            cur = self._conn.execute(sql)
-            columns = [d[0] for d in cur.description or []]
-            rows, truncated = _fetch(cur, self.max_rows)
-            return columns, rows, truncated
+            return self._run_on(box, sql)
         finally:
-            timer.cancel()
+            box.close()
 
-    def _classify(self, e: Exception) -> tuple[str, bool]:
-        text = str(e)
-        if "INTERRUPT" in text or "Interrupted" in text:
-            return self._timeout_message(), False
-        if "read-only" in text or "read only" in text or "file system operations are disabled" in text:
-            return f"{READ_ONLY_REFUSAL} ({text.splitlines()[0]}); the database was not changed", True
-        return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}", False
+    def _sandbox(self) -> DuckSandbox:
+        # each query on its own cursor, in a transaction rolled back after it: a query
+        # stuck past its limit keeps (and then closes) only that cursor
+        return DuckSandbox(template=self._conn, max_rows=self.max_rows)
+
+    def close(self) -> None:
+        try:
+            self._base.close()
+        except self._base.duckdb.Error:
+            pass  # a query abandoned at its limit still holds the database; it lets go when it ends
 
     def schema_text(self) -> str:
         with self._lock:
@@ -414,7 +442,8 @@ def _strip_scheme(target: str) -> str:
     return os.path.expanduser(unquote(rest))
 
 
-def connect(target: str, *, timeout: float = 2.0, max_rows: int = 10_000) -> Database:
+def connect(target: str, *, timeout: float = 2.0, max_rows: int = 10_000,
+            max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> Database:
     """Open ``target`` read-only: a SQLite or DuckDB file (optionally as ``sqlite:///path``
     / ``duckdb:///path``) or a ``postgresql://`` URL."""
     backend = detect_backend(target)
@@ -424,7 +453,7 @@ def connect(target: str, *, timeout: float = 2.0, max_rows: int = 10_000) -> Dat
     if not Path(path).is_file():
         raise DatabaseError(f"{path}: no such database file")
     cls = SqliteDatabase if backend == "sqlite" else DuckDatabase
-    return cls(path, timeout=timeout, max_rows=max_rows)
+    return cls(path, timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb)
 
 
 def describe_target(target: str) -> str:

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
                        top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt})
     s = ctx.settings
     # open the database first: a wrong --db fails fast, before the model loads
-    db = connect(s.chat.db, timeout=s.validate_.timeout, max_rows=s.validate_.max_rows) if s.chat.db else None
+    v = s.validate_
+    db = connect(s.chat.db, timeout=v.timeout, max_rows=v.max_rows, max_memory_mb=v.max_memory_mb) if s.chat.db else None
     if not args.json:
         print(f"sqlbench chat: loading {s.chat.model or 'the tiny offline student'} ...", file=sys.stderr, flush=True)
     session = ChatSession(s.chat.model, settings=s, db=db)

@@ -66,11 +66,11 @@ EMPTY_COMPLETION = "<think></think><sql></sql>"
 _VALIDATOR = None
 
 
-def _init_worker(timeout: float, max_rows: int) -> None:
+def _init_worker(timeout: float, max_rows: int, max_memory_mb: int = 1024) -> None:
     global _VALIDATOR
     from sqlbench.sqlcheck import Validator
 
-    _VALIDATOR = Validator(timeout=timeout, max_rows=max_rows)
+    _VALIDATOR = Validator(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb)
 
 
 def _judge(item) -> dict[str, Any]:
@@ -78,10 +78,11 @@ def _judge(item) -> dict[str, Any]:
     return _VALIDATOR.check(task, candidate).to_dict()
 
 
-def _verdicts(items: list, workers: int, timeout: float, max_rows: int) -> Iterator[dict[str, Any]]:
+def _verdicts(items: list, workers: int, timeout: float, max_rows: int,
+              max_memory_mb: int = 1024) -> Iterator[dict[str, Any]]:
     """Verdicts in input order, from worker processes when it pays."""
     if workers <= 1 or len(items) <= IN_PROCESS_MAX_ROWS:
-        _init_worker(timeout, max_rows)
+        _init_worker(timeout, max_rows, max_memory_mb)
         for item in items:
             yield _judge(item)
         return
@@ -92,7 +93,7 @@ def _verdicts(items: list, workers: int, timeout: float, max_rows: int) -> Itera
     ctx = multiprocessing.get_context("spawn")
     chunk = max(1, min(64, len(items) // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(timeout, max_rows)) as pool:
+                             initargs=(timeout, max_rows, max_memory_mb)) as pool:
         try:
             yield from pool.map(_judge, items, chunksize=chunk)
         except BaseException:
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         bar = progress.add_task("validating", total=len(items)) if progress else None
         if progress:
             progress.start()
-        for (task, _), verdict in zip(items, _verdicts(items, workers, cfg.timeout, cfg.max_rows)):
+        for (task, _), verdict in zip(items, _verdicts(items, workers, cfg.timeout, cfg.max_rows, cfg.max_memory_mb)):
             row = dict(task.row)
             line = {"id": row.pop("id", task.id), **row, "verdict": verdict}
             out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")

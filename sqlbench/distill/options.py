@@ -39,6 +39,7 @@ class DistillOptions:
     validator_max_rows: int
     validator_workers: int
     hf_token: str | None = None  # for reading a private dataset and publishing; never written
+    validator_max_memory_mb: int = 1024
 
     def public(self) -> dict[str, Any]:
         """The run options as recorded in config.yaml (no secrets)."""
@@ -107,4 +108,5 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
         validator_max_rows=settings.validate_.max_rows,
         validator_workers=settings.validate_.workers or os.cpu_count() or 2,
         hf_token=secrets.get("hf_token"),
+        validator_max_memory_mb=settings.validate_.max_memory_mb,
     )

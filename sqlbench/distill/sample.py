@@ -25,7 +25,8 @@ class Judge:
     def __init__(self, opts: DistillOptions, executor: Executor | None = None):
         from sqlbench.sqlcheck import Validator
 
-        self._validator = Validator(timeout=opts.validator_timeout, max_rows=opts.validator_max_rows)
+        self._validator = Validator(timeout=opts.validator_timeout, max_rows=opts.validator_max_rows,
+                                    max_memory_mb=opts.validator_max_memory_mb)
         self._own = executor is None
         self._executor = executor or ThreadPoolExecutor(max_workers=opts.validator_workers or os.cpu_count() or 2,
                                                         thread_name_prefix="sqlbench-validate")

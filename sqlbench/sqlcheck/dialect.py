@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import sqlite3
+import time
 
 # Dialects that rows of gretel/Spider/SynSQL are written in, most common first.
 SOURCE_DIALECTS = ("mysql", "postgres", "tsql")
@@ -46,22 +46,65 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command
 
 def split_statements(sql: str) -> list[str]:
     """Split SQL text into statements the way SQLite's own tokenizer sees them, so
-    semicolons in strings, comments and trigger bodies do not cut a statement."""
+    semicolons in strings, comments and trigger bodies do not cut a statement.
+
+    One linear pass of ``sqlite3_complete``'s state machine (``sqlite3.complete_statement``
+    itself raises on a NUL byte, and calling it once per ';' is quadratic)."""
     out: list[str] = []
     start = 0
-    for m in re.finditer(";", sql):
-        chunk = sql[start : m.end()]
-        if sqlite3.complete_statement(chunk):
-            _keep(out, chunk)
-            start = m.end()
+    state = 0
+    for m in _COMPLETE_TOKENS.finditer(sql):
+        kind = m.lastindex
+        if kind == _TK_OPEN:  # an unterminated string, name or comment: no later cut
+            break
+        if kind == _TK_SEMI:
+            state = _COMPLETE_TRANS[state][0]
+            if state == 1:
+                _keep(out, sql[start : m.end()])
+                start = m.end()
+            continue
+        if kind == _TK_WS:
+            token = 1
+        elif kind == _TK_WORD:
+            token = _COMPLETE_WORDS.get(m.group(kind).lower(), 2)
+        else:
+            token = 2
+        state = _COMPLETE_TRANS[state][token]
     _keep(out, sql[start:])
     return out
 
 
+# sqlite3_complete (SQLite's complete.c): tokens SEMI WS OTHER EXPLAIN CREATE TEMP TRIGGER END,
+# states INVALID START NORMAL EXPLAIN CREATE TRIGGER SEMI END; a ';' reaching START ends a statement.
+_COMPLETE_TRANS = (
+    (1, 0, 2, 3, 4, 2, 2, 2),
+    (1, 1, 2, 3, 4, 2, 2, 2),
+    (1, 2, 2, 2, 2, 2, 2, 2),
+    (1, 3, 3, 2, 4, 2, 2, 2),
+    (1, 4, 2, 2, 2, 4, 5, 2),
+    (6, 5, 5, 5, 5, 5, 5, 5),
+    (6, 6, 5, 5, 5, 5, 5, 7),
+    (1, 7, 5, 5, 5, 5, 5, 5),
+)
+_COMPLETE_WORDS = {"explain": 3, "create": 4, "temp": 5, "temporary": 5, "trigger": 6, "end": 7}
+_TK_SEMI, _TK_WS, _TK_WORD, _TK_OPEN = 1, 2, 4, 5
+_COMPLETE_TOKENS = re.compile(
+    r"(;)"
+    r"|([ \t\n\f\r]+|/\*.*?\*/|--[^\n]*(?:\n|$))"
+    r"|('[^']*'|\"[^\"]*\"|`[^`]*`|\[[^\]]*\])"
+    r"|([A-Za-z0-9_$\u0080-\U0010FFFF]+)"
+    r"|(/\*|['\"`\[])"
+    r"|(.)",
+    re.S,
+)
+
+
 def _keep(out: list[str], chunk: str) -> None:
     stmt = chunk.strip()
-    while stmt.endswith(";"):
-        stmt = stmt[:-1].rstrip()
+    end = len(stmt)
+    while end and (stmt[end - 1] == ";" or stmt[end - 1].isspace()):  # one pass: no copy per ';'
+        end -= 1
+    stmt = stmt[:end]
     if stmt and _COMMENTS.sub("", stmt).strip():
         out.append(stmt)
 
@@ -113,38 +156,74 @@ def _statement_classes() -> tuple[type, ...]:
     return tuple(getattr(exp, n) for n in names if hasattr(exp, n))
 
 
+# sqlglot is pure Python: ~15 µs a character and ~20 stack frames a parenthesis. Text
+# longer or deeper than this is not handed to it at all (it would not parse anyway, or
+# take seconds and hundreds of MB), so one parse stays well inside a verdict's time.
+PARSE_MAX_CHARS = 20_000
+PARSE_MAX_DEPTH = 40
+_CACHE_MAX_CHARS = 4_096  # longer texts are parsed uncached: their trees are big
+
+
+def nesting_depth(sql: str) -> int:
+    """Deepest parenthesis nesting, counting every '(' (strings included: an upper bound)."""
+    depth = deepest = 0
+    for ch in _PARENS.findall(sql):
+        depth = depth + 1 if ch == "(" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_PARENS = re.compile(r"[()]")
+
+
+def parse_budget_ok(sql: str, deadline: float | None = None) -> bool:
+    """Whether sqlglot may look at ``sql``: short and shallow enough, and time left."""
+    if len(sql) > PARSE_MAX_CHARS or nesting_depth(sql) > PARSE_MAX_DEPTH:
+        return False
+    return deadline is None or time.monotonic() < deadline
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse(sql: str, dialect: str | None):
+    return _parse_uncached(sql, dialect)
+
+
+def _parse_uncached(sql: str, dialect: str | None):
     import sqlglot
 
     return sqlglot.parse(sql, read=dialect)
 
 
-def parse_statements(sql: str, dialect: str | None = None) -> list | None:
+def parse_statements(sql: str, dialect: str | None = None, deadline: float | None = None) -> list | None:
     """sqlglot trees of every statement, or None when the text is not SQL in that
-    dialect (a bare expression such as ``hello world`` is not a statement)."""
+    dialect (a bare expression such as ``hello world`` is not a statement), or is too
+    long or deep to parse, or the deadline has passed."""
+    if not parse_budget_ok(sql, deadline):
+        return None
     try:
-        trees = [t for t in _parse(sql, dialect) if t is not None]
-    except Exception:  # sqlglot raises ParseError, TokenError, and the odd ValueError
+        parsed = _parse(sql, dialect) if len(sql) <= _CACHE_MAX_CHARS else _parse_uncached(sql, dialect)
+        trees = [t for t in parsed if t is not None]
+    except Exception:  # sqlglot raises ParseError, TokenError, RecursionError, the odd ValueError
         return None
     if not trees or not all(isinstance(t, _statement_classes()) for t in trees):
         return None
     return trees
 
 
-def parses(sql: str, dialect: str | None = None) -> bool:
+def parses(sql: str, dialect: str | None = None, deadline: float | None = None) -> bool:
     """True when sqlglot parses ``sql`` as one or more SQL statements: in ``dialect`` if
-    given, else in any of SQLite, MySQL, PostgreSQL, DuckDB."""
+    given, else in any of SQLite, MySQL, PostgreSQL, DuckDB. False for text over
+    PARSE_MAX_CHARS or nested deeper than PARSE_MAX_DEPTH."""
     if not sql or not sql.strip():
         return False
     dialects = (dialect,) if dialect else PARSE_DIALECTS
-    return any(parse_statements(sql, d) is not None for d in dialects)
+    return any(parse_statements(sql, d, deadline) is not None for d in dialects)
 
 
-def transpile(sql: str, read: str | None, write: str) -> list[str] | None:
+def transpile(sql: str, read: str | None, write: str, deadline: float | None = None) -> list[str] | None:
     """``sql`` rewritten from ``read`` into ``write``, one string per statement; None
     when it does not parse in ``read`` or sqlglot cannot express it in ``write``."""
-    trees = parse_statements(sql, read)
+    trees = parse_statements(sql, read, deadline)
     if trees is None:
         return None
     try:
@@ -159,13 +238,14 @@ def _raise_level():
     return ErrorLevel.RAISE
 
 
-def rewrites(sql: str, write: str, reads: tuple[str | None, ...] = SOURCE_DIALECTS) -> list[list[str]]:
+def rewrites(sql: str, write: str, reads: tuple[str | None, ...] = SOURCE_DIALECTS,
+             deadline: float | None = None) -> list[list[str]]:
     """Distinct transpilations of ``sql`` into ``write`` from each source dialect, in
-    order, leaving out ones identical to the input."""
+    order, leaving out ones identical to the input; none once ``deadline`` has passed."""
     seen = {sql.strip()}
     out: list[list[str]] = []
     for read in reads:
-        stmts = transpile(sql, read, write)
+        stmts = transpile(sql, read, write, deadline)
         if stmts is None:
             continue
         key = ";\n".join(stmts)

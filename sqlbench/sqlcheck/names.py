@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from sqlbench.sqlcheck.dialect import PARSE_DIALECTS, parse_statements, split_statements
+from sqlbench.sqlcheck.dialect import PARSE_DIALECTS, parse_budget_ok, parse_statements, split_statements
 
 
 def referenced_names(sql: str) -> tuple[set[str], set[str]]:
     """Lower-cased (tables, columns) that ``sql`` reads or writes.
 
     Names the query defines itself (CTE names, output aliases) are left out, so what
-    remains is what must exist in the schema. Unparseable SQL gives two empty sets.
+    remains is what must exist in the schema. Unparseable SQL gives two empty sets, and
+    so does text too long or too deeply nested for sqlglot (see ``parse_budget_ok``).
     """
     from sqlglot import exp
+
+    if not parse_budget_ok(sql):
+        return set(), set()
 
     trees = None
     for d in PARSE_DIALECTS:

@@ -1,18 +1,34 @@
-"""The two engines model-written SQL runs in, locked down.
+"""The two engines model-written SQL runs in, locked down: one implementation for the
+validator, the GRPO rewards and chat's read-only connections (sqlbench/dbconn.py).
 
-SQLite (the default): in-memory only; an authorizer allows plain reads, writes and
-DDL and refuses ATTACH/DETACH (which also catches ``VACUUM INTO 'file'``), PRAGMA
-(including ``pragma_*`` table functions), virtual tables and extension loading; a
-progress handler stops statements at the deadline; a page-count cap, a value-length
-cap and a process-wide heap cap bound memory. A built context is kept as the bytes of
+Every run holds three limits:
+
+* input: SQL over ``MAX_SQL_BYTES`` is refused (``unsafe``, the cap named), a NUL
+  character is a ``syntax`` error; sqlglot sees only short, shallow text (dialect.py);
+* time: statements run on a pooled runner thread and the caller gets its verdict at the
+  deadline plus at most ``GRACE`` seconds, even when one engine call ignores interrupts
+  (SQLite's ``instr`` on megabyte strings, DuckDB's ``repeat``): that call is abandoned
+  and its connection closed when it lets go;
+* memory: ``max_memory_mb`` (``validate.max_memory_mb``) is SQLite's process-wide hard
+  heap limit (a quarter of it, at most 256 MiB, per database, in pages) and each DuckDB database's
+  ``memory_limit``; no value may exceed ``VALUE_LIMIT`` in SQLite, and ``printf``/``format``
+  are replaced by a copy that refuses a ``%c`` repeated past it (SQLite 3.40 loops
+  2^31 times in one VM step there).
+
+SQLite (the default): in-memory, or a user's file opened read-only (``path=``); an
+authorizer allows plain reads, writes and DDL (reads only for a file) and refuses
+ATTACH/DETACH (which also catches ``VACUUM INTO 'file'``), PRAGMA (including
+``pragma_*`` table functions), virtual tables and extension loading; a progress handler
+stops statements at the deadline. A built context is kept as the bytes of
 ``serialize()`` and copied into a fresh connection per candidate with ``deserialize()``.
 
-DuckDB (for contexts/golds SQLite cannot run): external access off (no files, no
-ATTACH, no extension install/load), configuration locked, one thread, a memory cap,
-no spill directory; statements run in a worker thread, ``interrupt()`` is called at
-the deadline and the caller gets its verdict then even if DuckDB is slow to stop. A
-built context stays open and each candidate runs in a rolled-back transaction on a
-cursor of it.
+DuckDB (for contexts/golds SQLite cannot run, and DuckDB files in chat): external
+access off (no files, no ATTACH, no extension install/load), configuration locked, one
+thread, a memory cap, no spill directory. A string is split by DuckDB's own parser and
+run one statement at a time, so a statement SQLite's splitter cannot see (``$$…$$``
+quoting) is still checked, and a COMMIT cannot end the transaction a shared template
+is protected by. A built context stays open and each candidate runs in a rolled-back
+transaction on a cursor of it.
 
 Both engines: statements that attach, pragma, vacuum, copy, install/load, set, or call
 file/settings functions are refused before they run (a clear detail; the engine guards
@@ -22,22 +38,31 @@ above are what make it safe).
 from __future__ import annotations
 
 import math
+import os
+import queue
 import re
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
+from urllib.parse import quote
 
-from sqlbench.sqlcheck.dialect import READ_ONLY_WORDS, first_keyword, unsafe_reason
+from sqlbench.sqlcheck.dialect import unsafe_reason
 
 # Kinds of SandboxError; the verdict layer maps them onto reasons.
 UNSAFE, TIMEOUT, SYNTAX, EXECUTION = "unsafe", "timeout", "syntax", "execution"
 
-PAGE_LIMIT = 64 * 1024  # 4 KiB pages: 256 MiB per database
-VALUE_LIMIT = 16 * 1024 * 1024  # longest string/blob/row SQLite may build
-HEAP_LIMIT = 2 * 1024 * 1024 * 1024  # process-wide SQLite heap cap
+DEFAULT_MAX_MEMORY_MB = 1024  # validate.max_memory_mb
+MAX_SQL_BYTES = 100_000  # longer model-written SQL is refused before anything parses it
+PAGE_SIZE = 4096
+PAGE_LIMIT = 64 * 1024  # 4 KiB pages: 256 MiB per database (a quarter of the default cap)
+# Longest string/blob/row SQLite may build. It also bounds the quadratic string
+# functions (instr/replace/trim on a crafted 1 MiB value take seconds, on 16 MiB hours).
+VALUE_LIMIT = 1024 * 1024
 PROGRESS_OPS = 2000  # VM instructions between deadline checks
+GRACE = 0.5  # seconds past the deadline before a run that ignores interrupts is abandoned
 
 
 class SandboxError(Exception):
@@ -54,6 +79,78 @@ class Result:
     rows: list[tuple] | None
     ncols: int = 0
     overflow: bool = False  # more than max_rows rows (rows holds the first max_rows)
+    columns: list[str] | None = None  # the result's column names (chat shows them)
+
+
+def input_error(sql: str) -> SandboxError | None:
+    """Why model-written SQL is refused before any engine or parser sees it, or None."""
+    if len(sql) > MAX_SQL_BYTES or len(sql.encode("utf-8", "surrogatepass")) > MAX_SQL_BYTES:
+        size = len(sql.encode("utf-8", "surrogatepass"))
+        return SandboxError(UNSAFE, f"refused: the SQL is {size:,} bytes, over the {MAX_SQL_BYTES:,}-byte limit")
+    if "\x00" in sql:
+        return SandboxError(SYNTAX, "the SQL contains a NUL character")
+    return None
+
+
+# ---- runner threads ---------------------------------------------------------------
+class _Job:
+    __slots__ = ("fn", "done", "result", "error")
+
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn = fn
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _Runner(threading.Thread):
+    """A thread that runs engine calls for callers who must not wait past a deadline.
+    Kept in a small idle pool: a hand-off costs ~40 µs, a new thread ~250 µs."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="sqlbench-sandbox")
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                job.result = job.fn()
+            except BaseException as e:  # handed to the caller, never lost
+                job.error = e
+            job.done.set()
+            with _pool_lock:
+                if len(_idle) >= _POOL_MAX:
+                    return
+                _idle.append(self)
+
+
+_pool_lock = threading.Lock()
+_idle: list[_Runner] = []
+_POOL_MAX = 8
+
+
+def call_by_deadline(fn: Callable[[], Any], deadline: float, interrupt: Callable[[], None]) -> tuple[bool, Any]:
+    """Run ``fn`` on a runner thread. (True, its result) when it returns by ``deadline``
+    (plus GRACE after ``interrupt()`` is called at the deadline), re-raising what it
+    raised; (False, None) when it is still running then: it is abandoned, and must
+    release its own resources when it finishes."""
+    if math.isinf(deadline):
+        return True, fn()
+    with _pool_lock:
+        runner = _idle.pop() if _idle else None
+    if runner is None:
+        runner = _Runner()
+    job = _Job(fn)
+    runner.jobs.put(job)
+    if not job.done.wait(max(0.0, deadline - time.monotonic())):
+        interrupt()
+        if not job.done.wait(GRACE):
+            return False, None
+    if job.error is not None:
+        raise job.error
+    return True, job.result
 
 
 State = dict[str, tuple[str, int, list[tuple], bool]]  # name -> (type, ncols, rows, overflow)
@@ -85,48 +182,161 @@ _DENIED_FUNCTIONS = frozenset(
 _CONTEXT_PRAGMAS = frozenset({"foreign_keys", "recursive_triggers", "defer_foreign_keys", "case_sensitive_like"})
 _SYNTAX_MARKERS = ("syntax error", "incomplete input", "unrecognized token")
 
-_heap_once = threading.Lock()
-_heap_set = False
+_READ_ONLY = frozenset({_S.SQLITE_SELECT, _S.SQLITE_READ, _S.SQLITE_FUNCTION, _S.SQLITE_RECURSIVE})
+
+_heap_lock = threading.Lock()
+_heap_cap = 0  # the process-wide cap set so far (0: none yet)
 
 
-def _cap_heap(conn: sqlite3.Connection) -> None:
-    global _heap_set
-    with _heap_once:
-        if not _heap_set:
-            (current,) = conn.execute("PRAGMA hard_heap_limit").fetchone()
-            if current == 0 or current > HEAP_LIMIT:
-                conn.execute(f"PRAGMA hard_heap_limit={HEAP_LIMIT}")
-            _heap_set = True
+def _cap_heap(conn: sqlite3.Connection, max_memory_mb: int) -> None:
+    """SQLite's heap limit is process-wide: the largest cap any sandbox asked for holds
+    (a validator never gets less than it was configured with)."""
+    global _heap_cap
+    cap = max(1, int(max_memory_mb)) << 20
+    with _heap_lock:
+        if _heap_cap >= cap:
+            return
+        conn.execute(f"PRAGMA hard_heap_limit={cap}")
+        conn.execute(f"PRAGMA soft_heap_limit={cap * 3 // 4}")  # shed page cache first
+        _heap_cap = cap
+
+
+def _page_limit(max_memory_mb: int) -> int:
+    return max(256, min(PAGE_LIMIT, (int(max_memory_mb) << 20) // 4 // PAGE_SIZE))
+
+
+# ---- printf/format, bounded ---------------------------------------------------------
+# SQLite 3.40 builds printf('%.*c', n, 'x') by appending one character n times, in one VM
+# step that no progress handler or interrupt reaches (2^31 times: ~12 s, whatever the
+# length limit). The replacement works out the repeat counts first; any over the
+# length limit gives NULL, which is what SQLite returns for text over that limit.
+_PRINTF_SPEC = re.compile(r"%([-+ #!0,]*)(\*|[0-9]*)(?:\.(\*|[0-9]*))?l{0,2}(.)", re.S)
+_helper = threading.local()
+
+
+def _helper_conn() -> sqlite3.Connection:
+    conn = getattr(_helper, "conn", None)
+    if conn is None:
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
+        _helper.conn = conn
+    return conn
+
+
+def _as_int32(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        (value,) = _helper_conn().execute("SELECT CAST(? AS INTEGER)", (value,)).fetchone()
+    value = value or 0
+    return ((value & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000  # C's (int) of the int64
+
+
+def _printf_overflows(args: tuple) -> bool:
+    fmt = args[0]
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8", "replace")
+    if not isinstance(fmt, str) or "%" not in fmt:
+        return False
+    i = 1  # next argument
+    for m in _PRINTF_SPEC.finditer(fmt):
+        _, width, precision, conv = m.groups()
+        if conv == "%":
+            continue
+        if width == "*":
+            i += 1
+        count = None
+        if precision == "*":
+            count = abs(_as_int32(args[i])) if i < len(args) else 0
+            i += 1
+        elif precision:
+            count = int(precision) & 0x7FFFFFFF
+        i += 1
+        if conv == "c" and count is not None and count > VALUE_LIMIT:
+            return True
+    return False
+
+
+def _bounded_printf(*args: Any) -> Any:
+    if args and _printf_overflows(args):
+        return None
+    marks = ", ".join("?" * len(args))
+    return _helper_conn().execute(f"SELECT printf({marks})", args).fetchone()[0]
+
+
+def sqlite_file_uri(path: str | os.PathLike, *, immutable: bool | None = None) -> str:
+    """A read-only URI for a user's SQLite file that leaves nothing beside it.
+
+    ``mode=ro`` alone still makes SQLite create ``-wal``/``-shm`` files next to a
+    WAL-mode database. Such a database without a ``-wal`` file has nothing outside the
+    main file, so it is opened ``immutable=1`` (no locks, no side files). A ``-wal``
+    file that is already there may hold committed rows the main file lacks: then the
+    database is opened plainly read-only (reading it needs the existing ``-shm``).
+    ``immutable=True`` forces immutable (files nothing else writes to)."""
+    p = Path(path).resolve()
+    if immutable is None:
+        immutable = _wal_mode(p) and not Path(f"{p}-wal").exists()
+    return f"file:{quote(str(p))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def _wal_mode(path: Path) -> bool:
+    """Bytes 18-19 of a SQLite header are 2, 2 for a WAL-mode database."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(20)
+    except OSError:
+        return False
+    return len(head) == 20 and head[18] == 2 and head[19] == 2
 
 
 class SqliteSandbox:
-    """One fresh in-memory SQLite database (optionally a copy of a built context)."""
+    """One fresh in-memory SQLite database (optionally a copy of a built context), or
+    a user's SQLite file opened read-only (``path``), where only reads are authorized."""
 
     engine = "sqlite"
 
     def __init__(self, image: bytes | None = None, *, max_rows: int = 10_000, max_bytes: int = 64 << 20,
-                 trusted: bool = False):
+                 trusted: bool = False, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+                 path: str | os.PathLike | None = None, immutable: bool | None = None):
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.trusted = trusted  # building a dataset's context: a few harmless PRAGMAs pass
+        self.read_only = path is not None
         self.deadline = math.inf
         self.denied: str | None = None
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        _cap_heap(conn)
-        if image is not None:
-            conn.deserialize(image)
-        conn.execute("PRAGMA temp_store=MEMORY")  # never a temp file on the host
-        conn.execute(f"PRAGMA max_page_count={PAGE_LIMIT}")
-        conn.execute(f"PRAGMA temp.max_page_count={PAGE_LIMIT}")
+        self._lock = threading.Lock()
+        self._abandoned = False
+        if path is not None:
+            conn = sqlite3.connect(sqlite_file_uri(path, immutable=immutable), uri=True,
+                                   isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        try:
+            _cap_heap(conn, max_memory_mb)
+            if image is not None:
+                conn.deserialize(image)
+            conn.execute("PRAGMA temp_store=MEMORY")  # never a temp file on the host
+            pages = _page_limit(max_memory_mb)
+            if path is None:
+                conn.execute(f"PRAGMA max_page_count={pages}")
+            else:
+                conn.execute("PRAGMA query_only=ON")
+            conn.execute(f"PRAGMA temp.max_page_count={pages}")
+            conn.execute(f"PRAGMA cache_size=-{min(pages * PAGE_SIZE >> 10, 64 << 10)}")  # KiB
+        except BaseException:
+            conn.close()
+            raise
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, max(MAX_SQL_BYTES, 1 << 20) if not trusted else 1 << 30)
+        conn.create_function("printf", -1, _bounded_printf, deterministic=True)
+        conn.create_function("format", -1, _bounded_printf, deterministic=True)
         conn.set_authorizer(self._authorize)
         conn.set_progress_handler(self._progress, PROGRESS_OPS)
         self.conn = conn
 
     # -- guards ------------------------------------------------------------------
     def _authorize(self, action: int, arg1: Any, arg2: Any, db: Any, trigger: Any) -> int:
-        if action in _ALLOWED:
+        allowed = _READ_ONLY if self.read_only else _ALLOWED
+        if action in allowed:
             if action == _S.SQLITE_FUNCTION and str(arg2).lower() in _DENIED_FUNCTIONS:
                 self.denied = f"{arg2}()"
                 return _S.SQLITE_DENY
@@ -136,6 +346,8 @@ class SqliteSandbox:
         self.denied = _ACTION_NAMES.get(action, f"action {action}")
         if action == _S.SQLITE_PRAGMA and arg1:
             self.denied = f"PRAGMA {arg1}"
+        elif self.read_only and action not in _ACTION_NAMES:
+            self.denied = "writes (the database is read-only)"
         return _S.SQLITE_DENY
 
     def _progress(self) -> bool:
@@ -143,14 +355,21 @@ class SqliteSandbox:
 
     # -- running -----------------------------------------------------------------
     def run(self, statements: Sequence[str], deadline: float) -> Result:
-        """Run statements in order; the rows of the last one. Raises SandboxError."""
-        self.deadline = deadline
-        result = Result(rows=None)
-        for stmt in statements:
-            if not self.trusted:
+        """Run statements in order; the rows of the last one. Raises SandboxError, by
+        ``deadline`` + GRACE at the latest."""
+        if not self.trusted:
+            for stmt in statements:
+                err = input_error(stmt)
+                if err is not None:
+                    raise err
                 why = unsafe_reason(stmt, "sqlite")
                 if why:
                     raise SandboxError(UNSAFE, why)
+        return self._by_deadline(lambda: self._run(statements), deadline)
+
+    def _run(self, statements: Sequence[str]) -> Result:
+        result = Result(rows=None)
+        for stmt in statements:
             self.denied = None
             try:
                 cur = self.conn.execute(stmt)
@@ -159,13 +378,32 @@ class SqliteSandbox:
                 raise self._classify(e) from None
             except SandboxError:
                 raise
-            except Exception as e:  # NUL in the text, huge integers, sqlite3.Warning, MemoryError
+            except Exception as e:  # huge integers, sqlite3.Warning, MemoryError
                 raise SandboxError(EXECUTION, str(e) or type(e).__name__) from None
         return result
+
+    def _by_deadline(self, fn: Callable[[], Any], deadline: float) -> Any:
+        self.deadline = deadline
+
+        def guarded() -> Any:
+            try:
+                return fn()
+            finally:
+                with self._lock:
+                    if self._abandoned:
+                        self.conn.close()
+
+        done, value = call_by_deadline(guarded, deadline, self.conn.interrupt)
+        if not done:
+            with self._lock:
+                self._abandoned = True
+            raise SandboxError(TIMEOUT, "stopped at the time limit")
+        return value
 
     def _fetch(self, cur: sqlite3.Cursor) -> Result:
         rows: list[tuple] = []
         nbytes = 0
+        columns = [d[0] for d in cur.description]
         while True:
             batch = cur.fetchmany(512)
             if not batch:
@@ -178,8 +416,8 @@ class SqliteSandbox:
             if nbytes > self.max_bytes:
                 raise SandboxError(EXECUTION, f"result larger than {self.max_bytes >> 20} MiB")
             if len(rows) > self.max_rows:
-                return Result(rows=rows[: self.max_rows], ncols=len(cur.description), overflow=True)
-        return Result(rows=rows, ncols=len(cur.description))
+                return Result(rows=rows[: self.max_rows], ncols=len(columns), overflow=True, columns=columns)
+        return Result(rows=rows, ncols=len(columns), columns=columns)
 
     def _classify(self, e: sqlite3.Error) -> SandboxError:
         msg = str(e)
@@ -193,15 +431,24 @@ class SqliteSandbox:
 
     # -- state -------------------------------------------------------------------
     def schema(self) -> tuple:
-        return tuple(self.conn.execute("SELECT type, name, sql FROM sqlite_schema ORDER BY name").fetchall())
+        """The schema table. Bounded work (the page cap bounds it), so it runs without
+        the deadline: a run that ended just in time must not fail here."""
+        self.deadline = math.inf
+        try:
+            return tuple(self.conn.execute("SELECT type, name, sql FROM sqlite_schema ORDER BY name").fetchall())
+        except sqlite3.Error as e:
+            raise self._classify(e) from None
 
     def changed_since(self, schema: tuple) -> bool:
         """Whether any statement wrote rows or changed the schema (cheap check that
-        lets read-only candidates skip the final-state comparison)."""
+        lets read-only candidates skip the final-state comparison). Raises SandboxError."""
         return self.conn.total_changes > 0 or self.schema() != schema
 
     def state(self, deadline: float) -> State:
-        self.deadline = deadline
+        # Views run the candidate's expressions: same deadline and runner as run().
+        return self._by_deadline(self._state, deadline)
+
+    def _state(self) -> State:
         try:
             names = self.conn.execute(
                 "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view') "
@@ -232,7 +479,9 @@ class SqliteSandbox:
             self.conn.set_authorizer(self._authorize)
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            if not self._abandoned:  # an abandoned run closes the connection itself
+                self.conn.close()
 
 
 _INDEX_SQL = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s.*?\bON\s+(.+?)\s*\((.*)\)", re.I | re.S)
@@ -253,93 +502,135 @@ DUCK_CONFIG = {
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
     "threads": 1,
-    "max_memory": "512MB",
+    "max_memory": f"{DEFAULT_MAX_MEMORY_MB}MiB",
     "temp_directory": "",  # no spilling to disk
-    "lock_configuration": True,
+    "lock_configuration": True,  # last: the settings above cannot be changed back
 }
 
 
+def duck_config(max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> dict[str, Any]:
+    return {**DUCK_CONFIG, "max_memory": f"{int(max_memory_mb)}MiB"}
+
+
+# Statement kinds (DuckDB's parser) refused whatever their text looks like, and the ones
+# that only read.
+_DUCK_REFUSED = frozenset({"ATTACH", "DETACH", "COPY", "COPY_DATABASE", "EXPORT", "EXTENSION", "LOAD", "SET",
+                           "VARIABLE_SET", "PRAGMA", "CALL", "VACUUM", "PREPARE", "EXECUTE"})
+_DUCK_READS = frozenset({"SELECT", "EXPLAIN", "RELATION"})
+
+
+def duck_statements(sql: str) -> list[str]:
+    """``sql`` split by DuckDB's own parser (``$$…$$``, ``E'…'`` quoting included), one
+    text per statement; raises ``duckdb.ParserException`` when DuckDB cannot parse it."""
+    import duckdb
+
+    return [st.query.strip().rstrip(";").strip() for st in duckdb.extract_statements(sql)]
+
+
 class DuckSandbox:
-    """A locked-down in-memory DuckDB database: a fresh one, or (``template`` given) a
-    transaction on a cursor of an already built one, rolled back by ``close()`` so the
-    next candidate sees the context unchanged. Opening a DuckDB database costs ~10 ms,
-    a cursor and a rolled-back transaction well under 1 ms."""
+    """A locked-down DuckDB database: a fresh in-memory one, a user's file opened
+    read-only (``path``), or (``template`` given) a transaction on a cursor of an
+    already open one, rolled back by ``close()`` so the next run sees it unchanged.
+    Opening a DuckDB database costs ~10 ms, a cursor and a rolled-back transaction well
+    under 1 ms."""
 
     engine = "duckdb"
 
     def __init__(self, *, max_rows: int = 10_000, max_bytes: int = 64 << 20, trusted: bool = False,
-                 template: Any = None, on_close: Any = None):
+                 template: Any = None, on_close: Any = None, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+                 path: str | os.PathLike | None = None):
         import duckdb
 
         self.duckdb = duckdb
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.trusted = trusted
+        self.shared = template is not None  # its transaction protects a database others use
+        self.wrote = False  # a statement DuckDB's parser calls a write ran
         self._lock = threading.Lock()
         self._abandoned = False
         self._on_close = on_close
-        if template is None:
-            self.conn = duckdb.connect(":memory:", config=dict(DUCK_CONFIG))
-        else:
+        if template is not None:
             self.conn = template.cursor()  # same database (and locked settings), own transaction
             self.conn.begin()
+        elif path is not None:
+            self.conn = duckdb.connect(str(path), read_only=True, config=duck_config(max_memory_mb))
+        else:
+            self.conn = duckdb.connect(":memory:", config=duck_config(max_memory_mb))
 
     def run(self, statements: Sequence[str], deadline: float) -> Result:
         for stmt in statements:
+            err = None if self.trusted else input_error(stmt)
+            if err is not None:
+                raise err
             why = unsafe_reason(stmt, "duckdb")
             if why:
                 raise SandboxError(UNSAFE, why)
         # DuckDB checks for interrupts between vectors, but a single huge operation
-        # (repeat('x', 2e9)) ignores it for many seconds. The statements run in a
-        # worker thread so the caller gets its timeout verdict on time regardless; an
-        # abandoned worker closes its own connection when DuckDB lets go.
-        box: dict[str, Any] = {}
-        worker = threading.Thread(target=self._work, args=(list(statements), deadline, box), daemon=True)
-        worker.start()
-        worker.join(max(0.0, deadline - time.monotonic()))
-        if worker.is_alive():
-            self.conn.interrupt()
-            worker.join(0.5)
-            if worker.is_alive():
-                with self._lock:
-                    self._abandoned = True
-                raise SandboxError(TIMEOUT, "stopped at the time limit")
-        if "error" in box:
-            raise box["error"]
-        return box["result"]
+        # (repeat('x', 2e9)) ignores it for many seconds. The statements run on a
+        # runner thread so the caller gets its timeout verdict on time regardless; an
+        # abandoned run closes its own connection when DuckDB lets go.
+        done, value = call_by_deadline(lambda: self._work(list(statements), deadline), deadline,
+                                       self.conn.interrupt)
+        if not done:
+            with self._lock:
+                self._abandoned = True
+            raise SandboxError(TIMEOUT, "stopped at the time limit")
+        if isinstance(value, SandboxError):
+            raise value
+        return value
 
-    def _work(self, statements: list[str], deadline: float, box: dict[str, Any]) -> None:
+    def _work(self, statements: list[str], deadline: float) -> Result | SandboxError:
         try:
             result = Result(rows=None)
-            for stmt in statements:
-                self.conn.execute(stmt)
-                desc = self.conn.description
-                # DuckDB answers INSERT/UPDATE/DELETE/CREATE with a one-row "Count" result;
-                # SQLite returns no result set, and neither does a gold there: drop it.
-                counted = desc is not None and len(desc) == 1 and desc[0][0] == "Count" \
-                    and first_keyword(stmt) not in READ_ONLY_WORDS
-                result = self._fetch() if desc is not None and not counted else Result(rows=None)
-            box["result"] = result
+            for text in statements:
+                # One statement at a time, as DuckDB's parser splits them: the text a
+                # caller split (SQLite's way) may hide more statements from it.
+                for stmt in self.duckdb.extract_statements(text):
+                    self._check(stmt)
+                    self.conn.execute(stmt)
+                    kind = stmt.type.name
+                    if kind not in _DUCK_READS:
+                        self.wrote = True
+                    desc = self.conn.description
+                    # DuckDB answers INSERT/UPDATE/DELETE/CREATE with a one-row "Count" result;
+                    # SQLite returns no result set, and neither does a gold there: drop it.
+                    counted = desc is not None and len(desc) == 1 and desc[0][0] == "Count" \
+                        and kind not in _DUCK_READS
+                    result = self._fetch() if desc is not None and not counted else Result(rows=None)
+            return result
         except SandboxError as e:
-            box["error"] = e
+            return e
         except self.duckdb.Error as e:
-            box["error"] = self._classify(e, deadline)
+            return self._classify(e, deadline)
         except Exception as e:  # values Python cannot hold, odd types
-            box["error"] = SandboxError(EXECUTION, str(e) or type(e).__name__)
+            return SandboxError(EXECUTION, str(e) or type(e).__name__)
         finally:
             with self._lock:
                 if self._abandoned:
                     self.conn.close()
 
+    def _check(self, stmt: Any) -> None:
+        kind = stmt.type.name
+        if kind in _DUCK_REFUSED:
+            raise SandboxError(UNSAFE, f"refused: {kind.replace('_', ' ')} statements are not allowed")
+        if self.shared and kind == "TRANSACTION":
+            # COMMIT here would make the rest of the run permanent in a shared database
+            raise SandboxError(UNSAFE, "refused: transaction control inside a shared database's run")
+        why = unsafe_reason(stmt.query, "duckdb")
+        if why:
+            raise SandboxError(UNSAFE, why)
+
     def _fetch(self) -> Result:
-        ncols = len(self.conn.description)
+        desc = self.conn.description
+        columns = [d[0] for d in desc]
         rows = self.conn.fetchmany(self.max_rows + 1)
         nbytes = sum(len(v) for row in rows for v in row if isinstance(v, (str, bytes)))
         if nbytes > self.max_bytes:
             raise SandboxError(EXECUTION, f"result larger than {self.max_bytes >> 20} MiB")
         if len(rows) > self.max_rows:
-            return Result(rows=rows[: self.max_rows], ncols=ncols, overflow=True)
-        return Result(rows=rows, ncols=ncols)
+            return Result(rows=rows[: self.max_rows], ncols=len(columns), overflow=True, columns=columns)
+        return Result(rows=rows, ncols=len(columns), columns=columns)
 
     def _classify(self, e: Exception, deadline: float) -> SandboxError:
         d = self.duckdb
@@ -352,7 +643,12 @@ class DuckSandbox:
             return SandboxError(SYNTAX, msg)
         return SandboxError(EXECUTION, msg)
 
+    def changed_since(self, schema: Any = None) -> bool:
+        """Whether a statement DuckDB's parser calls a write ran."""
+        return self.wrote
+
     def state(self, deadline: float) -> State:
+        wrote = self.wrote
         names = self.run(
             ["SELECT table_type, table_name FROM information_schema.tables "
              "WHERE table_schema = 'main' ORDER BY table_name"],
@@ -363,6 +659,7 @@ class DuckSandbox:
             quoted = '"' + name.replace('"', '""') + '"'
             r = self.run([f"SELECT * FROM {quoted}"], deadline)
             out[name.lower()] = ("view" if "VIEW" in typ.upper() else "table", r.ncols, r.rows or [], r.overflow)
+        self.wrote = wrote
         return out
 
     def close(self) -> None:

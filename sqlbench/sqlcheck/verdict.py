@@ -32,6 +32,7 @@ from sqlbench.sqlcheck.dialect import (
     split_statements,
 )
 from sqlbench.sqlcheck.sandbox import (
+    DEFAULT_MAX_MEMORY_MB,
     EXECUTION,
     SYNTAX,
     TIMEOUT,
@@ -41,6 +42,7 @@ from sqlbench.sqlcheck.sandbox import (
     SandboxError,
     SqliteSandbox,
     State,
+    input_error,
 )
 
 _DUCK_READS = ("mysql", "postgres", "sqlite", "tsql")
@@ -106,10 +108,11 @@ class Validator:
     """Thread-safe; keeps an LRU of built contexts and gold results."""
 
     def __init__(self, timeout: float = 2.0, max_rows: int = 10_000, *, max_bytes: int = 64 << 20,
-                 cache_size: int = 2048):
+                 cache_size: int = 2048, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB):
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
         self.max_bytes = int(max_bytes)
+        self.max_memory_mb = int(max_memory_mb)
         self.cache_size = cache_size
         self._lock = threading.Lock()
         self._duck_lock = threading.Lock()  # one DuckDB build per context, without blocking the caches
@@ -134,6 +137,9 @@ class Validator:
             sql = extract_sql(candidate)
         if not sql.strip():
             return Verdict(False, R.SYNTAX, "empty SQL", sql=sql)
+        refused = input_error(sql)  # too long or a NUL: before any parser or engine sees it
+        if refused is not None:
+            return Verdict(False, _REASON[refused.kind], refused.message, sql=sql)
 
         gold = self._gold(task)
         if gold.engine is None:
@@ -158,7 +164,7 @@ class Validator:
         # Sent to worker processes (Ray, process pools) as settings only: caches and
         # the lock stay behind and are rebuilt there.
         return {"timeout": self.timeout, "max_rows": self.max_rows, "max_bytes": self.max_bytes,
-                "cache_size": self.cache_size}
+                "cache_size": self.cache_size, "max_memory_mb": self.max_memory_mb}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
@@ -221,10 +227,12 @@ class Validator:
 
     # -- building a task ---------------------------------------------------------
     def _sqlite(self, image: bytes | None = None, trusted: bool = False) -> SqliteSandbox:
-        return SqliteSandbox(image, max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted)
+        return SqliteSandbox(image, max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted,
+                             max_memory_mb=self.max_memory_mb)
 
     def _duck(self, trusted: bool = False, **kw: Any) -> DuckSandbox:
-        return DuckSandbox(max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted, **kw)
+        return DuckSandbox(max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted,
+                           max_memory_mb=self.max_memory_mb, **kw)
 
     def _build_sqlite(self, context: str) -> _Built:
         sb = self._sqlite(trusted=True)
@@ -234,12 +242,14 @@ class Validator:
                 auto = auto_ids(stmt, "sqlite")
                 err = _try_variants(sb, [auto] if auto else [[stmt]], deadline)
                 if err is not None and err.kind not in (UNSAFE, TIMEOUT):
-                    alternatives = rewrites(stmt, "sqlite")
+                    alternatives = rewrites(stmt, "sqlite", deadline=deadline)
                     if alternatives and _try_variants(sb, alternatives, deadline) is None:
                         err = None
                 if err is not None:
                     return _Built(sqlite_error=f"{_short(stmt)}: {err.message}")
             return _Built(sqlite_image=sb.image(), sqlite_schema=sb.schema())
+        except SandboxError as e:
+            return _Built(sqlite_error=e.message)
         finally:
             sb.close()
 
@@ -255,7 +265,7 @@ class Validator:
                 if first_keyword(stmt) == "pragma":
                     continue  # SQLite/MySQL session settings mean nothing here
                 auto = auto_ids(stmt, "duckdb")
-                variants = ([auto] if auto else []) + [[stmt]] + rewrites(stmt, "duckdb", _DUCK_READS)
+                variants = ([auto] if auto else []) + [[stmt]] + rewrites(stmt, "duckdb", _DUCK_READS, deadline)
                 for variant in variants:
                     try:
                         sb.run(variant, deadline)
@@ -323,7 +333,7 @@ class Validator:
                     break
                 if last is None:  # sqlglot only when the gold does not run as written
                     last = e
-                    variants += rewrites(task.gold_sql, engine, SOURCE_READS[engine])
+                    variants += rewrites(task.gold_sql, engine, SOURCE_READS[engine], deadline)
             finally:
                 if sb is not None:
                     sb.close()
@@ -379,7 +389,8 @@ class Validator:
     def _changed(self, sb, built: _Built, statements: list[str]) -> bool:
         if isinstance(sb, SqliteSandbox):
             return sb.changed_since(built.sqlite_schema)
-        return any(first_keyword(s) not in READ_ONLY_WORDS for s in statements)
+        # DuckDB's parser sees statements the split above may have hidden ($$…$$)
+        return sb.changed_since() or any(first_keyword(s) not in READ_ONLY_WORDS for s in statements)
 
     def _context_state(self, gold: _Gold, deadline: float) -> State:
         sb = self._fresh(gold.built, gold.engine, deadline)
@@ -412,13 +423,13 @@ class Validator:
                     if e.kind == SYNTAX and _not_sql_at_all(e, stmts):
                         raise e
                     if _worth_rewriting(e, gold.engine):
-                        variants += rewrites(sql, gold.engine, SOURCE_READS[gold.engine])
+                        variants += rewrites(sql, gold.engine, SOURCE_READS[gold.engine], deadline)
             finally:
                 if sb is not None:
                     sb.close()
             i += 1
         assert first is not None
-        if first.kind == SYNTAX and (_not_sql_at_all(first, stmts) or not parses(sql)):
+        if first.kind == SYNTAX and (_not_sql_at_all(first, stmts) or not parses(sql, deadline=deadline)):
             raise first
         raise SandboxError(EXECUTION, first.message)
 

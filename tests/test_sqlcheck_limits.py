@@ -1,0 +1,291 @@
+"""The limits every path that runs model-written SQL holds (validator, rewards, chat):
+input size and NUL bytes, time inside one engine call, memory, bounded sqlglot work,
+DuckDB's own statement split. Hostile SQL runs in an empty working directory that must
+stay empty. No test reads a clock: pytest-timeout only guards against a hang (before
+these fixes the printf and instr cases took 12 s and more per call)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+
+import pytest
+
+from sqlbench.sqlcheck import Validator, parses, referenced_names, split_statements
+from sqlbench.sqlcheck.dialect import PARSE_MAX_CHARS, has_top_level_order_by, rewrites
+from sqlbench.sqlcheck.sandbox import (
+    MAX_SQL_BYTES,
+    DuckSandbox,
+    SandboxError,
+    SqliteSandbox,
+    duck_statements,
+    sqlite_file_uri,
+)
+from tests.fixtures.sqlcheck import make_task
+
+DUCK_GOLD = "SELECT name FROM customers WHERE DATE '2024-01-01' - INTERVAL 1 YEAR < DATE '2024-01-01'"
+# One SQLite call that no progress handler or interrupt reaches: memcmp at every offset.
+INSTR_BOMB = "SELECT instr(zeroblob(500000) || x'00', zeroblob(250000) || x'01')"
+PRINTF_BOMB = "SELECT printf('%.*c', 2147483647, 'x')"
+
+
+def _files(path):
+    return sorted(p.name for p in path.rglob("*"))
+
+
+@pytest.fixture
+def tasks():
+    return {"sqlite": make_task("SELECT name FROM customers"), "duckdb": make_task(DUCK_GOLD)}
+
+
+# ---- input ------------------------------------------------------------------------
+def test_a_nul_byte_is_a_syntax_verdict_not_a_crash(validator, tasks, empty_cwd):
+    assert split_statements("SELECT 1\x00; SELECT 2") == ["SELECT 1\x00", "SELECT 2"]
+    assert has_top_level_order_by("SELECT 1\x00; SELECT 2 ORDER BY 1")  # no ValueError
+    for engine in ("sqlite", "duckdb"):
+        task = tasks[engine]
+        for answer in ("SELECT name FROM customers\x00;", "<think>x</think><sql>SELECT 1\x00; SELECT 2</sql>"):
+            v = validator.check(task, answer)
+            assert (v.reason, v.detail) == ("syntax", "the SQL contains a NUL character"), (engine, v)
+    from sqlbench.rewards import execution_reward, schema_reward, syntax_reward
+
+    completions = ["<think>x</think><sql>SELECT name FROM customers\x00; SELECT 2</sql>"]
+    kw = {"gold_sql": ["SELECT name FROM customers"], "context": [tasks["sqlite"].context], "task_id": ["nul"]}
+    assert execution_reward(completions, **kw) == [0.0]
+    assert len(syntax_reward(completions, **kw)) == len(schema_reward(completions, **kw)) == 1
+    assert _files(empty_cwd) == []
+
+
+def test_validate_writes_every_verdict_when_a_row_has_a_nul(tmp_path, capsys):
+    from sqlbench.cli import main
+    from tests.fixtures.datasets import GRETEL_ROWS, write_jsonl
+
+    rows = [dict(r) for r in GRETEL_ROWS]
+    rows[0]["candidate_sql"] = rows[0]["sql"] + "\x00;"
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "verdicts.jsonl"
+    assert main(["validate", str(src), "--output", str(out), "--workers", "1"]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == len(rows)
+    assert lines[0]["verdict"]["reason"] == "syntax"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+def test_sql_over_the_size_cap_is_refused_with_the_cap_named(engine, tasks, empty_cwd):
+    v = Validator(timeout=1.0)
+    task = tasks[engine]
+    # 1 MB of MySQL habits: sqlglot rewrites of it used to run 30 s and reach 1.16 GB
+    huge = "SELECT name FROM customers WHERE " + " OR ".join(f"name ILIKE 'x{i}%'" for i in range(60_000))
+    verdict = v.check(task, huge)
+    assert verdict.reason == "unsafe" and f"{MAX_SQL_BYTES:,}-byte limit" in verdict.detail
+    deep = "SELECT " + "(" * 100_000 + "1" + ")" * 100_000
+    assert v.check(task, deep).reason == "unsafe"
+    just_under = "SELECT name FROM customers WHERE " + " " * (MAX_SQL_BYTES - 60) + "1 = 1"
+    assert v.check(task, just_under).valid
+    # bytes, not characters: 60,000 two-byte characters are 120,000 bytes
+    assert v.check(task, "SELECT '" + "é" * 60_000 + "'").reason == "unsafe"
+    assert _files(empty_cwd) == []
+
+
+# ---- time ------------------------------------------------------------------------
+@pytest.mark.timeout(30)
+def test_printf_cannot_repeat_a_character_two_billion_times(validator, tasks, empty_cwd):
+    """SQLite 3.40 appends the character n times inside one VM step (~12 s each)."""
+    v = validator.check(tasks["sqlite"], ", ".join([PRINTF_BOMB] + [PRINTF_BOMB[7:]] * 2))
+    assert v.reason == "mismatch" and v.got == [[None, None, None]]  # NULL: text over the length limit
+    sb = SqliteSandbox()
+    legit = ("SELECT printf('%.*c', 3, 'x'), printf('%5.2f|%-4d|%s|%*d', 3.14159, 7, 'a', 3, 5), "
+             "format('%q', 'it''s'), printf('%!.3c%%', 'y'), printf('%.*c', '4', 'z'), printf(NULL), printf()")
+    got = sb.run([legit], time.monotonic() + 5).rows
+    assert got == sqlite3.connect(":memory:").execute(legit).fetchall()  # SQLite's own answers
+    assert got[0][:4] == ("xxx", " 3.14|7   |a|  5", "it''s", "yyy%")
+    assert sb.run([PRINTF_BOMB.replace("SELECT", "SELECT 1,")], time.monotonic() + 5).rows == [(1, None)]
+    sb.close()
+    assert _files(empty_cwd) == []
+
+
+@pytest.mark.timeout(60)
+def test_one_sqlite_call_that_ignores_interrupts_still_gets_its_verdict(tasks, empty_cwd):
+    v = Validator(timeout=0.5)
+    assert v.check(tasks["sqlite"]).valid
+    verdict = v.check(tasks["sqlite"], INSTR_BOMB)
+    assert verdict.reason == "timeout" and "0.5 s" in verdict.detail
+    # the same inside a view the final-state comparison reads
+    verdict = v.check(tasks["sqlite"], "CREATE VIEW v AS " + INSTR_BOMB)
+    assert verdict.reason in ("timeout", "mismatch"), verdict
+    assert v.check(tasks["sqlite"], "SELECT name FROM customers").valid
+    assert _files(empty_cwd) == []
+
+
+@pytest.mark.timeout(60)
+def test_sqlglot_sees_only_short_shallow_text_and_stops_at_the_deadline(tasks):
+    deep = "SELECT " + "(" * 40_000 + "1" + ")" * 40_000  # under the size cap
+    assert not parses(deep)
+    assert referenced_names(deep) == (set(), set())
+    assert rewrites(deep, "sqlite") == []
+    for engine in ("sqlite", "duckdb"):  # the engines' own parsers refuse it (DuckDB's may need the limit)
+        assert Validator(timeout=1.0).check(tasks[engine], deep).reason in ("syntax", "execution", "timeout")
+
+    short = "SELECT name FROM customers WHERE name ILIKE 'a%'"
+    assert rewrites(short, "sqlite")  # MySQL/PostgreSQL ILIKE, rewritten for SQLite
+    assert rewrites(short, "sqlite", deadline=time.monotonic() - 1) == []  # no time left: no sqlglot
+    long = "SELECT name FROM customers WHERE " + " OR ".join(f"name ILIKE 'x{i}%'" for i in range(2_000))
+    assert len(long) > PARSE_MAX_CHARS
+    assert rewrites(long, "sqlite") == [] and not parses(long) and referenced_names(long) == (set(), set())
+    verdict = Validator(timeout=1.0).check(tasks["sqlite"], long)
+    assert verdict.reason == "syntax" and "ILIKE" in verdict.detail
+
+
+# ---- memory ----------------------------------------------------------------------
+def test_the_memory_cap_reaches_both_engines():
+    from sqlbench.config import Settings
+
+    assert Settings().validate_.max_memory_mb == 1024
+    v = Validator(max_memory_mb=256)
+    sb = v._sqlite()
+    sb.conn.set_authorizer(None)  # PRAGMAs are refused to SQL; the test reads them directly
+    assert sb.conn.execute("PRAGMA max_page_count").fetchone() == (256 * 1024 * 1024 // 4 // 4096,)
+    (heap,) = sb.conn.execute("PRAGMA hard_heap_limit").fetchone()
+    assert 0 < heap  # process-wide: the largest cap any validator asked for
+    sb.close()
+    duck = v._duck()
+    assert duck.conn.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone() \
+        == ("256.0 MiB", 1)
+    duck.close()
+    state = Validator(max_memory_mb=256).__getstate__()
+    assert state["max_memory_mb"] == 256
+
+
+def test_one_value_cannot_grow_past_the_length_limit(validator, tasks):
+    for sql in ("SELECT length(randomblob(1000000000))", "SELECT length(zeroblob(2000000))",
+                "SELECT length(replace(hex(zeroblob(400000)), '0', 'xx'))"):
+        v = validator.check(tasks["sqlite"], sql)
+        assert v.reason == "execution" and "too big" in v.detail, (sql, v)
+
+
+# ---- DuckDB: its own split, one statement at a time ----------------------------------
+@pytest.mark.timeout(60)
+def test_a_statement_hidden_from_sqlites_splitter_cannot_commit_into_the_template(tasks, empty_cwd):
+    v = Validator(timeout=2.0)
+    task = tasks["duckdb"]
+    assert v.check(task).detail == "gold executes (duckdb)"
+    hostile = "SELECT $$'$$ AS a; COMMIT; DELETE FROM customers; SELECT 'x'"
+    assert len(split_statements(hostile)) == 1  # one statement to SQLite's tokenizer...
+    assert len(duck_statements(hostile)) == 4  # ...four to DuckDB's
+    verdict = v.check(task, hostile)
+    assert verdict.reason == "unsafe" and "transaction" in verdict.detail
+    # the cached template still holds every row: the right answer is still right
+    assert v.check(task, "SELECT name FROM customers").valid
+    # a write hidden the same way is seen, and its final state compared
+    sneaky = "SELECT $$'$$ AS a; DELETE FROM customers WHERE id = 3; SELECT name FROM customers"
+    assert v.check(task, sneaky).reason == "mismatch"
+    delete_gold = make_task("DELETE FROM customers WHERE id = 3 AND DATE '2024-01-01' - INTERVAL 1 YEAR < DATE '2024-01-01'")
+    assert v.check(delete_gold).detail == "gold executes (duckdb)"
+    assert v.check(delete_gold, "SELECT $$'$$ AS a; DELETE FROM customers WHERE id = 3; SELECT 1").valid
+    assert v.check(delete_gold, "SELECT $$'$$ AS a; DELETE FROM customers WHERE id = 2; SELECT 1").reason == "mismatch"
+    assert v.check(task, "SELECT name FROM customers").valid
+    assert _files(empty_cwd) == []
+
+
+def test_duckdb_refuses_by_statement_kind_whatever_the_text_looks_like():
+    sb = DuckSandbox()
+    for sql in ("/* x */ SET threads = 4", "(SELECT 1); CALL pragma_version()", "SELECT 1; ATTACH ':memory:' AS m"):
+        with pytest.raises(SandboxError) as e:
+            sb.run([sql], time.monotonic() + 5)
+        assert e.value.kind == "unsafe", sql
+    sb.close()
+
+
+# ---- the schema read after a run that ended at its limit ------------------------------
+def test_reading_the_schema_after_the_deadline_is_not_an_exception():
+    sb = SqliteSandbox()
+    sb.run(["CREATE TABLE t%d (a)" % i for i in range(300)], time.monotonic() + 30)
+    schema = sb.schema()  # 300 rows: reading them takes more VM steps than one progress check
+    sb.run(["CREATE TABLE late (a)"], time.monotonic() + 30)
+    sb.deadline = time.monotonic() - 1  # as after a run that ended right at the limit
+    assert sb.changed_since(schema) is True  # no sqlite3.OperationalError('interrupted')
+    sb.close()
+
+
+def test_a_run_ending_at_the_limit_still_gets_a_verdict(monkeypatch, tasks):
+    real_run = SqliteSandbox.run
+
+    def run_then_expire(self, statements, deadline):
+        result = real_run(self, statements, deadline)
+        self.deadline = time.monotonic() - 1
+        return result
+
+    monkeypatch.setattr(SqliteSandbox, "run", run_then_expire)
+    v = Validator(timeout=1.0)
+    context = "".join(f"CREATE TABLE t{i} (a);\n" for i in range(300)) + tasks["sqlite"].context
+    task = make_task("SELECT name FROM customers", context)
+    assert v.check(task, "SELECT name FROM customers").valid
+    assert v.check(task, "INSERT INTO t1 VALUES (1)").reason == "mismatch"
+
+
+# ---- chat: the same sandbox ---------------------------------------------------------
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
+def test_chat_queries_hold_the_same_limits(backend, request, empty_cwd):
+    from sqlbench.dbconn import connect
+
+    target = request.getfixturevalue({"sqlite": "cycling_sqlite", "duckdb": "cycling_duckdb"}[backend])
+    before, listing = _digest(target), _files(target.parent)
+    with connect(str(target), timeout=0.5) as db:
+        big = db.execute("SELECT * FROM riders WHERE name = '" + "x" * MAX_SQL_BYTES + "'")
+        assert big.refused and f"{MAX_SQL_BYTES:,}-byte limit" in big.error
+        assert not db.execute("SELECT 1\x00").ok
+        stuck = INSTR_BOMB if backend == "sqlite" else "SELECT length(repeat('x', 300000000))"
+        r = db.execute(stuck)
+        assert not r.ok and r.error.startswith("timeout:"), r.error
+        assert db.execute("SELECT count(*) FROM riders").rows == [(5,)]  # usable after an abandoned run
+        if backend == "sqlite":
+            r = db.execute("SELECT length(randomblob(1000000000))")  # was 1.9 GB of RSS
+            assert not r.ok and "too big" in r.error
+            assert db.execute(PRINTF_BOMB).rows == [(None,)]
+            r = db.execute("DELETE FROM riders", guard=False)
+            assert r.refused and r.error.startswith("refused:")
+    assert _digest(target) == before and _files(target.parent) == listing
+    assert _files(empty_cwd) == []
+
+
+def test_a_wal_mode_database_gets_no_files_beside_it(tmp_path):
+    from sqlbench.dbconn import connect
+
+    path = tmp_path / "wal.sqlite"
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    conn.executescript("CREATE TABLE t (a); INSERT INTO t VALUES (1), (2);")
+    conn.close()  # the last connection checkpoints and removes -wal/-shm
+    assert _files(tmp_path) == ["wal.sqlite"]
+    before = _digest(path)
+    assert "immutable=1" in sqlite_file_uri(path)
+    with connect(str(path)) as db:
+        assert db.execute("SELECT sum(a) FROM t").rows == [(3,)]
+        assert "CREATE TABLE t" in db.schema_text()
+        assert _files(tmp_path) == ["wal.sqlite"]
+    assert _files(tmp_path) == ["wal.sqlite"] and _digest(path) == before
+
+
+def test_a_wal_file_already_there_is_read_not_ignored(tmp_path):
+    """Committed rows may live only in an existing -wal: then the file is opened plainly
+    read-only (immutable would miss them)."""
+    from sqlbench.dbconn import connect
+
+    path = tmp_path / "live.sqlite"
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.executescript("CREATE TABLE t (a); INSERT INTO t VALUES (1), (2), (3);")
+    assert (tmp_path / "live.sqlite-wal").exists()
+    assert "immutable=1" not in sqlite_file_uri(path)
+    with connect(str(path)) as db:
+        assert db.execute("SELECT count(*) FROM t").rows == [(3,)]
+    writer.close()
