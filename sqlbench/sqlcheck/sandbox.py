@@ -100,18 +100,26 @@ def _cap_heap(conn: sqlite3.Connection) -> None:
 
 
 class SqliteSandbox:
-    """One fresh in-memory SQLite database (optionally a copy of a built context)."""
+    """One fresh in-memory SQLite database (optionally a copy of a built context), or
+    (``path`` given) a real database file opened read-only and immutable, under the
+    same guards (see sqlcheck/dbfile.py)."""
 
     engine = "sqlite"
 
     def __init__(self, image: bytes | None = None, *, max_rows: int = 10_000, max_bytes: int = 64 << 20,
-                 trusted: bool = False):
+                 trusted: bool = False, path: str | None = None):
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.trusted = trusted  # building a dataset's context: a few harmless PRAGMAs pass
         self.deadline = math.inf
         self.denied: str | None = None
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.path = path
+        if path is not None:
+            from sqlbench.sqlcheck.dbfile import connect_readonly
+
+            conn = connect_readonly(path)
+        else:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         _cap_heap(conn)
         if image is not None:
             conn.deserialize(image)
