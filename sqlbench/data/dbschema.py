@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from sqlbench.records import Task
-from sqlbench.sqlcheck.dbfile import DbFileError, connect_readonly, probe
+from sqlbench.sqlcheck.dbfile import DbFileError, connect_readonly, describe_error, probe
 
 DB_SUFFIXES = (".sqlite", ".db")
 SAMPLE_ROWS = 3  # per table, in the prompt
@@ -94,7 +94,7 @@ def schema_context(path: str | os.PathLike, sample_rows: int = SAMPLE_ROWS) -> s
                 values = ", ".join("(" + ", ".join(_literal(v) for v in r) + ")" for r in rows)
                 out.append(f"INSERT INTO {_ident(name)} VALUES {values};")
     except sqlite3.Error as e:
-        raise DbFileError(f"{path}: cannot read the database ({e})") from None
+        raise describe_error(path, e) from None
     finally:
         conn.close()
     return "\n".join(out)

@@ -39,12 +39,14 @@ def file_key(path: str | os.PathLike) -> tuple[str, int, int]:
     p = Path(path).resolve()
     try:
         st = p.stat()
+    except FileNotFoundError:
+        raise DbFileError(f"{p}: no such database file") from None
     except OSError as e:
         raise DbFileError(f"{p}: cannot read the database file ({e.strerror or e})") from None
     return str(p), st.st_mtime_ns, st.st_size
 
 
-def _why(path: str | os.PathLike, e: BaseException) -> DbFileError:
+def describe_error(path: str | os.PathLike, e: BaseException) -> DbFileError:
     msg = str(e) or type(e).__name__
     if "not a database" in msg:
         return DbFileError(f"{path}: not a SQLite database ({msg})")
@@ -64,11 +66,11 @@ def probe(path: str | os.PathLike) -> tuple:
     try:
         conn = connect_readonly(p)
     except sqlite3.Error as e:
-        raise _why(p, e) from None
+        raise describe_error(p, e) from None
     try:
         return tuple(conn.execute("SELECT type, name, sql FROM sqlite_schema ORDER BY name").fetchall())
     except sqlite3.Error as e:
-        raise _why(p, e) from None
+        raise describe_error(p, e) from None
     finally:
         conn.close()
 
@@ -81,7 +83,7 @@ def database_bytes(path: str | os.PathLike) -> int:
         (size,) = conn.execute("PRAGMA page_size").fetchone()
         return int(pages) * int(size)
     except sqlite3.Error as e:
-        raise _why(path, e) from None
+        raise describe_error(path, e) from None
     finally:
         conn.close()
 
@@ -101,7 +103,7 @@ def copy_image(path: str | os.PathLike, limit: int = COPY_LIMIT) -> bytes:
         src.backup(dst)
         return dst.serialize()
     except sqlite3.Error as e:
-        raise _why(path, e) from None
+        raise describe_error(path, e) from None
     finally:
         src.close()
         dst.close()

@@ -45,6 +45,7 @@ from sqlbench.sqlcheck.sandbox import (
 )
 
 _DUCK_READS = ("mysql", "postgres", "sqlite", "tsql")
+_DAMAGED = ("malformed", "file is not a database", "disk I/O error")  # SQLite's words for a damaged file
 
 
 @dataclass
@@ -240,6 +241,8 @@ class Validator:
                 gold = self._gold_on(task, self._file_built(fkey, copy=True), "sqlite", ordered)
         except DbFileError as e:
             return _Gold(None, R.BAD_CONTEXT, str(e))
+        if gold.engine is None and any(m in gold.detail for m in _DAMAGED):  # the file, not the gold
+            return _Gold(None, R.BAD_CONTEXT, f"{fkey[0]}: corrupt SQLite database ({gold.detail})")
         return gold
 
     def _file_built(self, fkey: tuple, copy: bool) -> _Built:
