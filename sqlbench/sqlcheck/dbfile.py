@@ -111,5 +111,5 @@ def copy_image(path: str | os.PathLike, limit: int = COPY_LIMIT) -> bytes:
 
 def _mib(n: int) -> str:
     if n < 1 << 20:
-        return f"{n / 1024:g} KiB"
+        return f"{n / 1024:.1f} KiB"
     return f"{n / (1 << 20):.1f} MiB" if n < 10 << 20 else f"{n >> 20} MiB"
