@@ -196,3 +196,14 @@ def test_grpo_rows_carry_the_database_and_the_reward_runs_on_it(spider_dbdir):
     three = [format_answer("the sample shows three", "SELECT 3")]
     assert execution_reward(three, **count, db_path=[retail.db_path]) == [0.1]
     assert execution_reward(three, **count) == [1.0]  # judged on the prompt's context alone it would pass
+
+
+def test_rejected_revalidates_a_db_sample_on_its_file(spider_dbdir):
+    from screens.rejected import revalidate
+
+    t = next(t for t in load_tasks(spider_dbdir.questions, db_dir=spider_dbdir.db_dir)
+             if t.db_path.endswith("retail.sqlite"))
+    rec = {"task_id": t.id, "question": t.question, "context": t.context, "db_path": t.db_path,
+           "gold_sql": "SELECT count(*) FROM orders", "completion": "<think>three rows shown</think><sql>SELECT 3</sql>"}
+    assert revalidate(rec)["reason"] == "mismatch"  # the file has more than the 3 sample rows
+    assert revalidate({**rec, "db_path": ""})["reason"] == "ok"
