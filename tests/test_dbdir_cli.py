@@ -207,3 +207,25 @@ def test_rejected_revalidates_a_db_sample_on_its_file(spider_dbdir):
            "gold_sql": "SELECT count(*) FROM orders", "completion": "<think>three rows shown</think><sql>SELECT 3</sql>"}
     assert revalidate(rec)["reason"] == "mismatch"  # the file has more than the 3 sample rows
     assert revalidate({**rec, "db_path": ""})["reason"] == "ok"
+
+
+def test_train_with_db_dir_runs_grpo_on_the_files_and_leaves_out_rows_without_one(spider_dbdir, tiny_model_dir,
+                                                                                   tmp_path):
+    from sqlbench.config import Secrets
+    from sqlbench.training.job import run_train
+    from tests.fixtures.tiny_model import small_train_settings
+
+    src = _questions_with_bad_rows(spider_dbdir, tmp_path, n=10)
+    settings = small_train_settings(tmp_path, model=str(tiny_model_dir), max_steps=1, limit=None,
+                                    dataset_repo_id=str(src), db_dir=str(spider_dbdir.db_dir))
+    lines: list[str] = []
+    run = RunDir(run_train(settings, Secrets(), run_dir=tmp_path / "run", log=lines.append))
+    assert run.status == "finished"
+    assert sum("zoo" in line and "left out of training" in line for line in lines) == 1
+    assert sum("junk.sqlite" in line for line in lines) == 1
+    prompts = [r["prompt"] for r in run.read("completions")]
+    # no tables.json here: the schema can only have come from the files (fitted to 256 tokens, the
+    # sample rows are the first thing dropped)
+    assert prompts and all("CREATE TABLE" in p for p in prompts)
+    held = [m for m in run.read("metrics") if "eval/execution_accuracy" in m]
+    assert held  # the held-out check judged answers on the files too
