@@ -228,6 +228,7 @@ def revalidate(rec: dict[str, Any]) -> dict[str, Any]:
     from sqlbench.sqlcheck import Validator
 
     task = Task(id=str(rec.get("task_id", "")), question=str(rec.get("question") or ""),
-                context=str(rec.get("context") or ""), gold_sql=str(rec.get("gold_sql") or ""))
+                context=str(rec.get("context") or ""), gold_sql=str(rec.get("gold_sql") or ""),
+                db_path=str(rec.get("db_path") or ""))  # a --db-dir sample is judged on its file again
     candidate = rec.get("completion") or rec.get("sql") or ""
     return Validator().check(task, candidate).to_dict()

@@ -46,6 +46,7 @@ class DistillSettings(_Section):
     use_ray: bool = False
     hint_gold: bool = False  # leaks the gold SQL into the prompt; the dataset card says so
     seed: int = 42
+    db_dir: Optional[str] = None  # Spider/BIRD database files: DB_DIR/<db_id>/<db_id>.sqlite
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
@@ -55,6 +56,8 @@ class ValidateSettings(_Section):
     max_rows: int = Field(10_000, ge=1)
     workers: Optional[int] = Field(None, ge=1)
     max_memory_mb: int = Field(1024, ge=64)  # SQLite heap / DuckDB memory_limit for model-written SQL
+    db_dir: Optional[str] = None  # `sqlbench validate`'s database files (DB_DIR/<db_id>/<db_id>.sqlite)
+    max_copy_mb: float = Field(64.0, gt=0)  # largest database file copied into memory for a DML/DDL gold
 
 
 class TrainSettings(_Section):
@@ -93,6 +96,7 @@ class TrainSettings(_Section):
     accelerate_config: Optional[str] = None
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_server_url: Optional[str] = None
+    db_dir: Optional[str] = None
 
 
 class EvalSettings(_Section):
@@ -102,6 +106,8 @@ class EvalSettings(_Section):
     limit: Optional[int] = Field(100, ge=1)
     max_new_tokens: int = Field(256, ge=1)
     batch_size: int = Field(8, ge=1)
+    db_dir: Optional[str] = None
+    match: Literal["sqlbench", "spider", "bird"] = "sqlbench"  # the EX rule the printed table shows
 
 
 class ChatSettings(_Section):

@@ -18,6 +18,8 @@ from sqlbench.prompts import build_messages, parse_answer
 from sqlbench.records import Task
 
 BREAKDOWNS = ("sql_complexity", "sql_task_type")
+# The execution-accuracy rules eval reports, by --match name -> eval.json field.
+EX_FIELDS = {"sqlbench": "execution_accuracy", "spider": "ex_spider", "bird": "ex_bird"}
 
 
 def generate_answers(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens: int = 256,
@@ -68,9 +70,12 @@ def judge(task: Task, completion: str, validator=None) -> dict[str, Any]:
     from sqlbench.rewards import get_validator
 
     answer = parse_answer(completion)
+    spider = bird = False
     if answer.sql:
-        verdict = (validator or get_validator()).check(task, answer.sql)
+        validator = validator or get_validator()
+        verdict = validator.check(task, answer.sql)
         valid, reason, detail = verdict.valid, verdict.reason, verdict.detail
+        spider, bird = benchmark_ex(validator, task, answer.sql, verdict)
     else:
         valid, reason, detail = False, "format", "no <sql> block"
     md = task.metadata or {}
@@ -82,19 +87,44 @@ def judge(task: Task, completion: str, validator=None) -> dict[str, Any]:
         "sql": answer.sql,
         "well_formed": answer.well_formed,
         "valid": bool(valid),
+        "ex_spider": spider,
+        "ex_bird": bird,
         "reason": reason,
         "detail": detail,
         **{k: md.get(k) for k in BREAKDOWNS},
     }
 
 
+def benchmark_ex(validator, task: Task, sql: str, verdict) -> tuple[bool, bool]:
+    """(Spider EX, BIRD EX) of one answer, from the same executions as the verdict. An
+    answer that does not run scores 0 under every rule; a DML/DDL task (no result set)
+    is judged by its final state under all three."""
+    from sqlbench.records import MISMATCH, OK
+    from sqlbench.sqlcheck.ex_rules import ex_bird, ex_spider
+
+    if verdict.reason not in (OK, MISMATCH):
+        return False, False
+    gold_rows, got_rows = validator.result_rows(task, sql)
+    if gold_rows is None:
+        return bool(verdict.valid), bool(verdict.valid)
+    if got_rows is None:
+        return False, False
+    return ex_spider(gold_rows, got_rows, task.gold_sql), ex_bird(gold_rows, got_rows)
+
+
 def summarize(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
     def rates(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         n = len(rows)
+
+        def share(key: str) -> float:
+            return round(sum(bool(r.get(key)) for r in rows) / n, 4) if n else 0.0
+
         return {
             "n": n,
-            "execution_accuracy": round(sum(r["valid"] for r in rows) / n, 4) if n else 0.0,
-            "format_rate": round(sum(r["well_formed"] for r in rows) / n, 4) if n else 0.0,
+            "execution_accuracy": share("valid"),
+            "ex_spider": share("ex_spider"),
+            "ex_bird": share("ex_bird"),
+            "format_rate": share("well_formed"),
         }
 
     out = rates(answers)
@@ -143,13 +173,18 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
     run = RunDir.create(run_dir, "eval", settings.public_dict(), root=settings.runs_dir, argv=argv)
     with run.recording_failure():
         tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit,
-                                    token=secrets.get("hf_token"))
+                                    token=secrets.get("hf_token"), db_dir=cfg.db_dir)
         if not tasks:
             raise DatasetError(f"{cfg.dataset_repo_id or 'bundled dataset'}: no tasks to evaluate")
+        from sqlbench.data.dbschema import database_problems
+
+        for line in database_problems(tasks):  # those rows count as wrong, like any bad_context
+            (log or _stderr)(line)
         model_path = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
         model, tokenizer = load_model(model_path, token=secrets.get("hf_token"), cache_dir=settings.cache_dir)
         validator = Validator(timeout=settings.validate_.timeout, max_rows=settings.validate_.max_rows,
-                              max_memory_mb=settings.validate_.max_memory_mb)
+                              max_memory_mb=settings.validate_.max_memory_mb,
+                              max_copy_bytes=int(settings.validate_.max_copy_mb * (1 << 20)))
         run.event("stage", name="eval", n=len(tasks), model=str(model_path))
         # A resumed eval starts over: answers.jsonl describes exactly one pass.
         run.close()
@@ -173,6 +208,7 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
             "model": str(cfg.model or model_path),
             "dataset": cfg.dataset_repo_id or "bundled",
             "split": cfg.split,
+            "match": cfg.match,
             "seconds": round(time.time() - t0, 2),
         }
         atomic_write(run.path / "eval.json", json.dumps(result, indent=2) + "\n")
@@ -182,12 +218,26 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
     return run.path
 
 
-def format_table(result: dict[str, Any]) -> str:
-    """The plain-text table ``sqlbench eval`` prints."""
-    lines = [f"{'group':<34} {'n':>5} {'exec acc':>9} {'format':>8}",
-             f"{'all':<34} {result['n']:>5} {result['execution_accuracy']:>9.1%} {result['format_rate']:>8.1%}"]
+def _stderr(line: str) -> None:
+    import sys
+
+    print(f"sqlbench: {line}", file=sys.stderr)
+
+
+def format_table(result: dict[str, Any], match: str | None = None) -> str:
+    """The plain-text table ``sqlbench eval`` prints; ``match`` (sqlbench, spider, bird)
+    picks the execution-accuracy rule of its column."""
+    match = match or result.get("match") or "sqlbench"
+    field = EX_FIELDS[match]
+    head = "exec acc" if match == "sqlbench" else f"EX {match}"
+
+    def acc(r: dict[str, Any]) -> float:
+        return r.get(field, 0.0)
+
+    lines = [f"{'group':<34} {'n':>5} {head:>9} {'format':>8}",
+             f"{'all':<34} {result['n']:>5} {acc(result):>9.1%} {result['format_rate']:>8.1%}"]
     for key in BREAKDOWNS:
         for g, r in result.get(f"by_{key}", {}).items():
             lines.append(f"{(key.split('_', 1)[1] + ': ' + g)[:34]:<34} {r['n']:>5} "
-                         f"{r['execution_accuracy']:>9.1%} {r['format_rate']:>8.1%}")
+                         f"{acc(r):>9.1%} {r['format_rate']:>8.1%}")
     return "\n".join(lines)

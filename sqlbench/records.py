@@ -39,6 +39,10 @@ class Task:
     explanation: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)  # domain, sql_complexity, sql_task_type, db_id, ...
     row: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # A task backed by a real database file (--db-dir, a db_path column): the validator runs
+    # SQL on that file instead of building ``context``, which then only feeds the prompt.
+    db_path: str = ""
+    db_error: str = ""  # the file could not be found or read: the row is bad_context, with this detail
 
 
 @dataclass(frozen=True)

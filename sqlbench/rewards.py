@@ -206,7 +206,7 @@ def execution_score(task: Task, sql: str) -> float:
     """1.0 / 0.1 / 0.0 for one SQL string on one task (memoised: GRPO groups repeat answers)."""
     if not sql.strip():
         return 0.0
-    return _scores.get((task.id, hash(task.context), task.gold_sql, sql), lambda: _score(task, sql))
+    return _scores.get((task.id, hash(task.context), task.db_path, task.gold_sql, sql), lambda: _score(task, sql))
 
 
 def _score(task: Task, sql: str) -> float:
@@ -221,9 +221,10 @@ def execution_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     golds = _column(kwargs, "gold_sql", n)
     contexts = _column(kwargs, "context", n)
     ids = kwargs.get("task_id") or [f"task-{i}" for i in range(n)]
+    db_paths = kwargs.get("db_path") or [""] * n  # tasks backed by a database file (--db-dir)
     out = []
-    for t, gold, ctx, tid in zip(_texts(completions), golds, contexts, ids):
-        task = Task(id=str(tid), question="", context=ctx or "", gold_sql=gold or "")
+    for t, gold, ctx, tid, dbp in zip(_texts(completions), golds, contexts, ids, db_paths):
+        task = Task(id=str(tid), question="", context=ctx or "", gold_sql=gold or "", db_path=dbp or "")
         out.append(execution_score(task, parse_answer(t).sql))
     return out
 

@@ -23,7 +23,8 @@ def test_summary_breaks_down_by_complexity_and_task_type():
     ]
     s = summarize(rows)
     assert s["n"] == 4 and s["execution_accuracy"] == 0.5 and s["format_rate"] == 0.5
-    assert s["by_sql_complexity"]["basic SQL"] == {"n": 2, "execution_accuracy": 0.5, "format_rate": 1.0}
+    assert s["by_sql_complexity"]["basic SQL"] == {"n": 2, "execution_accuracy": 0.5, "ex_spider": 0.0,
+                                                    "ex_bird": 0.0, "format_rate": 1.0}
     assert s["by_sql_complexity"]["aggregation"]["execution_accuracy"] == 0.5
     assert s["by_sql_task_type"]["unknown"]["n"] == 1 and s["by_sql_task_type"]["data retrieval"]["n"] == 3
     assert s["reasons"] == {"format": 1, "mismatch": 1, "ok": 2}

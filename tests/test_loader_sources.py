@@ -200,8 +200,8 @@ def test_missing_columns_lists_needed_and_found(tmp_path):
 def test_forced_format_names_the_missing_columns(gretel_jsonl):
     with pytest.raises(DatasetError, match=r"not in spider format: missing db_id, question, query.*found: id, domain"):
         load_tasks(gretel_jsonl, fmt="spider")
-    with pytest.raises(DatasetError, match="unknown dataset format 'bird'.*gretel, spider, synsql, distilled"):
-        load_tasks(gretel_jsonl, fmt="bird")
+    with pytest.raises(DatasetError, match="unknown dataset format 'wikisql'.*gretel, spider, synsql, distilled"):
+        load_tasks(gretel_jsonl, fmt="wikisql")
 
 
 def test_spider_rows_without_tables_json_say_where_to_put_it(tmp_path):

@@ -23,7 +23,7 @@ from sqlbench.commands.base import bool_flag, load_context
 
 SECTION_FLAGS = ("model", "dataset_repo_id", "limit", "batch_size", "provider", "validate", "remove_no_valid",
                  "publish", "publish_repo_id", "private_repo", "retries", "use_ray", "base_url", "num_samples",
-                 "max_tokens", "hint_gold", "split", "format")
+                 "max_tokens", "hint_gold", "split", "format", "db_dir")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--dataset-repo-id", metavar="ID_OR_PATH",
                    help="Hub dataset id or local path (JSONL/JSON/Parquet/CSV/save_to_disk); default: bundled")
     d.add_argument("--split", metavar="NAME", help="dataset split (default train)")
-    d.add_argument("--format", metavar="FMT", help="gretel | spider | synsql | distilled (default: detected)")
+    d.add_argument("--format", metavar="FMT",
+                   help="gretel | spider | synsql | bird | distilled | sqlbench (default: detected)")
+    d.add_argument("--db-dir", metavar="DIR", help="database files DIR/<db_id>/<db_id>.sqlite (or .db): "
+                   "answers are judged on the real data and the prompt's schema comes from the file")
     d.add_argument("--limit", type=int, metavar="N", help="number of tasks (default 100)")
     r = parser.add_argument_group("run")
     r.add_argument("--run-dir", metavar="PATH", help="run directory (default runs/<timestamp>-distill); "

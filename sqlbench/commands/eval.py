@@ -1,11 +1,13 @@
 """Execution accuracy of a model on a dataset: greedy answers to each task, judged by
 the SQL validator against the task's gold query.
 
-Writes R/eval.json (execution_accuracy, format_rate, n, by_sql_complexity,
-by_sql_task_type, model, dataset) and R/answers.jsonl (one judged answer per task)
+Writes R/eval.json (execution_accuracy, ex_spider, ex_bird, format_rate, n,
+by_sql_complexity, by_sql_task_type, model, dataset, match) and R/answers.jsonl (one judged answer per task)
 into an eval run directory R (default runs/<timestamp>-eval), then prints a table.
 --model takes a model folder, a train run directory (its model/), an adapter folder
-or a Hub id; default: the tiny offline student."""
+or a Hub id; default: the tiny offline student. Three execution-accuracy rules:
+sqlbench's own (execution_accuracy), Spider test-suite's result_eq (ex_spider) and
+BIRD's set equality (ex_bird); --match picks the one the table shows."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import json
 
 from sqlbench.commands.base import load_context
 
-FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size")
+FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size", "db_dir", "match")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--model", help="model folder, train run directory, adapter folder or Hub id")
     a("--dataset-repo-id", help="any loader source (default: the bundled dataset)")
     a("--split", help="dataset split (default train)")
+    a("--db-dir", metavar="DIR", help="database files DIR/<db_id>/<db_id>.sqlite (or .db) to run the SQL on")
+    a("--match", choices=["sqlbench", "spider", "bird"],
+      help="execution-accuracy rule of the printed table (default sqlbench); eval.json has all three")
     a("--limit", type=int, help="evaluate the first N tasks (default 100)")
     a("--max-new-tokens", type=int, help="tokens per answer (default 256)")
     a("--batch-size", type=int, help="tasks per generation batch (default 8)")
@@ -38,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(format_table(result))
+        print(format_table(result, ctx.settings.eval.match))
         print(f"model {result['model']} on {result['dataset']}: {path}")
     return 0

@@ -34,7 +34,7 @@ FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "ep
          "sft_learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
          "max_completion_length", "beta", "loss_type", "lora_r", "lora_alpha", "lora_dropout", "full",
          "eval_split", "eval_steps", "save_steps", "logging_steps", "merge", "publish_repo_id", "private_repo",
-         "seed", "num_processes", "accelerate_config", "vllm_mode", "vllm_server_url")
+         "seed", "num_processes", "accelerate_config", "vllm_mode", "vllm_server_url", "db_dir")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--model", help="base model: folder, run directory, adapter folder or Hub id (default: the tiny offline student)")
     a("--dataset-repo-id", help="distilled run/dataset or any loader source (default: the bundled dataset)")
     a("--split", help="dataset split (default train)")
+    a("--db-dir", metavar="DIR", help="database files DIR/<db_id>/<db_id>.sqlite (or .db) the rewards run SQL on")
     a("--limit", type=int, help="use only the first N tasks")
     a("--stage", choices=["auto", "sft", "grpo", "both"], help="training stages (default auto)")
     a("--max-steps", type=int, help="optimizer steps per stage (-1: use --epochs; default 30)")

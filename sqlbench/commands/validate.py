@@ -4,7 +4,8 @@ INPUT is any dataset the loader reads (a local JSONL/JSON/Parquet/CSV file, a
 save_to_disk folder, a run directory or a Hub id; default: the bundled dataset). A row
 with a `completion` column (a full <think>…</think><sql>…</sql> answer) or a
 `candidate_sql` column has that judged; a row with neither has its gold query checked
-against its own context. Each output line is the input row (its `id` kept) plus
+against its own context (with --db-dir, against the row's database file,
+DIR/<db_id>/<db_id>.sqlite or the row's db_path). Each output line is the input row (its `id` kept) plus
 "verdict": {"valid", "reason", "detail", "sql"} (and small "expected"/"got" previews
 when results differ). Reasons: ok format syntax execution timeout mismatch unsafe
 bad_context gold_error. A summary (counts by reason, rows/s) goes to stderr.
@@ -36,8 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per query (default 2)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--max-rows", type=int, default=None, help="rows fetched per result (default 10000)")
-    parser.add_argument("--format", dest="fmt", default=None, choices=["gretel", "spider", "synsql", "distilled"],
+    parser.add_argument("--format", dest="fmt", default=None,
+                        choices=["gretel", "spider", "synsql", "bird", "distilled", "sqlbench"],
                         help="dataset layout (default: detected from the columns)")
+    parser.add_argument("--db-dir", metavar="DIR", default=None,
+                        help="database files DIR/<db_id>/<db_id>.sqlite (or .db): run the SQL on the real data")
     parser.add_argument("--split", default="train", help="dataset split (default: train)")
     parser.add_argument("--limit", type=int, default=None, help="judge only the first N rows")
 
@@ -66,11 +70,13 @@ EMPTY_COMPLETION = "<think></think><sql></sql>"
 _VALIDATOR = None
 
 
-def _init_worker(timeout: float, max_rows: int, max_memory_mb: int = 1024) -> None:
+def _init_worker(timeout: float, max_rows: int, max_memory_mb: int = 1024,
+                 max_copy_bytes: int | None = None) -> None:
     global _VALIDATOR
     from sqlbench.sqlcheck import Validator
 
-    _VALIDATOR = Validator(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb)
+    extra = {} if max_copy_bytes is None else {"max_copy_bytes": max_copy_bytes}
+    _VALIDATOR = Validator(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb, **extra)
 
 
 def _judge(item) -> dict[str, Any]:
@@ -79,10 +85,10 @@ def _judge(item) -> dict[str, Any]:
 
 
 def _verdicts(items: list, workers: int, timeout: float, max_rows: int,
-              max_memory_mb: int = 1024) -> Iterator[dict[str, Any]]:
+              max_memory_mb: int = 1024, max_copy_bytes: int | None = None) -> Iterator[dict[str, Any]]:
     """Verdicts in input order, from worker processes when it pays."""
     if workers <= 1 or len(items) <= IN_PROCESS_MAX_ROWS:
-        _init_worker(timeout, max_rows, max_memory_mb)
+        _init_worker(timeout, max_rows, max_memory_mb, max_copy_bytes)
         for item in items:
             yield _judge(item)
         return
@@ -93,7 +99,7 @@ def _verdicts(items: list, workers: int, timeout: float, max_rows: int,
     ctx = multiprocessing.get_context("spawn")
     chunk = max(1, min(64, len(items) // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(timeout, max_rows, max_memory_mb)) as pool:
+                             initargs=(timeout, max_rows, max_memory_mb, max_copy_bytes)) as pool:
         try:
             yield from pool.map(_judge, items, chunksize=chunk)
         except BaseException:
@@ -102,15 +108,16 @@ def _verdicts(items: list, workers: int, timeout: float, max_rows: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    ctx = load_context(args, "validate",
-                       {"timeout": args.timeout, "workers": args.workers, "max_rows": args.max_rows})
+    ctx = load_context(args, "validate", {"timeout": args.timeout, "workers": args.workers,
+                                          "max_rows": args.max_rows, "db_dir": args.db_dir})
     cfg = ctx.settings.validate_
     workers = cfg.workers or os.cpu_count() or 1
 
     from sqlbench.data.loader import load_tasks
 
     tasks = load_tasks(args.input, split=args.split, limit=args.limit, fmt=args.fmt,
-                       token=ctx.secrets.get("hf_token"))
+                       token=ctx.secrets.get("hf_token"), db_dir=cfg.db_dir)
+    warn_database_problems(tasks)
     items = [(t, candidate_of(dict(t.row))) for t in tasks]
 
     out = sys.stdout
@@ -129,7 +136,9 @@ def run(args: argparse.Namespace) -> int:
         bar = progress.add_task("validating", total=len(items)) if progress else None
         if progress:
             progress.start()
-        for (task, _), verdict in zip(items, _verdicts(items, workers, cfg.timeout, cfg.max_rows, cfg.max_memory_mb)):
+        verdicts = _verdicts(items, workers, cfg.timeout, cfg.max_rows, cfg.max_memory_mb,
+                             int(cfg.max_copy_mb * (1 << 20)))
+        for (task, _), verdict in zip(items, verdicts):
             row = dict(task.row)
             line = {"id": row.pop("id", task.id), **row, "verdict": verdict}
             out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -150,6 +159,14 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     print(summary(counts, elapsed), file=sys.stderr)
     return 0
+
+
+def warn_database_problems(tasks) -> None:
+    """One stderr line per missing or unreadable database file (its rows go on as bad_context)."""
+    from sqlbench.data.dbschema import database_problems
+
+    for line in database_problems(tasks):
+        print(f"sqlbench: {line}", file=sys.stderr)
 
 
 def summary(counts: Counter, elapsed: float) -> str:

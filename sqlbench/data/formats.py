@@ -19,7 +19,9 @@ from sqlbench.records import Task
 GRETEL, SPIDER, SYNSQL, DISTILLED = "gretel", "spider", "synsql", "distilled"
 # sqlbench's own record layout (Task fields: run-directory samples.jsonl, eval answers).
 SQLBENCH = "sqlbench"
-FORMATS = (GRETEL, SPIDER, SYNSQL, DISTILLED, SQLBENCH)
+# BIRD (question, evidence, SQL, db_id, difficulty): its data lives in database files only.
+BIRD = "bird"
+FORMATS = (GRETEL, SPIDER, SYNSQL, DISTILLED, SQLBENCH, BIRD)
 
 # Columns `sqlbench distill` adds to its source rows.
 DISTILLED_COLUMNS = ("reasoning", "sql_answer", "completion", "messages", "valid", "reason",
@@ -49,9 +51,10 @@ _SPECS = {
     SPIDER: SourceFormat(SPIDER, ("db_id", "question", "query"), "tables.json"),
     SYNSQL: SourceFormat(SYNSQL, ("question", "prompt", "reward_model.ground_truth.sql")),
     SQLBENCH: SourceFormat(SQLBENCH, ("question", "context", "gold_sql")),
+    BIRD: SourceFormat(BIRD, ("question", "SQL", "db_id"), "--db-dir or a db_path column"),
 }
 # Detection order: SynSQL rows also have `sql`/`question`, so test the most specific first.
-_DETECT_ORDER = (SYNSQL, GRETEL, SPIDER, SQLBENCH)
+_DETECT_ORDER = (SYNSQL, GRETEL, BIRD, SPIDER, SQLBENCH)
 
 
 def columns_of(rows: Iterable[Mapping[str, Any]], sample: int = 50) -> list[str]:
@@ -326,13 +329,16 @@ class SpiderSchemas:
         return self._ddl[db_id]
 
 
-def spider_task(row: Mapping[str, Any], index: int, schemas: SpiderSchemas | None) -> Task:
+def spider_task(row: Mapping[str, Any], index: int, schemas: SpiderSchemas | None,
+                db_backed: bool = False) -> Task:
+    """``db_backed``: the schema will come from the row's database file (--db-dir), so
+    a missing tables.json is no error."""
     db_id = _text(row.get("db_id"))
-    if schemas is not None:
+    if schemas is not None and (not db_backed or db_id in schemas):
         context = schemas.ddl(db_id)
     else:
         context = _context_from_messages(row)
-        if not context:
+        if not context and not db_backed:
             raise DatasetError(
                 "Spider rows need their tables.json: put tables.json (or *tables*.json) beside the "
                 "questions file, or pass tables=PATH"
@@ -344,6 +350,29 @@ def spider_task(row: Mapping[str, Any], index: int, schemas: SpiderSchemas | Non
         gold_sql=_text(row.get("query")),
         explanation="",
         metadata=_meta(row, ("db_id",)),
+        row=row,
+    )
+
+
+def bird_task(row: Mapping[str, Any], index: int) -> Task:
+    """A BIRD row; the schema comes from its database file (see data/dbschema.py)."""
+    db_id = _text(row.get("db_id"))
+    question = _text(row.get("question"))
+    evidence = _text(row.get("evidence")).strip()
+    if evidence:
+        # BIRD's "external knowledge": some golds cannot be derived from the question alone.
+        question = f"{question}\n\nExternal knowledge: {evidence}"
+    meta = _meta(row, ("db_id", "difficulty", "evidence"))
+    if row.get("difficulty") not in (None, ""):
+        meta.setdefault("sql_complexity", row["difficulty"])  # eval's breakdown by complexity
+    rid = row.get("id") if row.get("id") not in (None, "") else row.get("question_id")
+    return Task(
+        id=str(rid) if rid not in (None, "") else (f"{db_id}-{index}" if db_id else str(index)),
+        question=question,
+        context="",
+        gold_sql=_text(row.get("SQL")),
+        explanation="",
+        metadata=meta,
         row=row,
     )
 
@@ -386,14 +415,16 @@ def _question_from_messages(row: Mapping[str, Any]) -> str:
 
 
 def task_for(fmt: str, base: str, row: Mapping[str, Any], index: int,
-             schemas: SpiderSchemas | None = None) -> Task:
+             schemas: SpiderSchemas | None = None, db_backed: bool = False) -> Task:
     """One row -> Task, given the format pair from :func:`detect_format`."""
     if base == GRETEL:
         task = gretel_task(row, index)
     elif base == SYNSQL:
         task = synsql_task(row, index)
     elif base == SPIDER:
-        task = spider_task(row, index, schemas)
+        task = spider_task(row, index, schemas, db_backed)
+    elif base == BIRD:
+        task = bird_task(row, index)
     elif base == SQLBENCH:
         task = sqlbench_task(row, index)
     else:  # a distilled row whose source layout is unknown: rebuild from its messages

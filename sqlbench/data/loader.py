@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from sqlbench.data.formats import (
+    BIRD,
     SPIDER,
     SpiderSchemas,
     columns_of,
@@ -81,18 +82,34 @@ def load_tasks(
     fmt: str | None = None,
     token: str | None = None,
     tables: PathLike | None = None,
+    db_dir: PathLike | None = None,
 ) -> list[Task]:
     """Tasks from ``source``: None = the bundled dataset; a local path (``.jsonl``,
     ``.json``, ``.parquet``, ``.csv``, a ``save_to_disk`` folder, a folder of such files,
     a sqlbench run directory); anything else is a Hub id. ``fmt`` (gretel, spider,
-    synsql, distilled) overrides detection; ``tables`` names Spider's tables.json when
-    it is not beside the questions. Shuffle (seeded) comes before ``limit``."""
+    synsql, bird, distilled, sqlbench) overrides detection; ``tables`` names Spider's
+    tables.json when it is not beside the questions. ``db_dir`` holds the rows' database
+    files (``DB_DIR/<db_id>/<db_id>.sqlite``; a row's own ``db_path`` column wins): those
+    tasks run on the real data (see data/dbschema.py). Shuffle (seeded) comes before ``limit``."""
     src = _open(source, split, token)
     kind, base = detect_format(src.columns(), fmt, source=src.name)
-    schemas = _spider_schemas(src, tables) if base == SPIDER else None
+    has_db_path = "db_path" in src.columns()
+    if base == BIRD and db_dir is None and not has_db_path:
+        raise DatasetError(f"{src.name}: BIRD rows need their database files: pass --db-dir DIR "
+                           "(DIR/<db_id>/<db_id>.sqlite) or give each row a db_path column")
+    db_backed = db_dir is not None or has_db_path
+    schemas = _spider_schemas(src, tables, required=not db_backed) if base == SPIDER else None
     indices = select_indices(len(src), limit=limit, shuffle=shuffle, seed=seed)
     rows = src.take(indices)
-    return [task_for(kind, base, row, i, schemas) for i, row in zip(indices, rows)]
+    tasks = [task_for(kind, base, row, i, schemas, db_backed) for i, row in zip(indices, rows)]
+    if db_backed:
+        from sqlbench.data.dbschema import attach_databases
+
+        if db_dir is not None and not Path(db_dir).expanduser().is_dir():
+            raise DatasetError(f"--db-dir {db_dir}: no such folder (expected DIR/<db_id>/<db_id>.sqlite)")
+        base_dir = src.path if src.path is None or src.path.is_dir() else src.path.parent
+        tasks = attach_databases(tasks, db_dir, base_dir)
+    return tasks
 
 
 def task_from_row(
@@ -344,10 +361,10 @@ def _find_tables(path: Path | None) -> Path | None:
     return found[0] if found else None
 
 
-def _spider_schemas(src: _Source, tables: PathLike | None) -> SpiderSchemas | None:
+def _spider_schemas(src: _Source, tables: PathLike | None, required: bool = True) -> SpiderSchemas | None:
     path = Path(tables).expanduser() if tables is not None else _find_tables(src.path)
     if path is None:
-        if "messages" in src.columns():
+        if "messages" in src.columns() or not required:
             return None  # distilled rows carry their schema in the user message
         raise DatasetError(
             f"{src.name}: Spider rows need their tables.json: put tables.json (or *tables*.json) "

@@ -40,6 +40,8 @@ class DistillOptions:
     validator_workers: int
     hf_token: str | None = None  # for reading a private dataset and publishing; never written
     validator_max_memory_mb: int = 1024
+    db_dir: str | None = None  # the tasks' database files (DB_DIR/<db_id>/<db_id>.sqlite)
+    validator_max_copy_bytes: int = 64 << 20
 
     def public(self) -> dict[str, Any]:
         """The run options as recorded in config.yaml (no secrets)."""
@@ -109,4 +111,6 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
         validator_workers=settings.validate_.workers or os.cpu_count() or 2,
         hf_token=secrets.get("hf_token"),
         validator_max_memory_mb=settings.validate_.max_memory_mb,
+        db_dir=d.db_dir,
+        validator_max_copy_bytes=int(settings.validate_.max_copy_mb * (1 << 20)),
     )

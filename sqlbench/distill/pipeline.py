@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import threading
 import time
 from pathlib import Path
@@ -53,7 +54,11 @@ def load_distill_tasks(opts: DistillOptions) -> list[Task]:
     from sqlbench.data.loader import load_tasks
 
     tasks = load_tasks(opts.dataset, split=opts.split, limit=opts.limit, fmt=opts.fmt, token=opts.hf_token,
-                       seed=opts.seed)
+                       seed=opts.seed, db_dir=opts.db_dir)
+    from sqlbench.data.dbschema import database_problems
+
+    for line in database_problems(tasks):  # those rows go on, judged bad_context
+        print(f"sqlbench: {line}", file=sys.stderr)
     if not tasks:
         raise DatasetError(f"{opts.dataset or 'the bundled dataset'} ({opts.split}) holds no tasks")
     seen: set[str] = set()

@@ -26,7 +26,8 @@ class Judge:
         from sqlbench.sqlcheck import Validator
 
         self._validator = Validator(timeout=opts.validator_timeout, max_rows=opts.validator_max_rows,
-                                    max_memory_mb=opts.validator_max_memory_mb)
+                                    max_memory_mb=opts.validator_max_memory_mb,
+                                    max_copy_bytes=opts.validator_max_copy_bytes)
         self._own = executor is None
         self._executor = executor or ThreadPoolExecutor(max_workers=opts.validator_workers or os.cpu_count() or 2,
                                                         thread_name_prefix="sqlbench-validate")
@@ -60,6 +61,7 @@ def _base(task: Task, sample_index: int, provider: Provider, messages: list[dict
         "question": task.question,
         "context": task.context,
         "gold_sql": task.gold_sql,
+        **({"db_path": task.db_path} if task.db_path else {}),  # what re-validating it runs on
         "provider": provider.name,
         "model": provider.model,
         "messages": messages,

@@ -289,7 +289,8 @@ def _wal_mode(path: Path) -> bool:
 
 class SqliteSandbox:
     """One fresh in-memory SQLite database (optionally a copy of a built context), or
-    a user's SQLite file opened read-only (``path``), where only reads are authorized."""
+    a user's SQLite file opened read-only (``path``), where only reads are authorized
+    (a task's database file is opened immutable too: see sqlcheck/dbfile.py)."""
 
     engine = "sqlite"
 
@@ -304,6 +305,7 @@ class SqliteSandbox:
         self.denied: str | None = None
         self._lock = threading.Lock()
         self._abandoned = False
+        self.path = path
         if path is not None:
             conn = sqlite3.connect(sqlite_file_uri(path, immutable=immutable), uri=True,
                                    isolation_level=None, check_same_thread=False)

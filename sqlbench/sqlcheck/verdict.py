@@ -20,6 +20,7 @@ from sqlbench import records as R
 from sqlbench.prompts import extract_sql, looks_like_answer, parse_answer
 from sqlbench.records import Task, Verdict
 from sqlbench.sqlcheck import compare as C
+from sqlbench.sqlcheck.dbfile import COPY_LIMIT, DbFileError, copy_image, file_key, probe
 from sqlbench.sqlcheck.dialect import (
     READ_ONLY_WORDS,
     SOURCE_DIALECTS,
@@ -46,6 +47,7 @@ from sqlbench.sqlcheck.sandbox import (
 )
 
 _DUCK_READS = ("mysql", "postgres", "sqlite", "tsql")
+_DAMAGED = ("malformed", "file is not a database", "disk I/O error")  # SQLite's words for a damaged file
 
 
 @dataclass
@@ -58,6 +60,7 @@ class _Built:
     duck_statements: list[str] | None = None
     duck_error: str | None = None
     duck_tried: bool = False
+    db_path: str | None = None  # a real database file, run read-only in place (no image)
 
 
 _UNSET = object()
@@ -108,8 +111,10 @@ class Validator:
     """Thread-safe; keeps an LRU of built contexts and gold results."""
 
     def __init__(self, timeout: float = 2.0, max_rows: int = 10_000, *, max_bytes: int = 64 << 20,
-                 cache_size: int = 2048, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB):
+                 cache_size: int = 2048, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
+                 max_copy_bytes: int = COPY_LIMIT):
         self.timeout = float(timeout)
+        self.max_copy_bytes = int(max_copy_bytes)
         self.max_rows = int(max_rows)
         self.max_bytes = int(max_bytes)
         self.max_memory_mb = int(max_memory_mb)
@@ -160,11 +165,25 @@ class Validator:
                 return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
         return self._compare(gold, sql, result, changed, state, deadline)
 
+    def result_rows(self, task: Task, sql: str) -> tuple[list[tuple] | None, list[tuple] | None]:
+        """(gold rows, answer rows) of a task whose gold returns rows, for the benchmark
+        EX rules (sqlcheck/ex_rules.py); None for a side with no result set, or that fails
+        or overflows ``max_rows``."""
+        gold = self._gold(task)
+        if gold.engine is None or gold.result.rows is None:
+            return None, None
+        try:
+            result, _, _ = self._run_candidate(gold, sql, time.monotonic() + self.timeout)
+        except SandboxError:
+            return gold.result.rows, None
+        return gold.result.rows, (None if result.overflow else result.rows)
+
     def __getstate__(self) -> dict:
         # Sent to worker processes (Ray, process pools) as settings only: caches and
         # the lock stay behind and are rebuilt there.
         return {"timeout": self.timeout, "max_rows": self.max_rows, "max_bytes": self.max_bytes,
-                "cache_size": self.cache_size, "max_memory_mb": self.max_memory_mb}
+                "cache_size": self.cache_size, "max_memory_mb": self.max_memory_mb,
+                "max_copy_bytes": self.max_copy_bytes}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
@@ -197,6 +216,8 @@ class Validator:
         return value
 
     def _gold(self, task: Task) -> _Gold:
+        if task.db_path or task.db_error:  # the task's data is a real database file
+            return self._file_gold(task)
         key = (task.context, task.gold_sql)
         gold = self._cached(self._golds, key)
         if gold is None:
@@ -206,7 +227,7 @@ class Validator:
     def _duck_gold(self, task: Task, gold: _Gold) -> _Gold | None:
         """The gold judged on DuckDB, for a candidate the gold's SQLite cannot run; None
         when the gold already ran there or does not run there."""
-        if gold.engine != "sqlite":
+        if gold.engine != "sqlite" or task.db_path:  # a database file runs on SQLite alone
             return None
         key = (task.context, task.gold_sql, "duckdb")
         duck = self._cached(self._golds, key)
@@ -225,10 +246,54 @@ class Validator:
             built = self._store(self._contexts, context, self._build_sqlite(context))
         return built
 
+    # -- tasks backed by a database file ---------------------------------------------
+    def _file_gold(self, task: Task) -> _Gold:
+        """Gold results of a file-backed task, cached per (database file, gold)."""
+        if task.db_error:
+            return _Gold(None, R.BAD_CONTEXT, task.db_error)
+        try:
+            fkey = file_key(task.db_path)
+        except DbFileError as e:
+            return _Gold(None, R.BAD_CONTEXT, str(e))
+        key = (fkey, task.gold_sql)
+        gold = self._cached(self._golds, key)
+        if gold is None:
+            gold = self._store(self._golds, key, self._prepare_file_gold(task, fkey))
+        return gold
+
+    def _prepare_file_gold(self, task: Task, fkey: tuple) -> _Gold:
+        stmts = split_statements(task.gold_sql)
+        if not stmts:
+            return _Gold(None, R.GOLD_ERROR, "the gold SQL is empty")
+        ordered = has_top_level_order_by(task.gold_sql)
+        # A SELECT runs on the file in place; only a gold that writes needs a (capped) copy.
+        writes = any(first_keyword(s) not in READ_ONLY_WORDS for s in stmts)
+        try:
+            gold = self._gold_on(task, self._file_built(fkey, copy=writes), "sqlite", ordered)
+            if gold.engine is None and not writes and "readonly" in gold.detail:  # e.g. WITH ... DELETE
+                gold = self._gold_on(task, self._file_built(fkey, copy=True), "sqlite", ordered)
+        except DbFileError as e:
+            return _Gold(None, R.BAD_CONTEXT, str(e))
+        if gold.engine is None and any(m in gold.detail for m in _DAMAGED):  # the file, not the gold
+            return _Gold(None, R.BAD_CONTEXT, f"{fkey[0]}: corrupt SQLite database ({gold.detail})")
+        return gold
+
+    def _file_built(self, fkey: tuple, copy: bool) -> _Built:
+        key = ("file", fkey, copy)
+        built = self._cached(self._contexts, key)
+        if built is None:
+            path = fkey[0]
+            schema = probe(path)
+            built = _Built(sqlite_image=copy_image(path, self.max_copy_bytes), sqlite_schema=schema) if copy \
+                else _Built(sqlite_schema=schema, db_path=path)
+            self._store(self._contexts, key, built)
+        return built
+
     # -- building a task ---------------------------------------------------------
-    def _sqlite(self, image: bytes | None = None, trusted: bool = False) -> SqliteSandbox:
+    def _sqlite(self, image: bytes | None = None, trusted: bool = False, path: str | None = None) -> SqliteSandbox:
+        # A task's database file: read-only and immutable (no locks, nothing written beside it).
         return SqliteSandbox(image, max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted,
-                             max_memory_mb=self.max_memory_mb)
+                             max_memory_mb=self.max_memory_mb, path=path, immutable=True if path else None)
 
     def _duck(self, trusted: bool = False, **kw: Any) -> DuckSandbox:
         return DuckSandbox(max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted,
@@ -344,7 +409,7 @@ class Validator:
     def _fresh(self, built: _Built, engine: str, deadline: float, statements: list[str] = ()):
         """A database holding the built context, for one gold or candidate run."""
         if engine == "sqlite":
-            return self._sqlite(built.sqlite_image)
+            return self._sqlite(built.sqlite_image, path=built.db_path)
         # DuckDB: a rolled-back transaction on the cached built database, unless the
         # statements manage transactions themselves or the database is busy.
         if not any(first_keyword(s) in _TRANSACTION_WORDS for s in statements):
@@ -388,7 +453,8 @@ class Validator:
 
     def _changed(self, sb, built: _Built, statements: list[str]) -> bool:
         if isinstance(sb, SqliteSandbox):
-            return sb.changed_since(built.sqlite_schema)
+            # a read-only file cannot change (temp tables live apart and are not state)
+            return sb.path is None and sb.changed_since(built.sqlite_schema)
         # DuckDB's parser sees statements the split above may have hidden ($$…$$)
         return sb.changed_since() or any(first_keyword(s) not in READ_ONLY_WORDS for s in statements)
 

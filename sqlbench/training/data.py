@@ -14,11 +14,12 @@ from sqlbench.prompts import build_messages, fit_task, format_answer, schema_onl
 from sqlbench.records import Task
 
 def load_training_tasks(source: str | None = None, *, split: str = "train", limit: int | None = None,
-                        seed: int = 42, token: str | None = None) -> list[Task]:
-    """Tasks through the shared loader (bundled dataset when ``source`` is None)."""
+                        seed: int = 42, token: str | None = None, db_dir: str | None = None) -> list[Task]:
+    """Tasks through the shared loader (bundled dataset when ``source`` is None); with
+    ``db_dir``, backed by the database files there."""
     from sqlbench.data.loader import load_tasks
 
-    return load_tasks(source, split=split, limit=limit, seed=seed, token=token)
+    return load_tasks(source, split=split, limit=limit, seed=seed, token=token, db_dir=db_dir)
 
 
 def reasoning_of(task: Task) -> str:
@@ -54,7 +55,10 @@ def grpo_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
               count_tokens: Callable[[list[dict[str, str]]], int] | None = None,
               max_prompt_tokens: int = 512) -> list[dict[str, Any]]:
     """Conversational prompts plus the columns the rewards read: ``gold_sql``,
-    ``context`` (the full schema + rows, even when the prompt shows less) and ``task_id``."""
+    ``context`` (the full schema + rows, even when the prompt shows less) and ``task_id``;
+    ``db_path`` too when tasks run on database files."""
+    tasks = list(tasks)
+    with_files = any(t.db_path for t in tasks)
     rows = []
     for t in tasks:
         fitted = fit_task(t, count_tokens, max_prompt_tokens, system_prompt)
@@ -63,6 +67,7 @@ def grpo_rows(tasks: Sequence[Task], *, system_prompt: str | None = None,
             "gold_sql": t.gold_sql,
             "context": t.context,
             "task_id": t.id,
+            **({"db_path": t.db_path} if with_files else {}),
         })
     return rows
 

@@ -125,7 +125,12 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
         run = QuietRun(RunDir(run_dir))
     with run.recording_failure():
         tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit, seed=cfg.seed,
-                                    token=token)
+                                    token=token, db_dir=cfg.db_dir)
+        from sqlbench.data.dbschema import database_problems
+
+        for line in database_problems(tasks):
+            log(line.replace("judged bad_context", "left out of training"))
+        tasks = [t for t in tasks if not t.db_error]  # no data to judge an answer on
         if len(tasks) < 2:
             raise DatasetError(f"{cfg.dataset_repo_id or 'bundled dataset'}: need at least 2 tasks, got {len(tasks)}")
         train_tasks, held_out = split_tasks(tasks, cfg.eval_split, seed=cfg.seed)
