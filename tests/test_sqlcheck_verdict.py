@@ -272,3 +272,27 @@ def test_create_index_task_is_judged_by_the_index_not_its_name():
     assert noop.reason == "mismatch" and "index on shipments(status) is missing" in noop.detail
     assert v.check(task, "CREATE INDEX idx_s ON shipments (id)").reason == "mismatch"
     assert v.check(task, "CREATE UNIQUE INDEX idx_s ON shipments (status)").reason == "mismatch"
+
+
+def test_a_wrong_update_beyond_the_row_cap_is_not_accepted():
+    """The final state of a table longer than max_rows is read only in part: a wrong write
+    that touches only the rows read must not compare equal (it once did)."""
+    ctx = "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);\n" + \
+        "INSERT INTO t VALUES " + ", ".join(f"({i}, 0)" for i in range(1, 6)) + ";"
+    v = Validator(max_rows=2)
+    task = make_task("UPDATE t SET v = 1", ctx)
+    wrong = v.check(task, "UPDATE t SET v = 1 WHERE id <= 2")  # the two rows the cap lets through
+    assert (wrong.valid, wrong.reason) == (False, "mismatch")
+    assert "row cap" in wrong.detail
+    assert Validator().check(task, "UPDATE t SET v = 1 WHERE id <= 2").reason == "mismatch"
+    assert Validator().check(task, "UPDATE t SET v = 1 WHERE id > 0").reason == "ok"
+
+
+def test_compare_states_refuses_an_overflowing_table():
+    from sqlbench.sqlcheck.compare import compare_states
+
+    same = {"t": ("table", 1, [(1,), (2,)], False)}
+    assert compare_states(same, same) is None
+    capped = {"t": ("table", 1, [(1,), (2,)], True)}
+    assert compare_states(capped, capped) is not None
+    assert compare_states(same, capped) is not None

@@ -13,13 +13,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlbench import records as R
 from sqlbench.prompts import extract_sql, looks_like_answer, parse_answer
 from sqlbench.records import Task, Verdict
 from sqlbench.sqlcheck import compare as C
+from sqlbench.sqlcheck import testdb
 from sqlbench.sqlcheck.dialect import (
     READ_ONLY_WORDS,
     SOURCE_DIALECTS,
@@ -56,6 +57,7 @@ class _Built:
     duck_statements: list[str] | None = None
     duck_error: str | None = None
     duck_tried: bool = False
+    has_rows: bool = True  # a table holds a row: the context's own data can judge
 
 
 _UNSET = object()
@@ -75,6 +77,9 @@ class _Gold:
     state: State | None = None
     built: _Built | None = None
     sql: str = ""  # the gold as written, when that is what ran on SQLite; else "" (no ties)
+    # the same gold on each generated test database (schema-only contexts)
+    tests: list["_Gold"] = field(default_factory=list)
+    unverified: str = ""  # why the data cannot tell answers apart ("" when it can)
     _ties: Any = _UNSET
 
     def tie_groups(self) -> tuple[int, ...] | None:
@@ -102,20 +107,43 @@ DUCK_TEMPLATES = 16  # built DuckDB databases kept open (each holds a DuckDB ins
 _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "start", "savepoint", "release"})
 
 
+TEST_IMAGE_CACHE = 256  # (context, gold hints) -> generated test database images
+SPARE_TEST_DATABASES = 2  # generated beyond K; the K where the gold selects most rows are kept
+
+
 class Validator:
-    """Thread-safe; keeps an LRU of built contexts and gold results."""
+    """Thread-safe; keeps an LRU of built contexts and gold results.
+
+    ``test_databases`` (K) small databases are generated for a context that carries no
+    rows (see :mod:`sqlbench.sqlcheck.testdb`); with ``test_databases_with_rows`` they are
+    added to contexts with rows too. A candidate is ``ok`` only when it matches the gold
+    on the context and on every test database; when the gold's result cannot tell answers
+    apart there (empty, or only NULL/0, everywhere), the verdict is ``unverified``.
+    """
 
     def __init__(self, timeout: float = 2.0, max_rows: int = 10_000, *, max_bytes: int = 64 << 20,
-                 cache_size: int = 2048):
+                 cache_size: int = 2048, test_databases: int = 3, test_databases_with_rows: bool = False):
         self.timeout = float(timeout)
         self.max_rows = int(max_rows)
         self.max_bytes = int(max_bytes)
         self.cache_size = cache_size
+        self.test_databases = max(0, int(test_databases))
+        self.test_databases_with_rows = bool(test_databases_with_rows)
+        self._test_images: OrderedDict[tuple, list[bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self._duck_lock = threading.Lock()  # one DuckDB build per context, without blocking the caches
         self._contexts: OrderedDict[str, _Built] = OrderedDict()
         self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
         self._duck_templates: OrderedDict[int, _DuckTemplate] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, validate_settings: Any) -> "Validator":
+        """A validator with the ``validate.*`` settings (timeout, max_rows, test_databases,
+        test_databases_with_rows): what every command and reward should judge with."""
+        s = validate_settings
+        return cls(timeout=s.timeout, max_rows=s.max_rows,
+                   test_databases=getattr(s, "test_databases", 3),
+                   test_databases_with_rows=getattr(s, "test_databases_with_rows", False))
 
     # -- public ------------------------------------------------------------------
     def check(self, task: Task, candidate: str | None = None) -> Verdict:
@@ -123,7 +151,11 @@ class Validator:
             gold = self._gold(task)
             if gold.engine is None:
                 return Verdict(False, gold.reason, gold.detail, sql=task.gold_sql)
-            return Verdict(True, R.OK, f"gold executes ({gold.engine})", sql=task.gold_sql)
+            if gold.unverified:
+                return Verdict(False, R.UNVERIFIED, f"gold executes ({gold.engine}) but {gold.unverified}",
+                               sql=task.gold_sql)
+            tested = f"; checked on {len(gold.tests)} test databases" if gold.tests else ""
+            return Verdict(True, R.OK, f"gold executes ({gold.engine}{tested})", sql=task.gold_sql)
 
         if looks_like_answer(candidate):
             answer = parse_answer(candidate)
@@ -139,17 +171,28 @@ class Validator:
         if gold.engine is None:
             return Verdict(False, gold.reason, gold.detail, sql=sql)
         deadline = time.monotonic() + self.timeout
-        try:
-            result, changed, state = self._run_candidate(gold, sql, deadline)
-        except SandboxError as e:
-            return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
-        return self._compare(gold, sql, result, changed, state, deadline)
+        verdict = None
+        for i, g in enumerate([gold] + gold.tests):
+            try:
+                result, changed, state = self._run_candidate(g, sql, deadline)
+            except SandboxError as e:
+                return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
+            verdict = self._compare(g, sql, result, changed, state, deadline)
+            if not verdict.valid:
+                return replace(verdict, detail=_on_db(i, verdict.detail))
+        if gold.unverified:
+            return Verdict(False, R.UNVERIFIED, f"the answer runs, but {gold.unverified}", sql=sql)
+        if gold.tests:
+            return replace(verdict, detail=f"same result as the gold query on the context and "
+                                           f"{len(gold.tests)} test databases")
+        return verdict
 
     def __getstate__(self) -> dict:
         # Sent to worker processes (Ray, process pools) as settings only: caches and
         # the lock stay behind and are rebuilt there.
         return {"timeout": self.timeout, "max_rows": self.max_rows, "max_bytes": self.max_bytes,
-                "cache_size": self.cache_size}
+                "cache_size": self.cache_size, "test_databases": self.test_databases,
+                "test_databases_with_rows": self.test_databases_with_rows}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
@@ -159,6 +202,7 @@ class Validator:
         with self._lock:
             self._contexts.clear()
             self._golds.clear()
+            self._test_images.clear()
             templates = list(self._duck_templates.values())
             self._duck_templates.clear()
         for tpl in templates:
@@ -214,7 +258,7 @@ class Validator:
                         err = None
                 if err is not None:
                     return _Built(sqlite_error=f"{_short(stmt)}: {err.message}")
-            return _Built(sqlite_image=sb.image(), sqlite_schema=sb.schema())
+            return _Built(sqlite_image=sb.image(), sqlite_schema=sb.schema(), has_rows=testdb.has_rows(sb.conn))
         finally:
             sb.close()
 
@@ -256,7 +300,9 @@ class Validator:
             return _Gold(None, R.GOLD_ERROR, "the gold SQL is empty")
         if built.sqlite_image is not None:
             gold = self._gold_on(task, built, "sqlite", ordered)
-            if gold.engine is not None or gold.detail.startswith("gold result"):
+            if gold.engine is not None:
+                return self._with_tests(task, gold)
+            if gold.detail.startswith("gold result"):
                 return gold
             gold_err = gold.detail
         with self._duck_lock:
@@ -264,11 +310,51 @@ class Validator:
         if built.duck_statements is not None:
             gold = self._gold_on(task, built, "duckdb", ordered)
             if gold.engine is not None:
-                return gold
+                return self._with_tests(task, gold)
             gold_err = gold_err or gold.detail
         if gold_err is not None:
             return _Gold(None, R.GOLD_ERROR, gold_err)
         return _Gold(None, R.BAD_CONTEXT, f"the context does not build: {built.sqlite_error or built.duck_error}")
+
+    def _with_tests(self, task: Task, gold: _Gold) -> _Gold:
+        """Add the gold's results on generated test databases when the context carries no
+        rows (or always, with test_databases_with_rows), and decide whether the data can
+        tell answers apart at all."""
+        built = gold.built
+        if built.has_rows and not self.test_databases_with_rows:
+            return gold  # today's behaviour: the context's own rows judge
+        if gold.engine == "sqlite" and self.test_databases:
+            subs = []
+            for image in self._images_for(task, built):
+                test_built = _Built(sqlite_image=image, sqlite_schema=built.sqlite_schema, has_rows=True)
+                sub = self._gold_on(task, test_built, "sqlite", gold.ordered)
+                if sub.engine == "sqlite":  # a database the gold fails on (too many rows…) is left out
+                    subs.append(sub)
+            # Of the candidates generated, keep the K where the gold's result says most: a
+            # database where it selects nothing cannot catch a wrong filter.
+            ranked = sorted(range(len(subs)), key=lambda i: (_trivial(subs[i]), -_size(subs[i]), i))
+            gold.tests = [subs[i] for i in sorted(ranked[:self.test_databases])]
+        if all(_trivial(g) for g in [gold] + gold.tests):
+            n = len(gold.tests)
+            where = f"the context and {n} generated test database{'s' if n != 1 else ''}" if n else "the context"
+            what = "changes nothing" if gold.result.rows is None else "returns no rows (or only NULL/0)"
+            gold.unverified = f"the gold query {what} on {where}: the data cannot tell answers apart"
+        return gold
+
+    def _images_for(self, task: Task, built: _Built) -> list[bytes]:
+        hints = testdb.gold_hints(task.gold_sql)
+        key = (task.context, hints.key(), self.test_databases)
+        images = self._cached(self._test_images, key)
+        if images is None:
+            deadline = time.monotonic() + max(self.timeout, 1.0)
+            images = testdb.build(built.sqlite_image, hints, k=self.test_databases + SPARE_TEST_DATABASES,
+                                  deadline=deadline)
+            with self._lock:
+                self._test_images[key] = images
+                self._test_images.move_to_end(key)
+                while len(self._test_images) > TEST_IMAGE_CACHE:
+                    self._test_images.popitem(last=False)
+        return images
 
     def _gold_on(self, task: Task, built: _Built, engine: str, ordered: bool) -> _Gold:
         deadline = time.monotonic() + self.timeout
@@ -470,6 +556,24 @@ def _try_variants(sb, variants: list[list[str]], deadline: float) -> SandboxErro
             if e.kind in (UNSAFE, TIMEOUT):
                 return e
     return first
+
+
+def _trivial(gold: _Gold) -> bool:
+    """A gold result that cannot tell a right answer from a wrong one: no rows, or only
+    NULL/0 values (an aggregate over nothing), or a write that changed nothing."""
+    rows = gold.result.rows
+    if rows is None:
+        return not gold.changed
+    return all(v is None or (isinstance(v, (int, float)) and v == 0) for row in rows for v in row)
+
+
+def _size(gold: _Gold) -> int:
+    rows = gold.result.rows
+    return int(gold.changed) if rows is None else min(len(set(map(repr, rows))), 64)
+
+
+def _on_db(i: int, detail: str) -> str:
+    return detail if i == 0 else f"on test database {i}: {detail}"
 
 
 def _short(stmt: str, n: int = 60) -> str:
