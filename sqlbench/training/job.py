@@ -106,6 +106,10 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     from sqlbench.training.grpo import check_batch
 
     check_batch(cfg.per_device_train_batch_size, cfg.gradient_accumulation_steps, cfg.num_generations)
+    from sqlbench.rewards import use_validate_settings
+
+    # the execution reward and the held-out check judge with validate.* (timeout, max_rows, test databases)
+    use_validate_settings(settings.validate_)
 
     token = secrets.get("hf_token")
     # A wrong --model fails before a run directory exists.
