@@ -54,6 +54,8 @@ class ValidateSettings(_Section):
     timeout: float = Field(2.0, gt=0)
     max_rows: int = Field(10_000, ge=1)
     workers: Optional[int] = Field(None, ge=1)
+    test_databases: int = Field(3, ge=0, le=16)  # generated databases for schema-only contexts (0: none)
+    test_databases_with_rows: bool = False  # --test-databases: also for contexts that carry rows
 
 
 class TrainSettings(_Section):

@@ -148,7 +148,7 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
             raise DatasetError(f"{cfg.dataset_repo_id or 'bundled dataset'}: no tasks to evaluate")
         model_path = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
         model, tokenizer = load_model(model_path, token=secrets.get("hf_token"), cache_dir=settings.cache_dir)
-        validator = Validator(timeout=settings.validate_.timeout, max_rows=settings.validate_.max_rows)
+        validator = Validator.from_settings(settings.validate_)
         run.event("stage", name="eval", n=len(tasks), model=str(model_path))
         # A resumed eval starts over: answers.jsonl describes exactly one pass.
         run.close()

@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 
-from sqlbench.commands.base import bool_flag, load_context
+from sqlbench.commands.base import bool_flag, load_context, test_databases_flag, with_validate_flags
 
 FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "epochs", "learning_rate",
          "sft_learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
@@ -69,6 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, help="default 42")
     a("--run-dir", help="run directory (default runs/<timestamp>-train)")
     a("--resume", action="store_true", help="continue the run in --run-dir from its last checkpoint")
+    test_databases_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     resuming = args.resume and args.run_dir and (Path(args.run_dir) / "run.json").is_file()
-    ctx = load_context(args, "train", flags, resume=args.run_dir if resuming else None)
+    ctx = with_validate_flags(load_context(args, "train", flags, resume=args.run_dir if resuming else None), args)
 
     stop = threading.Event()
 

@@ -7,7 +7,7 @@ with a `completion` column (a full <think>…</think><sql>…</sql> answer) or a
 against its own context. Each output line is the input row (its `id` kept) plus
 "verdict": {"valid", "reason", "detail", "sql"} (and small "expected"/"got" previews
 when results differ). Reasons: ok format syntax execution timeout mismatch unsafe
-bad_context gold_error. A summary (counts by reason, rows/s) goes to stderr.
+bad_context gold_error unverified (it runs, but the data cannot tell right from wrong). A summary (counts by reason, rows/s) goes to stderr.
 Exit 0 when it ran, whatever the verdicts.
 """
 
@@ -36,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per query (default 2)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--max-rows", type=int, default=None, help="rows fetched per result (default 10000)")
+    parser.add_argument("--test-databases", action="store_true", default=None,
+                        help="also judge contexts that carry rows on generated test databases (changes verdicts; "
+                             "schema-only contexts always get validate.test_databases of them)")
     parser.add_argument("--format", dest="fmt", default=None, choices=["gretel", "spider", "synsql", "distilled"],
                         help="dataset layout (default: detected from the columns)")
     parser.add_argument("--split", default="train", help="dataset split (default: train)")
@@ -66,11 +69,11 @@ EMPTY_COMPLETION = "<think></think><sql></sql>"
 _VALIDATOR = None
 
 
-def _init_worker(timeout: float, max_rows: int) -> None:
+def _init_worker(settings: dict[str, Any]) -> None:
     global _VALIDATOR
     from sqlbench.sqlcheck import Validator
 
-    _VALIDATOR = Validator(timeout=timeout, max_rows=max_rows)
+    _VALIDATOR = Validator(**settings)
 
 
 def _judge(item) -> dict[str, Any]:
@@ -78,10 +81,10 @@ def _judge(item) -> dict[str, Any]:
     return _VALIDATOR.check(task, candidate).to_dict()
 
 
-def _verdicts(items: list, workers: int, timeout: float, max_rows: int) -> Iterator[dict[str, Any]]:
+def _verdicts(items: list, workers: int, settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Verdicts in input order, from worker processes when it pays."""
     if workers <= 1 or len(items) <= IN_PROCESS_MAX_ROWS:
-        _init_worker(timeout, max_rows)
+        _init_worker(settings)
         for item in items:
             yield _judge(item)
         return
@@ -92,7 +95,7 @@ def _verdicts(items: list, workers: int, timeout: float, max_rows: int) -> Itera
     ctx = multiprocessing.get_context("spawn")
     chunk = max(1, min(64, len(items) // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(timeout, max_rows)) as pool:
+                             initargs=(settings,)) as pool:
         try:
             yield from pool.map(_judge, items, chunksize=chunk)
         except BaseException:
@@ -102,7 +105,8 @@ def _verdicts(items: list, workers: int, timeout: float, max_rows: int) -> Itera
 
 def run(args: argparse.Namespace) -> int:
     ctx = load_context(args, "validate",
-                       {"timeout": args.timeout, "workers": args.workers, "max_rows": args.max_rows})
+                       {"timeout": args.timeout, "workers": args.workers, "max_rows": args.max_rows,
+                        "test_databases_with_rows": args.test_databases})
     cfg = ctx.settings.validate_
     workers = cfg.workers or os.cpu_count() or 1
 
@@ -128,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
         bar = progress.add_task("validating", total=len(items)) if progress else None
         if progress:
             progress.start()
-        for (task, _), verdict in zip(items, _verdicts(items, workers, cfg.timeout, cfg.max_rows)):
+        settings = {"timeout": cfg.timeout, "max_rows": cfg.max_rows, "test_databases": cfg.test_databases,
+                    "test_databases_with_rows": cfg.test_databases_with_rows}
+        for (task, _), verdict in zip(items, _verdicts(items, workers, settings)):
             row = dict(task.row)
             line = {"id": row.pop("id", task.id), **row, "verdict": verdict}
             out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -155,7 +161,8 @@ def summary(counts: Counter, elapsed: float) -> str:
     n = sum(counts.values())
     rate = n / elapsed if elapsed > 0 else 0.0
     parts = ", ".join(f"{reason} {count}" for reason, count in counts.most_common())
-    return (f"validated {n} rows: {counts.get('ok', 0)} valid ({parts or 'none'}) "
+    unverified = f", {counts['unverified']} unverified" if counts.get("unverified") else ""
+    return (f"validated {n} rows: {counts.get('ok', 0)} valid{unverified} ({parts or 'none'}) "
             f"in {elapsed:.2f} s, {rate:.0f} rows/s")
 
 

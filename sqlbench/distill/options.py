@@ -39,6 +39,8 @@ class DistillOptions:
     validator_max_rows: int
     validator_workers: int
     hf_token: str | None = None  # for reading a private dataset and publishing; never written
+    validator_test_databases: int = 3
+    validator_test_databases_with_rows: bool = False
 
     def public(self) -> dict[str, Any]:
         """The run options as recorded in config.yaml (no secrets)."""
@@ -107,4 +109,6 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
         validator_max_rows=settings.validate_.max_rows,
         validator_workers=settings.validate_.workers or os.cpu_count() or 2,
         hf_token=secrets.get("hf_token"),
+        validator_test_databases=settings.validate_.test_databases,
+        validator_test_databases_with_rows=settings.validate_.test_databases_with_rows,
     )
