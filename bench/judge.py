@@ -51,7 +51,7 @@ from tests.fixtures.datasets import SHARED_DATA as SHARED  # noqa: E402  (../sha
 
 SOURCES = [("spider", SHARED / "spider-dev.json", "spider"), ("synsql", SHARED / "synsql-sqlr1-test.parquet", "synsql")]
 ORACLE_SEED = 7_301  # not the validator's seed
-ORACLE_PLAN = {"sizes": (8, 20), "hint_rate": 0.4}
+ORACLE_PLAN = {"sizes": (8, 20), "hint_rate": 0.4, "only_read": False}
 NEAR_MISSES = ("flip_comparison", "drop_conjunct", "change_literal", "other_column", "count_distinct",
                "drop_distinct", "flip_order_limit")
 REWRITES = ("aliases", "reorder_select", "swap_operands", "in_or")

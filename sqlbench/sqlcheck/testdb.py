@@ -24,6 +24,7 @@ already built image; no model-written SQL runs on these connections.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import random
 import re
 import sqlite3
@@ -379,7 +380,7 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
 def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
               existing: dict[tuple[str, str], list[Any]] | None = None, *,
               sizes: tuple[int, int] = (MIN_ROWS, MAX_ROWS),
-              hint_rate: float = HINT_RATE) -> list[tuple[Table, list[str], list[tuple]]]:
+              hint_rate: float = HINT_RATE, only_read: bool = True) -> list[tuple[Table, list[str], list[tuple]]]:
     """Rows for database number ``index``: [(table, column names, rows)], parents first.
     Pure: the same schema, hints, seed and index give the same rows. ``existing`` holds
     values already in the database by (table, column), lower-cased (keys children may
@@ -420,13 +421,23 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
             else (key1, key2)
         links[child] = parent
     order = _parents_first(tables, links)
+    if hints.tables and only_read:
+        # A table the gold never reads (nor any table it reads references) cannot change the
+        # gold's result: it stays as the context left it, which keeps generation cheap.
+        needed = {t.name.lower() for t in tables if t.name.lower() in hints.tables}
+        grew = True
+        while grew:
+            parents = {p for (ct, _), (p, _) in links.items() if ct in needed} - needed
+            grew = bool(parents)
+            needed |= parents
+        order = [t for t in order if t.name.lower() in needed]
 
     values: dict[tuple[str, str], list[Any]] = {k: list(v) for k, v in existing.items()}
     out = []
     for t in order:
         tl = t.name.lower()
         if hints.tables and tl not in hints.tables:
-            n = rng.randint(*OTHER_ROWS)  # the gold never reads it: a few rows keep it cheap
+            n = rng.randint(*OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
         else:
             n = rng.randint(*sizes) + (3 if any(k[0] == tl for k in links) else 0)
         cols = list(t.columns)
@@ -480,9 +491,13 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
 
 def _skewed(rng: random.Random):
     """A chooser that picks the i-th item with weight 1/(i+1) (Zipf-like)."""
+    cumulative: dict[int, list[float]] = {}
+
     def pick(items: list[Any]) -> Any:
-        weights = [1.0 / (i + 1) for i in range(len(items))]
-        return rng.choices(items, weights)[0]
+        cw = cumulative.get(len(items))
+        if cw is None:
+            cw = cumulative[len(items)] = list(itertools.accumulate(1.0 / (i + 1) for i in range(len(items))))
+        return rng.choices(items, cum_weights=cw)[0]
     return pick
 
 
@@ -548,6 +563,7 @@ def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFA
     """K database images: ``image`` (a built context) with generated rows added. Fewer
     when time runs out; none when the schema has no table to fill."""
     out: list[bytes] = []
+    tables = existing = None
     for index in range(k):
         if deadline is not None and time.monotonic() > deadline:
             break
@@ -556,10 +572,11 @@ def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFA
             conn.deserialize(image)
             if deadline is not None:
                 conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
-            tables = read_schema(conn)
+            if tables is None:  # every database starts from the same image
+                tables = read_schema(conn)
+                existing = _existing_values(conn, tables) if has_rows(conn) else {}
             if not tables:
                 return []
-            existing = _existing_values(conn, tables) if has_rows(conn) else {}
             fill(conn, plan_rows(tables, hints, seed, index, existing, **plan))
             out.append(conn.serialize())
         except sqlite3.Error:
