@@ -296,3 +296,25 @@ def test_compare_states_refuses_an_overflowing_table():
     capped = {"t": ("table", 1, [(1,), (2,)], True)}
     assert compare_states(capped, capped) is not None
     assert compare_states(same, capped) is not None
+
+
+def test_ties_under_a_key_that_is_not_selected():
+    """Rows equal on an ORDER BY key the answer does not show may come in any order among
+    themselves, and only among themselves."""
+    ctx = ("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, age INT);\n"
+           "INSERT INTO p VALUES (1, 'Ann', 30), (2, 'Bob', 20), (3, 'Cat', 30), (4, 'Dan', 20), (5, 'Eve', 40);")
+    v = Validator()
+    task = make_task("SELECT name FROM p ORDER BY age, id", ctx)
+    loose = make_task("SELECT name FROM p ORDER BY age", ctx)
+    for t in (task, loose):
+        assert v.check(t, "SELECT name FROM p ORDER BY age, id").reason == "ok"
+    # reordering within the tied ages: right for the loose gold only
+    assert v.check(loose, "SELECT name FROM p ORDER BY age, id DESC").reason == "ok"
+    assert v.check(task, "SELECT name FROM p ORDER BY age, id DESC").reason == "mismatch"
+    # across ages the order still matters, and the rows must be the same
+    assert v.check(loose, "SELECT name FROM p ORDER BY age DESC").reason == "mismatch"
+    assert v.check(loose, "SELECT name FROM p ORDER BY name").reason == "mismatch"
+    limited = make_task("SELECT name FROM p ORDER BY age LIMIT 3", ctx)
+    assert v.check(limited, "SELECT name FROM p ORDER BY age, id DESC LIMIT 3").reason == "mismatch"  # Ann vs Cat
+    assert v.check(make_task("SELECT name FROM p ORDER BY age * 2", ctx),
+                   "SELECT name FROM p ORDER BY age, id DESC").reason == "ok"
