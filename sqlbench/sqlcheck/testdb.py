@@ -11,8 +11,12 @@ keys) this module fills K small databases, deterministically from a seed:
   it compares a column with (and their neighbours, so ``>`` and ``>=`` differ), LIKE
   patterns instantiated, columns it joins (drawn from each other's values), and columns
   it orders by (distinct values, so ties do not decide which rows a LIMIT keeps);
-* the rest comes from small per-column pools, so GROUP BY, DISTINCT and
-  COUNT(DISTINCT) meet duplicates; table sizes differ between databases.
+* the rest comes from small per-column pools drawn with a skew (Zipf-like, in an order of
+  each database's own), so GROUP BY, DISTINCT and COUNT(DISTINCT) meet duplicates and
+  groups differ in size; table sizes differ between databases;
+* only the tables the gold reads (and the parents they reference) are filled: the others
+  cannot change the gold's result, and leaving them as the context had them keeps
+  generation cheap.
 
 Rows are inserted with ``INSERT OR IGNORE``: a row that breaks a UNIQUE, CHECK or NOT
 NULL constraint is dropped, a table that cannot be filled at all stays empty. A schema
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 DEFAULT_SEED = 20_200_521  # any fixed number: the databases must not change between runs
-MIN_ROWS, MAX_ROWS = 10, 24  # rows of a table the gold reads (others get a few)
+MIN_ROWS, MAX_ROWS = 16, 36  # rows of a table the gold reads (others get a few)
 OTHER_ROWS = (2, 4)
 NULL_RATE = 0.12
 HINT_RATE = 0.65  # share of a hinted column's values taken from the gold's literals
