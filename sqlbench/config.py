@@ -58,6 +58,8 @@ class ValidateSettings(_Section):
     max_memory_mb: int = Field(1024, ge=64)  # SQLite heap / DuckDB memory_limit for model-written SQL
     db_dir: Optional[str] = None  # `sqlbench validate`'s database files (DB_DIR/<db_id>/<db_id>.sqlite)
     max_copy_mb: float = Field(64.0, gt=0)  # largest database file copied into memory for a DML/DDL gold
+    test_databases: int = Field(3, ge=0, le=16)  # generated databases for schema-only contexts (0: none)
+    test_databases_with_rows: bool = False  # --test-databases: also for contexts that carry rows
 
 
 class TrainSettings(_Section):

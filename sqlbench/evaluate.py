@@ -182,9 +182,7 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
             (log or _stderr)(line)
         model_path = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
         model, tokenizer = load_model(model_path, token=secrets.get("hf_token"), cache_dir=settings.cache_dir)
-        validator = Validator(timeout=settings.validate_.timeout, max_rows=settings.validate_.max_rows,
-                              max_memory_mb=settings.validate_.max_memory_mb,
-                              max_copy_bytes=int(settings.validate_.max_copy_mb * (1 << 20)))
+        validator = Validator.from_settings(settings.validate_)
         run.event("stage", name="eval", n=len(tasks), model=str(model_path))
         # A resumed eval starts over: answers.jsonl describes exactly one pass.
         run.close()

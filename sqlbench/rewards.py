@@ -13,8 +13,8 @@ format      0 or 1  strict layout: ``<think>…</think>`` then ``<sql>…</sql>`
 tags        0..1    0.25 per tag (<think>, </think>, <sql>, </sql>) present exactly once
 syntax      0 or 1  the SQL in the <sql> block parses (sqlglot)
 schema      0..1    F1 of the tables+columns the SQL uses against the gold query's
-execution   0/.1/1  1 result matches gold, 0.1 runs but differs, 0 otherwise
-                    (the Arctic-Text2SQL-R1 scheme)
+execution   0/.1/1  1 result matches gold, 0.1 runs but differs or cannot be verified
+                    (``unverified``), 0 otherwise (the Arctic-Text2SQL-R1 scheme)
 length      0..1    1 up to LENGTH_TARGET characters of reasoning, falling linearly to 0
                     at LENGTH_MAX; 0 without reasoning ("reasoning efficiency")
 =========== ======= ===================================================================
@@ -31,7 +31,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
 from sqlbench.prompts import parse_answer
-from sqlbench.records import MISMATCH, OK, Task
+from sqlbench.records import MISMATCH, OK, TIMEOUT, UNVERIFIED, Task
 
 TAGS = ("<think>", "</think>", "<sql>", "</sql>")
 LENGTH_TARGET = 600  # characters of reasoning that cost nothing
@@ -116,17 +116,25 @@ class _Memo:
         self._values: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def get(self, key: Any, compute: Callable[[], Any], keep: Callable[[Any], bool] | None = None) -> Any:
+        """The memoised value of ``compute()``; a value ``keep`` refuses is returned but
+        not remembered."""
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
                 return self._values[key]
         value = compute()
+        if keep is not None and not keep(value):
+            return value
         with self._lock:
             self._values[key] = value
             if len(self._values) > self.size:
                 self._values.popitem(last=False)
         return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 _names_memo = _Memo(4096)
@@ -197,6 +205,15 @@ def set_validator(validator) -> None:
     global _validator
     with _validator_lock:
         _validator = validator
+    _scores.clear()  # scores judged with other settings no longer hold
+
+
+def use_validate_settings(validate_settings) -> None:
+    """Judge the execution reward (and everything else that asks ``get_validator``) with
+    the ``validate.*`` settings: timeout, max_rows, test databases."""
+    from sqlbench.sqlcheck import Validator
+
+    set_validator(Validator.from_settings(validate_settings))
 
 
 _scores = _Memo(8192)
@@ -206,17 +223,22 @@ def execution_score(task: Task, sql: str) -> float:
     """1.0 / 0.1 / 0.0 for one SQL string on one task (memoised: GRPO groups repeat answers)."""
     if not sql.strip():
         return 0.0
-    return _scores.get((task.id, hash(task.context), task.db_path, task.gold_sql, sql), lambda: _score(task, sql))
+    key = (task.id, hash(task.context), task.db_path, task.gold_sql, sql)
+    # A timeout says as much about the machine's load at that moment as about the answer:
+    # it is scored 0 now, but never remembered, so the answer is judged again next time.
+    return _scores.get(key, lambda: _score(task, sql), keep=lambda scored: scored[1] != TIMEOUT)[0]
 
 
-def _score(task: Task, sql: str) -> float:
+def _score(task: Task, sql: str) -> tuple[float, str]:
     reason = get_validator().check(task, sql).reason
-    return 1.0 if reason == OK else 0.1 if reason == MISMATCH else 0.0
+    # unverified: it runs, but the data cannot tell it from a wrong answer: paid as "runs"
+    return (1.0 if reason == OK else 0.1 if reason in (MISMATCH, UNVERIFIED) else 0.0), reason
 
 
 def execution_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     """1.0 when the <sql> block's result matches the gold query's on the task's database,
-    0.1 when it runs but differs, 0.0 when it is missing, fails or is refused."""
+    0.1 when it runs but differs (or the data cannot tell: ``unverified``), 0.0 when it is
+    missing, fails or is refused."""
     n = len(completions)
     golds = _column(kwargs, "gold_sql", n)
     contexts = _column(kwargs, "context", n)

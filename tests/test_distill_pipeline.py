@@ -307,7 +307,11 @@ def test_real_datasets_distill_and_save(loopback_teacher, tmp_path, name):
     s = settings_for(loopback_teacher, src, tmp_path, limit=20)
     run = RunDir(run_distill(s, Secrets(), run_dir=tmp_path / "run", progress=False))
     samples = run.read("samples")
-    assert len(samples) == 20 and sum(x["valid"] is True for x in samples) >= 18  # gold answers validate
+    # gold answers validate, or (schema-only contexts whose gold selects nothing on any generated
+    # test database) are unverified; never a mismatch
+    assert len(samples) == 20 and sum(x["valid"] is True for x in samples) >= 14
+    assert sum(x["reason"] in ("ok", "unverified") for x in samples) >= 18
+    assert not any(x["reason"] == "mismatch" for x in samples)
     import datasets
 
     ds = datasets.load_from_disk(str(run.path / "dataset"))

@@ -69,3 +69,29 @@ def test_progress_bar_is_silent_when_not_a_terminal():
     view.refresh()
     view.close()
     assert out.getvalue() == ""
+
+
+def test_unverified_is_counted_apart_from_mismatch():
+    from sqlbench.distill.card import dataset_card
+    from sqlbench.distill.options import resolve_options
+    from sqlbench.config import Secrets, Settings
+
+    records = [rec("a", 0, valid=True), rec("b", 0, valid=False, reason="unverified"),
+               rec("c", 0, valid=False, reason="mismatch"), rec("d", 0, valid=False, reason="unverified"),
+               rec("d", 1, valid=False, reason="mismatch")]
+    c = Counters(total=5)
+    for r in records:
+        c.add(r)
+    snap, summary = c.snapshot(), counts(records)
+    assert snap["unverified"] == summary["unverified"] == 2
+    assert snap["invalid_by_reason"] == summary["invalid_by_reason"] == {"mismatch": 2}
+    assert "1 valid, 2 unverified, 2 invalid (mismatch 2)" in c.summary()
+    assert best_samples(records)["d"]["reason"] == "unverified"  # not known wrong beats known wrong
+    card = dataset_card(resolve_options(Settings(), Secrets()), "OpenAI", "m", summary, 4)
+    assert "| `unverified` (the data cannot tell right from wrong) | 2 |" in card
+    assert "| `mismatch` | 2 |" in card
+    out = io.StringIO()
+    view = ProgressView(c, "distill test", stream=out, enabled=True)
+    view.refresh()
+    view.close()
+    assert "2 unverified" in out.getvalue()

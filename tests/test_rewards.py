@@ -133,3 +133,59 @@ def test_repeated_answers_reuse_verdicts():
         rewards.set_validator(None)
     assert got == [1.0] * 6 + [0.1] * 2
     assert len(calls) == 2
+
+
+SLOW = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "SELECT COUNT(*) FROM n")
+
+
+def test_a_timeout_is_never_remembered():
+    """One slow moment must not score an answer 0 for the rest of training."""
+    from sqlbench.records import Task
+    from sqlbench.sqlcheck import Validator
+
+    v = Validator(timeout=30)
+    task = Task(id="t-slow", question="", context=CTX, gold_sql=SLOW)
+    assert v.check(task).reason == "ok"  # the gold is prepared with time to spare
+    rewards.set_validator(v)
+    try:
+        v.timeout = 1e-4
+        assert rewards.execution_score(task, SLOW + " ") == 0.0  # timed out now
+        v.timeout = 30
+        assert rewards.execution_score(task, SLOW + " ") == 1.0  # judged again, not read from the memo
+    finally:
+        rewards.set_validator(None)
+
+
+def test_unverified_pays_as_runs_never_as_correct():
+    schema_only = "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT);"
+    gold = "SELECT name FROM customers WHERE 1 = 0"
+    rewards.set_validator(None)
+    got = rewards.execution_reward([GOOD.replace("city = 'Paris' ORDER BY name", "1 = 0")],
+                                   gold_sql=[gold], context=[schema_only], task_id=["t-unverified"])
+    assert got == [0.1]
+
+
+def test_rewards_judge_with_the_validate_settings():
+    from sqlbench.config import ValidateSettings
+
+    try:
+        assert score(rewards.execution_reward, GOOD) == [1.0]
+        rewards.use_validate_settings(ValidateSettings(timeout=0.75, max_rows=1, test_databases=1))
+        v = rewards.get_validator()
+        assert (v.timeout, v.max_rows, v.test_databases) == (0.75, 1, 1)
+        # max_rows now applies (and the memo was cleared): the gold's two rows exceed the cap
+        assert score(rewards.execution_reward, GOOD) == [0.0]
+    finally:
+        rewards.set_validator(None)
+
+
+def test_revalidate_takes_the_validate_settings():
+    from sqlbench.config import ValidateSettings
+    from sqlbench.distill.sample import revalidate
+
+    rec = {"task_id": "r1", "question": "?", "context": CTX, "gold_sql": GOLD, "completion": GOOD}
+    assert revalidate(rec).reason == "ok"
+    slow = dict(rec, gold_sql=SLOW, completion=f"<think>count</think><sql>{SLOW}</sql>")
+    assert revalidate(slow, ValidateSettings(timeout=1e-4)).reason in ("gold_error", "timeout")
+    assert revalidate(slow, ValidateSettings(timeout=30)).reason == "ok"

@@ -35,6 +35,9 @@ def test_shared_sample_golds_execute(name, request):
     tasks = load_tasks(path, fmt=name, limit=300, shuffle=True, seed=1)
     v = Validator(timeout=2.0)
     reasons = Counter(v.check(t).reason for t in tasks)
-    rate = reasons["ok"] / len(tasks)
+    # Schema-only contexts: a gold that selects nothing on any generated test database runs,
+    # but cannot tell answers apart (unverified); it must never fail.
+    rate = (reasons["ok"] + reasons["unverified"]) / len(tasks)
     print(f"{name}: executable gold {rate:.1%} {dict(reasons)}")
     assert rate >= 0.98, reasons
+    assert reasons["ok"] / len(tasks) >= 0.85, reasons

@@ -287,3 +287,49 @@ def test_create_index_task_is_judged_by_the_index_not_its_name():
     assert noop.reason == "mismatch" and "index on shipments(status) is missing" in noop.detail
     assert v.check(task, "CREATE INDEX idx_s ON shipments (id)").reason == "mismatch"
     assert v.check(task, "CREATE UNIQUE INDEX idx_s ON shipments (status)").reason == "mismatch"
+
+
+def test_a_wrong_update_beyond_the_row_cap_is_not_accepted():
+    """The final state of a table longer than max_rows is read only in part: a wrong write
+    that touches only the rows read must not compare equal (it once did)."""
+    ctx = "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);\n" + \
+        "INSERT INTO t VALUES " + ", ".join(f"({i}, 0)" for i in range(1, 6)) + ";"
+    v = Validator(max_rows=2)
+    task = make_task("UPDATE t SET v = 1", ctx)
+    wrong = v.check(task, "UPDATE t SET v = 1 WHERE id <= 2")  # the two rows the cap lets through
+    assert (wrong.valid, wrong.reason) == (False, "mismatch")
+    assert "row cap" in wrong.detail
+    assert Validator().check(task, "UPDATE t SET v = 1 WHERE id <= 2").reason == "mismatch"
+    assert Validator().check(task, "UPDATE t SET v = 1 WHERE id > 0").reason == "ok"
+
+
+def test_compare_states_refuses_an_overflowing_table():
+    from sqlbench.sqlcheck.compare import compare_states
+
+    same = {"t": ("table", 1, [(1,), (2,)], False)}
+    assert compare_states(same, same) is None
+    capped = {"t": ("table", 1, [(1,), (2,)], True)}
+    assert compare_states(capped, capped) is not None
+    assert compare_states(same, capped) is not None
+
+
+def test_ties_under_a_key_that_is_not_selected():
+    """Rows equal on an ORDER BY key the answer does not show may come in any order among
+    themselves, and only among themselves."""
+    ctx = ("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, age INT);\n"
+           "INSERT INTO p VALUES (1, 'Ann', 30), (2, 'Bob', 20), (3, 'Cat', 30), (4, 'Dan', 20), (5, 'Eve', 40);")
+    v = Validator()
+    task = make_task("SELECT name FROM p ORDER BY age, id", ctx)
+    loose = make_task("SELECT name FROM p ORDER BY age", ctx)
+    for t in (task, loose):
+        assert v.check(t, "SELECT name FROM p ORDER BY age, id").reason == "ok"
+    # reordering within the tied ages: right for the loose gold only
+    assert v.check(loose, "SELECT name FROM p ORDER BY age, id DESC").reason == "ok"
+    assert v.check(task, "SELECT name FROM p ORDER BY age, id DESC").reason == "mismatch"
+    # across ages the order still matters, and the rows must be the same
+    assert v.check(loose, "SELECT name FROM p ORDER BY age DESC").reason == "mismatch"
+    assert v.check(loose, "SELECT name FROM p ORDER BY name").reason == "mismatch"
+    limited = make_task("SELECT name FROM p ORDER BY age LIMIT 3", ctx)
+    assert v.check(limited, "SELECT name FROM p ORDER BY age, id DESC LIMIT 3").reason == "mismatch"  # Ann vs Cat
+    assert v.check(make_task("SELECT name FROM p ORDER BY age * 2", ctx),
+                   "SELECT name FROM p ORDER BY age, id DESC").reason == "ok"

@@ -1,6 +1,7 @@
 """`sqlbench validate INPUT [--output] [--timeout] [--workers]`: the contract of its
 output lines, summary and exit codes."""
 
+from collections import Counter
 import json
 import subprocess
 import sys
@@ -111,8 +112,14 @@ def test_subprocess_on_the_shared_spider_sample(spider_dev_path, tmp_path):
                           cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = _lines(out.read_text())
-    assert len(lines) == 40 and all(line["verdict"]["valid"] for line in lines)
-    assert "validated 40 rows: 40 valid" in proc.stderr
+    # Spider's contexts are schema-only: each gold is judged on generated test databases, and a
+    # gold that selects nothing on any of them cannot tell answers apart (unverified), never wrong.
+    reasons = Counter(line["verdict"]["reason"] for line in lines)
+    assert len(lines) == 40 and set(reasons) <= {"ok", "unverified"} and reasons["ok"] >= 30, reasons
+    assert all(line["verdict"]["valid"] == (line["verdict"]["reason"] == "ok") for line in lines)
+    assert f"validated 40 rows: {reasons['ok']} valid" in proc.stderr
+    if reasons["unverified"]:
+        assert f"{reasons['unverified']} unverified" in proc.stderr
 
 
 def _long_input(tmp_path, n: int) -> Path:

@@ -73,3 +73,20 @@ def _changes(before: dict, after: dict, prefix: str = "") -> list[str]:
 def bool_flag(parser: argparse.ArgumentParser, name: str, help: str) -> None:
     """--name / --no-name, default None so config.yaml decides when neither is given."""
     parser.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=None, help=help)
+
+
+TEST_DATABASES_HELP = ("also judge on generated test databases when a task's context carries rows "
+                       "(validate.test_databases_with_rows; it changes verdicts). Schema-only contexts always get them")
+
+
+def test_databases_flag(parser) -> None:
+    parser.add_argument("--test-databases", action="store_true", default=None, help=TEST_DATABASES_HELP)
+
+
+def with_validate_flags(ctx: Context, args: argparse.Namespace) -> Context:
+    """Overlay --test-databases on validate.* (distill, eval and train judge with those settings)."""
+    if getattr(args, "test_databases", None):
+        from sqlbench.config import apply_flags
+
+        ctx.settings = apply_flags(ctx.settings, "validate", {"test_databases_with_rows": True})
+    return ctx

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlbench.commands.base import bool_flag, load_context
+from sqlbench.commands.base import bool_flag, load_context, test_databases_flag, with_validate_flags
 
 SECTION_FLAGS = ("model", "dataset_repo_id", "limit", "batch_size", "provider", "validate", "remove_no_valid",
                  "publish", "publish_repo_id", "private_repo", "retries", "use_ray", "base_url", "num_samples",
@@ -57,6 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--retries", type=int, metavar="N", help="retries per request on 429/5xx/timeouts (default 3)")
     bool_flag(r, "validate", "judge every answer in the SQL sandbox (default on)")
     bool_flag(r, "remove-no-valid", "keep only validated answers in the dataset (needs --validate)")
+    test_databases_flag(r)
     bool_flag(r, "use-ray", "run generation and validation as Ray actors (ray_address in config; local otherwise)")
     p = parser.add_argument_group("publishing")
     bool_flag(p, "publish", "push the final dataset to the Hugging Face Hub (HF_TOKEN)")
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature,
                                                                "max_prompt_length": args.max_prompt_length},
                        resume=args.run_dir if existing else None)
+    ctx = with_validate_flags(ctx, args)
     path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]])
     print(path)
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sqlbench.commands.base import load_context
+from sqlbench.commands.base import load_context, test_databases_flag, with_validate_flags
 
 FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size", "db_dir", "match")
 
@@ -32,12 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--batch-size", type=int, help="tasks per generation batch (default 8)")
     a("--run-dir", help="eval run directory (default runs/<timestamp>-eval)")
     a("--json", action="store_true", help="print eval.json instead of the table")
+    test_databases_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from sqlbench.evaluate import format_table, run_eval
 
-    ctx = load_context(args, "eval", {k: getattr(args, k, None) for k in FLAGS})
+    ctx = with_validate_flags(load_context(args, "eval", {k: getattr(args, k, None) for k in FLAGS}), args)
     path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir)
     result = json.loads((path / "eval.json").read_text())
     if args.json:

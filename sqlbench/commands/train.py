@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 
-from sqlbench.commands.base import bool_flag, load_context
+from sqlbench.commands.base import bool_flag, load_context, test_databases_flag, with_validate_flags
 
 FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "epochs", "learning_rate",
          "sft_learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
@@ -77,6 +77,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--vllm-mode", choices=["colocate", "server"],
       help="GRPO generation with vLLM in the trainer's processes, or on a `trl vllm-serve` server (GPU)")
     a("--vllm-server-url", metavar="URL", help="the `trl vllm-serve` server for --vllm-mode server")
+    test_databases_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     resuming = args.resume and args.run_dir and (Path(args.run_dir) / "run.json").is_file()
-    ctx = load_context(args, "train", flags, resume=args.run_dir if resuming else None)
+    ctx = with_validate_flags(load_context(args, "train", flags, resume=args.run_dir if resuming else None), args)
     cfg = ctx.settings.train
     from sqlbench.training.distributed import launched
 

@@ -8,7 +8,7 @@ against its own context (with --db-dir, against the row's database file,
 DIR/<db_id>/<db_id>.sqlite or the row's db_path). Each output line is the input row (its `id` kept) plus
 "verdict": {"valid", "reason", "detail", "sql"} (and small "expected"/"got" previews
 when results differ). Reasons: ok format syntax execution timeout mismatch unsafe
-bad_context gold_error. A summary (counts by reason, rows/s) goes to stderr.
+bad_context gold_error unverified (it runs, but the data cannot tell right from wrong). A summary (counts by reason, rows/s) goes to stderr.
 Exit 0 when it ran, whatever the verdicts.
 """
 
@@ -37,6 +37,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per query (default 2)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--max-rows", type=int, default=None, help="rows fetched per result (default 10000)")
+    parser.add_argument("--test-databases", action="store_true", default=None,
+                        help="also judge contexts that carry rows on generated test databases (changes verdicts; "
+                             "schema-only contexts always get validate.test_databases of them)")
     parser.add_argument("--format", dest="fmt", default=None,
                         choices=["gretel", "spider", "synsql", "bird", "distilled", "sqlbench"],
                         help="dataset layout (default: detected from the columns)")
@@ -70,13 +73,11 @@ EMPTY_COMPLETION = "<think></think><sql></sql>"
 _VALIDATOR = None
 
 
-def _init_worker(timeout: float, max_rows: int, max_memory_mb: int = 1024,
-                 max_copy_bytes: int | None = None) -> None:
+def _init_worker(settings: dict[str, Any]) -> None:
     global _VALIDATOR
     from sqlbench.sqlcheck import Validator
 
-    extra = {} if max_copy_bytes is None else {"max_copy_bytes": max_copy_bytes}
-    _VALIDATOR = Validator(timeout=timeout, max_rows=max_rows, max_memory_mb=max_memory_mb, **extra)
+    _VALIDATOR = Validator(**settings)
 
 
 def _judge(item) -> dict[str, Any]:
@@ -84,11 +85,10 @@ def _judge(item) -> dict[str, Any]:
     return _VALIDATOR.check(task, candidate).to_dict()
 
 
-def _verdicts(items: list, workers: int, timeout: float, max_rows: int,
-              max_memory_mb: int = 1024, max_copy_bytes: int | None = None) -> Iterator[dict[str, Any]]:
+def _verdicts(items: list, workers: int, settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Verdicts in input order, from worker processes when it pays."""
     if workers <= 1 or len(items) <= IN_PROCESS_MAX_ROWS:
-        _init_worker(timeout, max_rows, max_memory_mb, max_copy_bytes)
+        _init_worker(settings)
         for item in items:
             yield _judge(item)
         return
@@ -99,7 +99,7 @@ def _verdicts(items: list, workers: int, timeout: float, max_rows: int,
     ctx = multiprocessing.get_context("spawn")
     chunk = max(1, min(64, len(items) // (workers * 8)))
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(timeout, max_rows, max_memory_mb, max_copy_bytes)) as pool:
+                             initargs=(settings,)) as pool:
         try:
             yield from pool.map(_judge, items, chunksize=chunk)
         except BaseException:
@@ -108,8 +108,9 @@ def _verdicts(items: list, workers: int, timeout: float, max_rows: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    ctx = load_context(args, "validate", {"timeout": args.timeout, "workers": args.workers,
-                                          "max_rows": args.max_rows, "db_dir": args.db_dir})
+    ctx = load_context(args, "validate",
+                       {"timeout": args.timeout, "workers": args.workers, "max_rows": args.max_rows,
+                        "db_dir": args.db_dir, "test_databases_with_rows": args.test_databases})
     cfg = ctx.settings.validate_
     workers = cfg.workers or os.cpu_count() or 1
 
@@ -136,9 +137,10 @@ def run(args: argparse.Namespace) -> int:
         bar = progress.add_task("validating", total=len(items)) if progress else None
         if progress:
             progress.start()
-        verdicts = _verdicts(items, workers, cfg.timeout, cfg.max_rows, cfg.max_memory_mb,
-                             int(cfg.max_copy_mb * (1 << 20)))
-        for (task, _), verdict in zip(items, verdicts):
+        settings = {"timeout": cfg.timeout, "max_rows": cfg.max_rows, "test_databases": cfg.test_databases,
+                    "test_databases_with_rows": cfg.test_databases_with_rows, "max_memory_mb": cfg.max_memory_mb,
+                    "max_copy_bytes": int(cfg.max_copy_mb * (1 << 20))}
+        for (task, _), verdict in zip(items, _verdicts(items, workers, settings)):
             row = dict(task.row)
             line = {"id": row.pop("id", task.id), **row, "verdict": verdict}
             out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -173,7 +175,8 @@ def summary(counts: Counter, elapsed: float) -> str:
     n = sum(counts.values())
     rate = n / elapsed if elapsed > 0 else 0.0
     parts = ", ".join(f"{reason} {count}" for reason, count in counts.most_common())
-    return (f"validated {n} rows: {counts.get('ok', 0)} valid ({parts or 'none'}) "
+    unverified = f", {counts['unverified']} unverified" if counts.get("unverified") else ""
+    return (f"validated {n} rows: {counts.get('ok', 0)} valid{unverified} ({parts or 'none'}) "
             f"in {elapsed:.2f} s, {rate:.0f} rows/s")
 
 

@@ -14,12 +14,17 @@ rows; file access, ATTACH, extensions and PRAGMA refused; time and row limits) a
 result compared with the gold query's result (order-insensitive unless the gold orders
 the rows). Verdicts: `ok` (same result), `format` (no `<think>`/`<sql>` blocks), `syntax`,
 `execution`, `timeout`, `mismatch`, `unsafe`, `bad_context` (schema does not build),
-`gold_error` (the gold query itself fails)."""
+`gold_error` (the gold query itself fails), `unverified` (the answer runs, but the data cannot
+tell right from wrong: for a schema-only context, small test databases are generated from its
+DDL and the gold's literals, and the gold returned no rows, or only NULL/0, on every one).
+`unverified` rows are not valid and are counted apart from `mismatch`."""
 
 
 def dataset_card(opts: DistillOptions, provider: str, model: str, summary: dict[str, Any], rows: int) -> str:
     reasons = summary.get("invalid_by_reason") or {}
     verdict_lines = [f"| valid (`ok`) | {summary.get('valid', 0)} |"]
+    if summary.get("unverified"):
+        verdict_lines += [f"| `unverified` (the data cannot tell right from wrong) | {summary['unverified']} |"]
     verdict_lines += [f"| `{k}` | {v} |" for k, v in sorted(reasons.items())]
     verdict_lines += [f"| request failed | {summary.get('failed', 0)} |"]
     if summary.get("unjudged"):

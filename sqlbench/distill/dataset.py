@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from sqlbench.prompts import SYSTEM_PROMPT, build_messages, format_answer
-from sqlbench.records import Task
+from sqlbench.records import UNVERIFIED, Task
 
 DATASET_JSONL = "dataset.jsonl"
 DATASET_DIR = "dataset"
 
 
 def _rank(rec: dict[str, Any]) -> tuple:
-    """Higher is better: valid, then answered, then well-formed, then earliest."""
-    return (rec.get("valid") is True, rec.get("status") == "ok", bool(rec.get("think") and rec.get("sql")),
+    """Higher is better: valid, then unverified (not known wrong), then answered, then
+    well-formed, then earliest."""
+    return (rec.get("valid") is True, rec.get("reason") == UNVERIFIED, rec.get("status") == "ok", bool(rec.get("think") and rec.get("sql")),
             -int(rec.get("sample_index") or 0))
 
 
@@ -85,18 +86,20 @@ def final_rows(tasks: Sequence[Task], records: Iterable[dict[str, Any]], *, remo
 def counts(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Headline counts of samples: valid, invalid by reason, failed, unjudged."""
     by_reason: Counter[str] = Counter()
-    valid = failed = unjudged = total = 0
+    valid = failed = unjudged = unverified = total = 0
     for rec in records:
         total += 1
         if rec.get("status") == "failed":
             failed += 1
         elif rec.get("valid") is True:
             valid += 1
+        elif rec.get("reason") == UNVERIFIED:
+            unverified += 1
         elif rec.get("valid") is False:
             by_reason[str(rec.get("reason"))] += 1
         else:
             unjudged += 1
-    return {"samples": total, "valid": valid, "invalid": sum(by_reason.values()),
+    return {"samples": total, "valid": valid, "unverified": unverified, "invalid": sum(by_reason.values()),
             "invalid_by_reason": dict(sorted(by_reason.items())), "failed": failed, "unjudged": unjudged}
 
 

@@ -42,6 +42,8 @@ class DistillOptions:
     validator_max_memory_mb: int = 1024
     db_dir: str | None = None  # the tasks' database files (DB_DIR/<db_id>/<db_id>.sqlite)
     validator_max_copy_bytes: int = 64 << 20
+    validator_test_databases: int = 3
+    validator_test_databases_with_rows: bool = False
 
     def public(self) -> dict[str, Any]:
         """The run options as recorded in config.yaml (no secrets)."""
@@ -113,4 +115,6 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
         validator_max_memory_mb=settings.validate_.max_memory_mb,
         db_dir=d.db_dir,
         validator_max_copy_bytes=int(settings.validate_.max_copy_mb * (1 << 20)),
+        validator_test_databases=settings.validate_.test_databases,
+        validator_test_databases_with_rows=settings.validate_.test_databases_with_rows,
     )

@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from sqlbench.records import UNVERIFIED
+
 
 @dataclass
 class Counters:
@@ -17,6 +19,7 @@ class Counters:
     valid: int = 0
     failed: int = 0
     unjudged: int = 0
+    unverified: int = 0  # ran, but the data cannot tell right from wrong: not valid, not a mismatch
     invalid_by_reason: Counter = field(default_factory=Counter)
     done_at_start: int = 0
     t0: float = field(default_factory=time.monotonic)
@@ -28,6 +31,8 @@ class Counters:
             self.failed += 1
         elif rec.get("valid") is True:
             self.valid += 1
+        elif rec.get("reason") == UNVERIFIED:
+            self.unverified += 1
         elif rec.get("valid") is False:
             self.invalid_by_reason[str(rec.get("reason"))] += 1
         else:
@@ -56,14 +61,15 @@ class Counters:
         return round((self.total - self.done) / r, 1) if r > 0 else None
 
     def snapshot(self) -> dict[str, Any]:
-        return {"done": self.done, "total": self.total, "valid": self.valid,
+        return {"done": self.done, "total": self.total, "valid": self.valid, "unverified": self.unverified,
                 "invalid_by_reason": dict(sorted(self.invalid_by_reason.items())), "failed": self.failed,
                 "samples_per_s": round(self.rate(), 3), "eta_s": self.eta()}
 
     def summary(self) -> str:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.invalid_by_reason.items()))
         elapsed = self.elapsed()
-        return (f"{self.done}/{self.total} samples: {self.valid} valid, {self.invalid} invalid"
+        return (f"{self.done}/{self.total} samples: {self.valid} valid, "
+                f"{f'{self.unverified} unverified, ' if self.unverified else ''}{self.invalid} invalid"
                 f"{f' ({reasons})' if reasons else ''}, {self.failed} failed"
                 f"{f', {self.unjudged} not validated' if self.unjudged else ''}"
                 f" in {elapsed:.1f}s ({self.rate():.1f} samples/s)")
@@ -94,7 +100,8 @@ class ProgressView:
             return
         c = self.counters
         reasons = " ".join(f"{k}:{v}" for k, v in sorted(c.invalid_by_reason.items()))
-        counts = f"[green]{c.valid} valid[/] [yellow]{c.invalid} invalid[/]{f' ({reasons})' if reasons else ''} [red]{c.failed} failed[/]"
+        unverified = f" [blue]{c.unverified} unverified[/]" if c.unverified else ""
+        counts = f"[green]{c.valid} valid[/]{unverified} [yellow]{c.invalid} invalid[/]{f' ({reasons})' if reasons else ''} [red]{c.failed} failed[/]"
         self._progress.update(self._task, completed=c.done, counts=counts, rate=f"{c.rate():.1f}/s")
 
     def close(self) -> None:

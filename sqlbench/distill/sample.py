@@ -27,7 +27,9 @@ class Judge:
 
         self._validator = Validator(timeout=opts.validator_timeout, max_rows=opts.validator_max_rows,
                                     max_memory_mb=opts.validator_max_memory_mb,
-                                    max_copy_bytes=opts.validator_max_copy_bytes)
+                                    max_copy_bytes=opts.validator_max_copy_bytes,
+                                    test_databases=opts.validator_test_databases,
+                                    test_databases_with_rows=opts.validator_test_databases_with_rows)
         self._own = executor is None
         self._executor = executor or ThreadPoolExecutor(max_workers=opts.validator_workers or os.cpu_count() or 2,
                                                         thread_name_prefix="sqlbench-validate")
@@ -114,3 +116,27 @@ async def produce_sample(provider: Provider, task: Task, sample_index: int, opts
                          judge: Judge | None, rng: random.Random | None = None) -> dict[str, Any]:
     """``ask`` then ``judge_record``: one complete sample record."""
     return await judge_record(await ask(provider, task, sample_index, opts, rng), task, judge)
+
+
+_revalidators: dict[tuple, Any] = {}
+
+
+def revalidate(rec: dict[str, Any], validate_settings: Any = None) -> Verdict:
+    """The validator's verdict on a sample record's answer, now, with the ``validate.*``
+    settings (timeout, max_rows, test databases; defaults when None). For the Rejected
+    view's re-validate: one validator per settings, so its caches outlive one call."""
+    from sqlbench.sqlcheck import Validator
+
+    if validate_settings is None:
+        from sqlbench.config import ValidateSettings
+
+        validate_settings = ValidateSettings()
+    key = (validate_settings.timeout, validate_settings.max_rows, validate_settings.test_databases,
+           validate_settings.test_databases_with_rows)
+    validator = _revalidators.get(key)
+    if validator is None:
+        validator = _revalidators.setdefault(key, Validator.from_settings(validate_settings))
+    task = Task(id=str(rec.get("task_id", "")), question=str(rec.get("question") or ""),
+                context=str(rec.get("context") or ""), gold_sql=str(rec.get("gold_sql") or ""))
+    candidate = rec.get("completion") or rec.get("sql") or ""
+    return validator.check(task, candidate)

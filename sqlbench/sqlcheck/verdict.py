@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlbench import records as R
@@ -21,6 +21,7 @@ from sqlbench.prompts import extract_sql, looks_like_answer, parse_answer
 from sqlbench.records import Task, Verdict
 from sqlbench.sqlcheck import compare as C
 from sqlbench.sqlcheck.dbfile import COPY_LIMIT, DbFileError, copy_image, file_key, probe
+from sqlbench.sqlcheck import testdb
 from sqlbench.sqlcheck.dialect import (
     READ_ONLY_WORDS,
     SOURCE_DIALECTS,
@@ -61,6 +62,7 @@ class _Built:
     duck_error: str | None = None
     duck_tried: bool = False
     db_path: str | None = None  # a real database file, run read-only in place (no image)
+    has_rows: bool = True  # a table holds a row: the context's own data can judge
 
 
 _UNSET = object()
@@ -80,6 +82,9 @@ class _Gold:
     state: State | None = None
     built: _Built | None = None
     sql: str = ""  # the gold as written, when that is what ran on SQLite; else "" (no ties)
+    # the same gold on each generated test database (schema-only contexts)
+    tests: list["_Gold"] = field(default_factory=list)
+    unverified: str = ""  # why the data cannot tell answers apart ("" when it can)
     _ties: Any = _UNSET
 
     def tie_groups(self) -> tuple[int, ...] | None:
@@ -107,23 +112,48 @@ DUCK_TEMPLATES = 16  # built DuckDB databases kept open (each holds a DuckDB ins
 _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "start", "savepoint", "release"})
 
 
+TEST_IMAGE_CACHE = 256  # (context, gold hints) -> generated test database images
+SPARE_TEST_DATABASES = 2  # generated beyond K; the K where the gold selects most rows are kept
+
+
 class Validator:
-    """Thread-safe; keeps an LRU of built contexts and gold results."""
+    """Thread-safe; keeps an LRU of built contexts and gold results.
+
+    ``test_databases`` (K) small databases are generated for a context that carries no
+    rows (see :mod:`sqlbench.sqlcheck.testdb`); with ``test_databases_with_rows`` they are
+    added to contexts with rows too. A candidate is ``ok`` only when it matches the gold
+    on the context and on every test database; when the gold's result cannot tell answers
+    apart there (empty, or only NULL/0, everywhere), the verdict is ``unverified``.
+    """
 
     def __init__(self, timeout: float = 2.0, max_rows: int = 10_000, *, max_bytes: int = 64 << 20,
                  cache_size: int = 2048, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
-                 max_copy_bytes: int = COPY_LIMIT):
+                 max_copy_bytes: int = COPY_LIMIT, test_databases: int = 3, test_databases_with_rows: bool = False):
         self.timeout = float(timeout)
         self.max_copy_bytes = int(max_copy_bytes)
         self.max_rows = int(max_rows)
         self.max_bytes = int(max_bytes)
         self.max_memory_mb = int(max_memory_mb)
         self.cache_size = cache_size
+        self.test_databases = max(0, int(test_databases))
+        self.test_databases_with_rows = bool(test_databases_with_rows)
+        self._test_images: OrderedDict[tuple, list[bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self._duck_lock = threading.Lock()  # one DuckDB build per context, without blocking the caches
         self._contexts: OrderedDict[str, _Built] = OrderedDict()
         self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
         self._duck_templates: OrderedDict[int, _DuckTemplate] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, validate_settings: Any) -> "Validator":
+        """A validator with the ``validate.*`` settings (timeout, max_rows, test_databases,
+        test_databases_with_rows): what every command and reward should judge with."""
+        s = validate_settings
+        return cls(timeout=s.timeout, max_rows=s.max_rows,
+                   test_databases=getattr(s, "test_databases", 3),
+                   test_databases_with_rows=getattr(s, "test_databases_with_rows", False),
+                   max_memory_mb=getattr(s, "max_memory_mb", DEFAULT_MAX_MEMORY_MB),
+                   max_copy_bytes=int(getattr(s, "max_copy_mb", COPY_LIMIT / (1 << 20)) * (1 << 20)))
 
     # -- public ------------------------------------------------------------------
     def check(self, task: Task, candidate: str | None = None) -> Verdict:
@@ -131,7 +161,11 @@ class Validator:
             gold = self._gold(task)
             if gold.engine is None:
                 return Verdict(False, gold.reason, gold.detail, sql=task.gold_sql)
-            return Verdict(True, R.OK, f"gold executes ({gold.engine})", sql=task.gold_sql)
+            if gold.unverified:
+                return Verdict(False, R.UNVERIFIED, f"gold executes ({gold.engine}) but {gold.unverified}",
+                               sql=task.gold_sql)
+            tested = f"; checked on {len(gold.tests)} test databases" if gold.tests else ""
+            return Verdict(True, R.OK, f"gold executes ({gold.engine}{tested})", sql=task.gold_sql)
 
         if looks_like_answer(candidate):
             answer = parse_answer(candidate)
@@ -150,20 +184,31 @@ class Validator:
         if gold.engine is None:
             return Verdict(False, gold.reason, gold.detail, sql=sql)
         deadline = time.monotonic() + self.timeout
-        try:
-            result, changed, state = self._run_candidate(gold, sql, deadline)
-        except SandboxError as e:
-            # A dialect form SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is
-            # no reason to reject an answer whose gold runs on DuckDB too: judge both there.
-            other = self._duck_gold(task, gold) if _worth_rewriting(e, gold.engine) else None
-            if other is None:
-                return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
+        verdict = None
+        for i, g in enumerate([gold] + gold.tests):
             try:
-                gold = other
-                result, changed, state = self._run_candidate(gold, sql, deadline)
-            except SandboxError:
-                return Verdict(False, _REASON[e.kind], self._error_detail(e), sql=sql)
-        return self._compare(gold, sql, result, changed, state, deadline)
+                result, changed, state = self._run_candidate(g, sql, deadline)
+            except SandboxError as e:
+                # A dialect form SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is no
+                # reason to reject an answer whose gold runs on DuckDB too: judge both there. Only
+                # where the context alone judges (test databases are SQLite images).
+                other = self._duck_gold(task, g) if not gold.tests and _worth_rewriting(e, g.engine) else None
+                if other is None:
+                    return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
+                try:
+                    g = other
+                    result, changed, state = self._run_candidate(g, sql, deadline)
+                except SandboxError:
+                    return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
+            verdict = self._compare(g, sql, result, changed, state, deadline)
+            if not verdict.valid:
+                return replace(verdict, detail=_on_db(i, verdict.detail))
+        if gold.unverified:
+            return Verdict(False, R.UNVERIFIED, f"the answer runs, but {gold.unverified}", sql=sql)
+        if gold.tests:
+            return replace(verdict, detail=f"same result as the gold query on the context and "
+                                           f"{len(gold.tests)} test databases")
+        return verdict
 
     def result_rows(self, task: Task, sql: str) -> tuple[list[tuple] | None, list[tuple] | None]:
         """(gold rows, answer rows) of a task whose gold returns rows, for the benchmark
@@ -183,7 +228,8 @@ class Validator:
         # the lock stay behind and are rebuilt there.
         return {"timeout": self.timeout, "max_rows": self.max_rows, "max_bytes": self.max_bytes,
                 "cache_size": self.cache_size, "max_memory_mb": self.max_memory_mb,
-                "max_copy_bytes": self.max_copy_bytes}
+                "max_copy_bytes": self.max_copy_bytes, "test_databases": self.test_databases,
+                "test_databases_with_rows": self.test_databases_with_rows}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
@@ -193,6 +239,7 @@ class Validator:
         with self._lock:
             self._contexts.clear()
             self._golds.clear()
+            self._test_images.clear()
             templates = list(self._duck_templates.values())
             self._duck_templates.clear()
         for tpl in templates:
@@ -312,7 +359,7 @@ class Validator:
                         err = None
                 if err is not None:
                     return _Built(sqlite_error=f"{_short(stmt)}: {err.message}")
-            return _Built(sqlite_image=sb.image(), sqlite_schema=sb.schema())
+            return _Built(sqlite_image=sb.image(), sqlite_schema=sb.schema(), has_rows=testdb.has_rows(sb.conn))
         except SandboxError as e:
             return _Built(sqlite_error=e.message)
         finally:
@@ -356,7 +403,9 @@ class Validator:
             return _Gold(None, R.GOLD_ERROR, "the gold SQL is empty")
         if built.sqlite_image is not None:
             gold = self._gold_on(task, built, "sqlite", ordered)
-            if gold.engine is not None or gold.detail.startswith("gold result"):
+            if gold.engine is not None:
+                return self._with_tests(task, gold)
+            if gold.detail.startswith("gold result"):
                 return gold
             gold_err = gold.detail
         with self._duck_lock:
@@ -364,11 +413,51 @@ class Validator:
         if built.duck_statements is not None:
             gold = self._gold_on(task, built, "duckdb", ordered)
             if gold.engine is not None:
-                return gold
+                return self._with_tests(task, gold)
             gold_err = gold_err or gold.detail
         if gold_err is not None:
             return _Gold(None, R.GOLD_ERROR, gold_err)
         return _Gold(None, R.BAD_CONTEXT, f"the context does not build: {built.sqlite_error or built.duck_error}")
+
+    def _with_tests(self, task: Task, gold: _Gold) -> _Gold:
+        """Add the gold's results on generated test databases when the context carries no
+        rows (or always, with test_databases_with_rows), and decide whether the data can
+        tell answers apart at all."""
+        built = gold.built
+        if built.has_rows and not self.test_databases_with_rows:
+            return gold  # today's behaviour: the context's own rows judge
+        if gold.engine == "sqlite" and self.test_databases:
+            subs = []
+            for image in self._images_for(task, built):
+                test_built = _Built(sqlite_image=image, sqlite_schema=built.sqlite_schema, has_rows=True)
+                sub = self._gold_on(task, test_built, "sqlite", gold.ordered)
+                if sub.engine == "sqlite":  # a database the gold fails on (too many rows…) is left out
+                    subs.append(sub)
+            # Of the candidates generated, keep the K where the gold's result says most: a
+            # database where it selects nothing cannot catch a wrong filter.
+            ranked = sorted(range(len(subs)), key=lambda i: (_trivial(subs[i]), -_size(subs[i]), i))
+            gold.tests = [subs[i] for i in sorted(ranked[:self.test_databases])]
+        if all(_trivial(g) for g in [gold] + gold.tests):
+            n = len(gold.tests)
+            where = f"the context and {n} generated test database{'s' if n != 1 else ''}" if n else "the context"
+            what = "changes nothing" if gold.result.rows is None else "returns no rows (or only NULL/0)"
+            gold.unverified = f"the gold query {what} on {where}: the data cannot tell answers apart"
+        return gold
+
+    def _images_for(self, task: Task, built: _Built) -> list[bytes]:
+        hints = testdb.gold_hints(task.gold_sql)
+        key = (task.context, hints.key(), self.test_databases)
+        images = self._cached(self._test_images, key)
+        if images is None:
+            deadline = time.monotonic() + max(self.timeout, 1.0)
+            images = testdb.build(built.sqlite_image, hints, k=self.test_databases + SPARE_TEST_DATABASES,
+                                  deadline=deadline)
+            with self._lock:
+                self._test_images[key] = images
+                self._test_images.move_to_end(key)
+                while len(self._test_images) > TEST_IMAGE_CACHE:
+                    self._test_images.popitem(last=False)
+        return images
 
     def _gold_on(self, task: Task, built: _Built, engine: str, ordered: bool) -> _Gold:
         deadline = time.monotonic() + self.timeout
@@ -512,7 +601,7 @@ class Validator:
                                sql=sql, expected=C.preview(exp.rows), got=C.preview(result.rows))
             d = C.compare_results(exp.rows, result.rows, gold.ordered, expected_ncols=exp.ncols,
                                   got_ncols=result.ncols, expected_norm=gold.expected_norm,
-                                  ties=gold.tie_groups)
+                                  ties=lambda: self._tie_groups(gold, deadline))
             if d is not None:
                 return Verdict(False, R.MISMATCH, d.detail, sql=sql, expected=d.expected, got=d.got)
         if changed or gold.changed:
@@ -524,6 +613,36 @@ class Validator:
             if d is not None:
                 return Verdict(False, R.MISMATCH, d.detail, sql=sql, expected=d.expected, got=d.got)
         return Verdict(True, R.OK, "same result as the gold query", sql=sql)
+
+    def _tie_groups(self, gold: _Gold, deadline: float) -> tuple[int, ...] | None:
+        """The gold's runs of tied rows: from its output columns when every ORDER BY key is
+        one, else from the gold re-run with its keys selected (see ordering.py)."""
+        ties = gold.tie_groups()
+        if ties is not None or not (gold.ordered and gold.sql and gold.engine == "sqlite"):
+            return ties
+        if order_key_columns(gold.sql) is not None:
+            return None  # the keys are output columns and leave no ties
+        from sqlbench.sqlcheck.ordering import key_query
+
+        q = key_query(gold.sql)
+        rows = gold.result.rows or []
+        if q is None or len(rows) < 2:
+            return None
+        sb = self._sqlite(gold.built.sqlite_image)
+        try:
+            keyed = sb.run([q[0]], deadline)
+        except SandboxError:
+            return None
+        finally:
+            sb.close()
+        ncols = gold.result.ncols
+        # the keyed rows must be the gold's rows, in the gold's order, compared exactly
+        if keyed.rows is None or keyed.overflow or len(keyed.rows) != len(rows) \
+                or any(tuple(k[:ncols]) != tuple(r) for k, r in zip(keyed.rows, rows)):
+            return None
+        ties = C.tie_groups(keyed.rows, tuple(range(ncols, ncols + q[1])))
+        gold._ties = ties
+        return ties
 
     def _error_detail(self, e: SandboxError) -> str:
         if e.kind == TIMEOUT:
@@ -572,6 +691,24 @@ def _try_variants(sb, variants: list[list[str]], deadline: float) -> SandboxErro
             if e.kind in (UNSAFE, TIMEOUT):
                 return e
     return first
+
+
+def _trivial(gold: _Gold) -> bool:
+    """A gold result that cannot tell a right answer from a wrong one: no rows, or only
+    NULL/0 values (an aggregate over nothing), or a write that changed nothing."""
+    rows = gold.result.rows
+    if rows is None:
+        return not gold.changed
+    return all(v is None or (isinstance(v, (int, float)) and v == 0) for row in rows for v in row)
+
+
+def _size(gold: _Gold) -> int:
+    rows = gold.result.rows
+    return int(gold.changed) if rows is None else min(len(set(map(repr, rows))), 64)
+
+
+def _on_db(i: int, detail: str) -> str:
+    return detail if i == 0 else f"on test database {i}: {detail}"
 
 
 def _short(stmt: str, n: int = 60) -> str:

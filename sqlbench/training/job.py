@@ -114,6 +114,10 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
         from sqlbench.training.grpo import check_vllm_server
 
         check_vllm_server(cfg.vllm_server_url)
+    from sqlbench.rewards import use_validate_settings
+
+    # the execution reward and the held-out check judge with validate.* (timeout, max_rows, test databases)
+    use_validate_settings(settings.validate_)
 
     token = secrets.get("hf_token")
     # A wrong --model fails before a run directory exists.

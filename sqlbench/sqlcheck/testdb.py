@@ -1,0 +1,590 @@
+"""Test databases for schema-only contexts (in the spirit of Spider's test-suite accuracy).
+
+A context that is only CREATE TABLE statements has no rows, so almost every query
+returns nothing and a wrong answer looks right. From the context's schema (read back
+from the SQLite database the DDL built: declared types, primary keys, NOT NULL, foreign
+keys) this module fills K small databases, deterministically from a seed:
+
+* primary keys are unique; a foreign key's values are drawn from its parent's rows;
+  NOT NULL columns always get a value, nullable ones sometimes NULL (not in database 0);
+* values come partly from what the gold query uses (:func:`gold_hints`): the literals
+  it compares a column with (and their neighbours, so ``>`` and ``>=`` differ), LIKE
+  patterns instantiated, columns it joins (drawn from each other's values), and columns
+  it orders by (distinct values, so ties do not decide which rows a LIMIT keeps);
+* the rest comes from small per-column pools drawn with a skew (Zipf-like, in an order of
+  each database's own), so GROUP BY, DISTINCT and COUNT(DISTINCT) meet duplicates and
+  groups differ in size; table sizes differ between databases;
+* only the tables the gold reads (and the parents they reference) are filled: the others
+  cannot change the gold's result, and leaving them as the context had them keeps
+  generation cheap.
+
+Rows are inserted with ``INSERT OR IGNORE``: a row that breaks a UNIQUE, CHECK or NOT
+NULL constraint is dropped, a table that cannot be filled at all stays empty. A schema
+the generator cannot fill (an unknown type, a circular NOT NULL foreign key) therefore
+gives fewer rows, never an error. Everything here is trusted code on copies of an
+already built image; no model-written SQL runs on these connections.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import random
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+DEFAULT_SEED = 20_200_521  # any fixed number: the databases must not change between runs
+MIN_ROWS, MAX_ROWS = 16, 36  # rows of a table the gold reads (others get a few)
+OTHER_ROWS = (2, 4)
+NULL_RATE = 0.12
+HINT_RATE = 0.65  # share of a hinted column's values taken from the gold's literals
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    notnull: bool
+    pk: int  # position in the primary key (1-based), 0 when not part of it
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    parent: str
+    parent_columns: tuple[str | None, ...]  # None: the parent's primary key
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()
+
+    @property
+    def pk(self) -> tuple[str, ...]:
+        return tuple(c.name for c in sorted((c for c in self.columns if c.pk), key=lambda c: c.pk))
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What the gold query uses, by lower-cased column name."""
+
+    literals: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # LIKE/GLOB patterns
+    joins: tuple[tuple[str, str, str, str], ...] = ()  # (table, column, table, column), lower-cased
+    ordered: frozenset[str] = frozenset()  # columns the gold orders by
+    tables: frozenset[str] = frozenset()  # tables (and CTE names) the gold reads
+
+    def key(self) -> tuple:
+        return (tuple(sorted((k, tuple(map(repr, v))) for k, v in self.literals.items())),
+                tuple(sorted(self.patterns.items())), tuple(sorted(self.joins)), tuple(sorted(self.ordered)),
+                tuple(sorted(self.tables)))
+
+
+NO_HINTS = Hints()
+
+
+# ---- reading a schema -------------------------------------------------------------------
+def read_schema(conn: sqlite3.Connection) -> list[Table]:
+    """The ordinary tables of a database (no views, no sqlite_ internals, no virtual
+    tables) with their columns and foreign keys."""
+    tables = []
+    names = conn.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'table' "
+                         "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid").fetchall()
+    for name, sql in names:
+        if sql and re.match(r"\s*create\s+virtual\b", sql, re.I):
+            continue
+        q = _quote(name)
+        cols = tuple(Column(r[1], (r[2] or "").upper(), bool(r[3]), int(r[5]))
+                     for r in conn.execute(f"PRAGMA table_info({q})").fetchall())
+        fks: dict[int, list] = {}
+        for r in conn.execute(f"PRAGMA foreign_key_list({q})").fetchall():
+            fks.setdefault(r[0], []).append((r[1], r[2], r[3], r[4]))  # seq order as listed
+        fk_list = tuple(ForeignKey(tuple(p[2] for p in parts), parts[0][1], tuple(p[3] for p in parts))
+                        for parts in fks.values())
+        if cols:
+            tables.append(Table(name, cols, fk_list))
+    return tables
+
+
+def has_rows(conn: sqlite3.Connection) -> bool:
+    for (name,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table' "
+                                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchall():
+        try:
+            if conn.execute(f"SELECT 1 FROM {_quote(name)} LIMIT 1").fetchone():
+                return True
+        except sqlite3.Error:
+            continue
+    return False
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ---- what the gold uses -----------------------------------------------------------------
+def gold_hints(sql: str) -> Hints:
+    """Literals, LIKE patterns, join pairs and ORDER BY columns of a query (sqlglot,
+    SQLite dialect first); NO_HINTS when it does not parse."""
+    from sqlbench.sqlcheck.dialect import parse_statements
+
+    stmts = None
+    for dialect in ("sqlite", "mysql", "postgres"):
+        stmts = parse_statements(sql, dialect)
+        if stmts:
+            break
+    if not stmts:
+        return NO_HINTS
+    from sqlglot import exp
+
+    literals: dict[str, list] = {}
+    patterns: dict[str, list] = {}
+    joins: set[tuple[str, str, str, str]] = set()
+    ordered: set[str] = set()
+    tables: set[str] = set()
+    for tree in stmts:
+        if tree is None:
+            continue
+        aliases = {}
+        for t in tree.find_all(exp.Table):
+            aliases[(t.alias_or_name or "").lower()] = (t.name or "").lower()
+            tables.add((t.name or "").lower())
+
+        def unwrap(node):
+            while isinstance(node, (exp.Cast, exp.Lower, exp.Upper, exp.Trim, exp.Paren, exp.Abs, exp.Round)):
+                node = node.this
+            return node
+
+        def column_of(node):
+            node = unwrap(node)
+            return node if isinstance(node, exp.Column) and node.name else None
+
+        def dq_string(node) -> bool:
+            # SQLite reads an unqualified "double-quoted" word that names no column as a
+            # string, and Spider's golds are full of them ("Kyle")
+            node = unwrap(node)
+            return isinstance(node, exp.Column) and not node.table and isinstance(node.this, exp.Identifier) \
+                and node.this.quoted
+
+        def add_literal(col, lit) -> None:
+            value = unwrap(lit).name if dq_string(lit) else _literal_value(lit)
+            if value is not None:
+                literals.setdefault(col.name.lower(), []).append(value)
+
+        for cmp in tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike,
+                                 exp.Glob):
+            a, b = cmp.this, cmp.expression
+            ca, cb = column_of(a), column_of(b)
+            if ca is not None and cb is not None:
+                if dq_string(b) or dq_string(a):
+                    col, other = (ca, b) if dq_string(b) else (cb, a)
+                    add_literal(col, other)
+                elif isinstance(cmp, exp.EQ):
+                    joins.add((aliases.get(ca.table.lower(), ca.table.lower()), ca.name.lower(),
+                               aliases.get(cb.table.lower(), cb.table.lower()), cb.name.lower()))
+                continue
+            col, other = (ca, b) if ca is not None else (cb, a)
+            if col is None:
+                continue
+            if isinstance(cmp, (exp.Like, exp.ILike, exp.Glob)):
+                if isinstance(other, exp.Literal) and other.is_string:
+                    patterns.setdefault(col.name.lower(), []).append(
+                        ("glob:" if isinstance(cmp, exp.Glob) else "") + other.this)
+                continue
+            if isinstance(other, (exp.Literal, exp.Neg)):
+                add_literal(col, other)
+        for node in tree.find_all(exp.In):
+            col = column_of(node.this)
+            if col is not None:
+                for item in node.expressions:
+                    add_literal(col, item)
+        for node in tree.find_all(exp.Between):
+            col = column_of(node.this)
+            if col is not None:
+                add_literal(col, node.args.get("low"))
+                add_literal(col, node.args.get("high"))
+        for node in tree.find_all(exp.Join):
+            for col_name in node.args.get("using") or []:
+                name = getattr(col_name, "name", None) or str(col_name)
+                joins.add(("", name.lower(), "", name.lower()))
+        for order in tree.find_all(exp.Ordered):
+            for col in order.find_all(exp.Column):
+                ordered.add(col.name.lower())
+    return Hints({k: tuple(dict.fromkeys(v)) for k, v in literals.items()},
+                 {k: tuple(dict.fromkeys(v)) for k, v in patterns.items()}, tuple(sorted(joins)), frozenset(ordered),
+                 frozenset(tables))
+
+
+def _literal_value(node) -> Any:
+    from sqlglot import exp
+
+    if node is None:
+        return None
+    neg = False
+    if isinstance(node, exp.Neg):
+        neg, node = True, node.this
+    if not isinstance(node, exp.Literal):
+        return None
+    if node.is_string:
+        return node.this if not neg else None
+    try:
+        value = float(node.this)
+    except ValueError:
+        return None
+    if value.is_integer() and re.fullmatch(r"[0-9]+", node.this):
+        value = int(node.this)
+    return -value if neg else value
+
+
+# ---- generating rows ----------------------------------------------------------------
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+def _kind(col: Column) -> str:
+    """SQLite's affinity rules, with dates and booleans told apart by type or name."""
+    t, n = col.type, col.name.lower()
+    if "BOOL" in t:
+        return "bool"
+    if "INT" in t:
+        return "int"
+    if "DATE" in t or "TIME" in t:
+        return "datetime" if ("TIME" in t and "DATE" in t) or "STAMP" in t else "date"
+    if any(w in t for w in ("CHAR", "CLOB", "TEXT", "STRING")):
+        if n.endswith("date") or n.endswith("_at") or n.endswith("_on") or n == "date":
+            return "date"
+        return "text"
+    if "BLOB" in t:
+        return "blob"
+    if any(w in t for w in ("REAL", "FLOA", "DOUB", "DEC", "NUM", "MONEY")):
+        return "real" if "NUM" not in t else "num"
+    if not t:
+        return "num"
+    return "text"  # an unknown type: text is what SQLite stores it as anyway
+
+
+def _expand(value: Any, kind: str) -> list[Any]:
+    """A literal and its neighbours, so that strict and non-strict comparisons differ."""
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, (int, float)):
+        out = [value, value + 1, value - 1]
+        if isinstance(value, float) and not value.is_integer():
+            step = max(abs(value) * 0.05, 0.01)
+            out += [round(value + step, 6), round(value - step, 6), round(value + 0.5, 6), round(value - 0.5, 6)]
+        return out
+    if isinstance(value, str):
+        m = _DATE.match(value)
+        if m and kind in ("date", "datetime", "text", "num"):
+            try:
+                d = _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return [value]
+            rest = value[10:]
+            return [value] + [(d + _dt.timedelta(days=k)).isoformat() + rest for k in (1, -1, 366)]
+        if kind in ("int", "real", "num"):
+            try:
+                return _expand(float(value) if "." in value else int(value), kind)
+            except ValueError:
+                return [value]
+        return [value]
+    return [value]
+
+
+def _from_pattern(pattern: str, rng: random.Random) -> list[str]:
+    glob = pattern.startswith("glob:")
+    p = pattern[5:] if glob else pattern
+    many, one = ("*", "?") if glob else ("%", "_")
+    if glob and "[" in p:
+        return []
+    filler = ("", "x", "ab")
+    out = []
+    for fill in filler:
+        s = "".join(fill if ch == many else ("y" if ch == one else ch) for ch in p)
+        out.append(s)
+    # a near miss of the pattern too: its fixed text changed
+    core = p.replace(many, "").replace(one, "")
+    if core:
+        out.append(core[::-1] + "z")
+    return list(dict.fromkeys(out))
+
+
+def _pool(col: Column, kind: str, rng: random.Random, size: int, hints: list[Any]) -> list[Any]:
+    name = col.name.lower()
+    label = re.sub(r"[^a-z0-9]+", " ", name).strip() or "v"
+    if kind == "bool":
+        return [0, 1]
+    if kind in ("int", "num"):
+        nums = [h for h in hints if isinstance(h, (int, float))]
+        if nums:
+            lo, hi = min(nums), max(nums)
+            span = max(2, int(abs(hi - lo)) + 4, int(abs(hi) // 4) + 2)
+            base = [int(lo) - span + rng.randrange(2 * span + int(hi - lo) + 1) for _ in range(size)]
+        else:
+            base = [rng.randint(1, 20 + size) for _ in range(size)]
+        return list(dict.fromkeys(base)) or [1]
+    if kind == "real":
+        nums = [h for h in hints if isinstance(h, (int, float))]
+        center = (sum(nums) / len(nums)) if nums else 50.0
+        spread = max(5.0, abs(center))
+        return list(dict.fromkeys(round(center + rng.uniform(-spread, spread), 2) for _ in range(size)))
+    if kind in ("date", "datetime"):
+        years = [int(h) for h in hints if isinstance(h, int) and 1900 < h < 2200]
+        dates = [h for h in hints if isinstance(h, str) and _DATE.match(h)]
+        out = []
+        for _ in range(size):
+            if dates and rng.random() < 0.5:
+                d0 = _dt.date.fromisoformat(rng.choice(dates)[:10])
+                d = d0 + _dt.timedelta(days=rng.randint(-400, 400))
+            else:
+                year = rng.choice(years) if years else rng.randint(2015, 2024)
+                d = _dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
+            out.append(d.isoformat() + (f" {rng.randint(0, 23):02d}:{rng.choice((0, 15, 30, 45)):02d}:00"
+                                        if kind == "datetime" else ""))
+        return list(dict.fromkeys(out))
+    if kind == "blob":
+        return [bytes([rng.randrange(256) for _ in range(4)]) for _ in range(size)]
+    words = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "sierra", "tango", "zulu")
+    return list(dict.fromkeys(f"{label} {rng.choice(words)} {rng.randint(1, 9)}" for _ in range(size)))
+
+
+def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: list[Any]) -> list[Any]:
+    """n distinct values (a primary key, or a column the gold orders by)."""
+    out: list[Any] = []
+    seen = set()
+    for h in hints:
+        if len(out) < n // 2 and h not in seen:
+            seen.add(h)
+            out.append(h)
+    i = 0
+    start = rng.choice((1, 1, 1, 10, 100)) if kind in ("int", "num", "bool") else 1
+    while len(out) < n and i < 20 * n + 20:
+        i += 1
+        if kind in ("int", "num", "bool"):
+            v: Any = start + i - 1
+        elif kind == "real":
+            v = round(start + i * 1.25 + rng.random() / 10, 3)
+        elif kind in ("date", "datetime"):
+            v = (_dt.date(2020, 1, 1) + _dt.timedelta(days=7 * i + rng.randint(0, 6))).isoformat()
+        elif kind == "blob":
+            v = bytes([i % 256, rng.randrange(256)])
+        else:
+            v = f"{re.sub(r'[^a-z0-9]+', ' ', col.name.lower()).strip() or 'v'} {i}"
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    if kind in ("int", "num", "bool") and col.pk:
+        rng.shuffle(out)
+    return out
+
+
+def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
+              existing: dict[tuple[str, str], list[Any]] | None = None, *,
+              sizes: tuple[int, int] = (MIN_ROWS, MAX_ROWS),
+              hint_rate: float = HINT_RATE, only_read: bool = True) -> list[tuple[Table, list[str], list[tuple]]]:
+    """Rows for database number ``index``: [(table, column names, rows)], parents first.
+    Pure: the same schema, hints, seed and index give the same rows. ``existing`` holds
+    values already in the database by (table, column), lower-cased (keys children may
+    reference)."""
+    rng = random.Random(f"{seed}:{index}")
+    existing = existing or {}
+    by_name = {t.name.lower(): t for t in tables}
+    # (table, column) -> the (table, column) whose values it draws from
+    links: dict[tuple[str, str], tuple[str, str]] = {}
+    for t in tables:
+        pk = {c.lower() for c in t.pk}
+        for fk in t.foreign_keys:
+            parent = by_name.get(fk.parent.lower())
+            if parent is None:
+                continue
+            pcols = [pc if pc is not None else (parent.pk[i] if i < len(parent.pk) else None)
+                     for i, pc in enumerate(fk.parent_columns)]
+            for c, pc in zip(fk.columns, pcols):
+                if pc is not None:
+                    links[(t.name.lower(), c.lower())] = (parent.name.lower(), pc.lower())
+    for ta, ca, tb, cb in hints.joins:
+        sides = []
+        for tname, cname in ((ta, ca), (tb, cb)):
+            cands = [by_name[tname]] if tname in by_name else [t for t in tables
+                                                              if any(c.name.lower() == cname for c in t.columns)]
+            for t in cands:
+                if any(c.name.lower() == cname for c in t.columns):
+                    sides.append((t, cname))
+                    break
+        if len(sides) != 2 or sides[0][0] is sides[1][0]:
+            continue
+        (t1, c1), (t2, c2) = sides
+        key1, key2 = (t1.name.lower(), c1), (t2.name.lower(), c2)
+        if key1 in links or key2 in links:
+            continue
+        is_key = lambda t, c: any(x.name.lower() == c and x.pk for x in t.columns)  # noqa: E731
+        child, parent = (key2, key1) if is_key(t1, c1) or not is_key(t2, c2) and tables.index(t1) < tables.index(t2) \
+            else (key1, key2)
+        links[child] = parent
+    order = _parents_first(tables, links)
+    if hints.tables and only_read:
+        # A table the gold never reads (nor any table it reads references) cannot change the
+        # gold's result: it stays as the context left it, which keeps generation cheap.
+        needed = {t.name.lower() for t in tables if t.name.lower() in hints.tables}
+        grew = True
+        while grew:
+            parents = {p for (ct, _), (p, _) in links.items() if ct in needed} - needed
+            grew = bool(parents)
+            needed |= parents
+        order = [t for t in order if t.name.lower() in needed]
+
+    values: dict[tuple[str, str], list[Any]] = {k: list(v) for k, v in existing.items()}
+    out = []
+    for t in order:
+        tl = t.name.lower()
+        if hints.tables and tl not in hints.tables:
+            n = rng.randint(*OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
+        else:
+            n = rng.randint(*sizes) + (3 if any(k[0] == tl for k in links) else 0)
+        cols = list(t.columns)
+        pk = [c for c in cols if c.pk]
+        generated: dict[str, list[Any]] = {}
+        for c in cols:
+            cl = c.name.lower()
+            kind = _kind(c)
+            lits = [v for h in hints.literals.get(cl, ()) for v in _expand(h, kind)]
+            lits += [v for p in hints.patterns.get(cl, ()) for v in _from_pattern(p, rng)]
+            nullable = not c.notnull and not c.pk and index > 0
+            link = links.get((tl, cl))
+            parent_values = [v for v in values.get(link, []) if v is not None] if link else []
+            if len(pk) == 1 and c.pk and parent_values:
+                # a key that is also a foreign key: distinct parent keys, so fewer rows
+                col_values = list(dict.fromkeys(parent_values))
+                rng.shuffle(col_values)
+                n = min(n, len(col_values))
+                generated = {k: v[:n] for k, v in generated.items()}
+            elif len(pk) == 1 and c.pk:
+                col_values = _unique_values(c, kind, rng, n, lits)
+            elif cl in hints.ordered and not parent_values and index % 2 == 0:
+                col_values = _unique_values(c, kind, rng, n, lits)
+                rng.shuffle(col_values)
+            else:
+                pool = _pool(c, kind, rng, max(3, n // 2), lits)
+                # favour a few values (in an order of each database's own), so group sizes
+                # differ and "the most …" has one answer, and not always the first group's
+                pick = _skewed(rng)
+                parents = list(dict.fromkeys(parent_values))
+                rng.shuffle(parents)
+                rng.shuffle(pool)
+                col_values = []
+                for _ in range(n):
+                    r = rng.random()
+                    if nullable and r < NULL_RATE:
+                        col_values.append(None)
+                    elif parents:
+                        col_values.append(pick(parents))
+                    elif lits and r < NULL_RATE + hint_rate:
+                        col_values.append(rng.choice(lits))
+                    else:
+                        col_values.append(pick(pool))
+            generated[c.name] = col_values[:n] + [None] * (n - len(col_values))
+        rows = [tuple(generated[c.name][i] for c in cols) for i in range(n)]
+        for c in cols:
+            values.setdefault((tl, c.name.lower()), []).extend(v for v in generated[c.name] if v is not None)
+        out.append((t, [c.name for c in cols], rows))
+    return out
+
+
+def _skewed(rng: random.Random):
+    """A chooser that picks the i-th item with weight 1/(i+1) (Zipf-like)."""
+    cumulative: dict[int, list[float]] = {}
+
+    def pick(items: list[Any]) -> Any:
+        cw = cumulative.get(len(items))
+        if cw is None:
+            cw = cumulative[len(items)] = list(itertools.accumulate(1.0 / (i + 1) for i in range(len(items))))
+        return rng.choices(items, cum_weights=cw)[0]
+    return pick
+
+
+def _parents_first(tables: list[Table], links: dict[tuple[str, str], tuple[str, str]]) -> list[Table]:
+    deps = {t.name.lower(): {p for (ct, _), (p, _) in links.items() if ct == t.name.lower() and p != ct}
+            for t in tables}
+    by_name = {t.name.lower(): t for t in tables}
+    done: list[Table] = []
+    placed: set[str] = set()
+    remaining = [t.name.lower() for t in tables]
+    while remaining:
+        ready = [n for n in remaining if deps[n] <= placed]
+        if not ready:  # a cycle: break it at the first table still waiting
+            ready = [remaining[0]]
+        for n in ready:
+            done.append(by_name[n])
+            placed.add(n)
+        remaining = [n for n in remaining if n not in placed]
+    return done
+
+
+# ---- building databases -----------------------------------------------------------------
+def fill(conn: sqlite3.Connection, plan: Iterable[tuple[Table, list[str], list[tuple]]]) -> int:
+    """Insert a plan's rows; returns how many went in. Rows that break a constraint are
+    skipped (OR IGNORE); a table that refuses rows altogether stays as it was."""
+    total = 0
+    for table, names, rows in plan:
+        sql = (f"INSERT OR IGNORE INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)}) "
+               f"VALUES ({', '.join('?' for _ in names)})")
+        before = conn.total_changes
+        try:
+            conn.execute("SAVEPOINT fill")
+            conn.executemany(sql, rows)
+            conn.execute("RELEASE fill")
+        except (sqlite3.Error, OverflowError, ValueError):
+            try:
+                conn.execute("ROLLBACK TO fill")
+                conn.execute("RELEASE fill")
+            except sqlite3.Error:
+                pass
+            continue
+        total += conn.total_changes - before
+    return total
+
+
+def _existing_values(conn: sqlite3.Connection, tables: list[Table], limit: int = 50) -> dict:
+    out = {}
+    for t in tables:
+        for c in t.columns:
+            try:
+                vals = [r[0] for r in conn.execute(
+                    f"SELECT DISTINCT {_quote(c.name)} FROM {_quote(t.name)} "
+                    f"WHERE {_quote(c.name)} IS NOT NULL LIMIT {limit}").fetchall()]
+            except sqlite3.Error:
+                continue
+            if vals:
+                out[(t.name.lower(), c.name.lower())] = vals
+    return out
+
+
+def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFAULT_SEED,
+          deadline: float | None = None, **plan: Any) -> list[bytes]:
+    """K database images: ``image`` (a built context) with generated rows added. Fewer
+    when time runs out; none when the schema has no table to fill."""
+    out: list[bytes] = []
+    tables = existing = None
+    for index in range(k):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            conn.deserialize(image)
+            if deadline is not None:
+                conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+            if tables is None:  # every database starts from the same image
+                tables = read_schema(conn)
+                existing = _existing_values(conn, tables) if has_rows(conn) else {}
+            if not tables:
+                return []
+            fill(conn, plan_rows(tables, hints, seed, index, existing, **plan))
+            out.append(conn.serialize())
+        except sqlite3.Error:
+            continue
+        finally:
+            conn.close()
+    return out

@@ -1,0 +1,182 @@
+"""Test databases for schema-only contexts: the generator's guarantees, and the verdicts
+they make possible (`unverified`, near misses caught, rows contexts unchanged)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from sqlbench.records import Task
+from sqlbench.sqlcheck import Validator, testdb
+
+SCHEMA = (
+    "CREATE TABLE teams (team_id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT, founded INTEGER);\n"
+    "CREATE TABLE players (player_id INTEGER PRIMARY KEY, team_id INTEGER NOT NULL REFERENCES teams(team_id), "
+    "full_name VARCHAR(40) NOT NULL, goals INT, rating REAL, joined DATE);\n"
+)
+GOLD = "SELECT p.full_name FROM players p JOIN teams t ON t.team_id = p.team_id WHERE t.city = 'Paris' AND p.goals > 3"
+
+
+def _image(context: str) -> bytes:
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(context)
+    return conn.serialize()
+
+
+def _open(image: bytes) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.deserialize(image)
+    return conn
+
+
+def task(gold: str, context: str = SCHEMA) -> Task:
+    return Task(id="t", question="?", context=context, gold_sql=gold)
+
+
+def test_generation_is_deterministic_from_the_seed():
+    image, hints = _image(SCHEMA), testdb.gold_hints(GOLD)
+    first = testdb.build(image, hints, k=3, seed=1)
+    assert len(first) == 3
+    assert [_open(i).execute("SELECT * FROM players").fetchall() for i in first] == \
+        [_open(i).execute("SELECT * FROM players").fetchall() for i in testdb.build(image, hints, k=3, seed=1)]
+    other = testdb.build(image, hints, k=3, seed=2)
+    assert [_open(i).execute("SELECT * FROM players").fetchall() for i in first] != \
+        [_open(i).execute("SELECT * FROM players").fetchall() for i in other]
+
+
+def test_generated_rows_respect_keys_types_and_not_null():
+    for image in testdb.build(_image(SCHEMA), testdb.gold_hints(GOLD), k=3):
+        db = _open(image)
+        teams = db.execute("SELECT team_id FROM teams").fetchall()
+        players = db.execute("SELECT player_id, team_id, full_name, goals, rating, joined FROM players").fetchall()
+        assert len(teams) >= 2 and len(players) >= 2
+        assert len({t for (t,) in teams}) == len(teams)  # primary key unique
+        assert len({p[0] for p in players}) == len(players)
+        assert {p[1] for p in players} <= {t for (t,) in teams}  # child values drawn from parent keys
+        assert all(p[2] is not None and p[1] is not None for p in players)  # NOT NULL
+        assert all(isinstance(p[3], int) for p in players if p[3] is not None)  # declared types
+        assert all(isinstance(p[4], float) for p in players if p[4] is not None)
+        assert all(len(p[5]) == 10 and p[5][4] == "-" for p in players if p[5] is not None)
+        assert db.execute("SELECT name FROM teams WHERE name IS NULL").fetchall() == []
+
+
+def test_values_come_from_the_gold_literals():
+    rows = []
+    for image in testdb.build(_image(SCHEMA), testdb.gold_hints(GOLD), k=3):
+        db = _open(image)
+        rows += db.execute(GOLD).fetchall()
+        cities = {c for (c,) in db.execute("SELECT city FROM teams")}
+        goals = {g for (g,) in db.execute("SELECT goals FROM players")}
+        assert "Paris" in cities and len(cities - {"Paris"}) >= 1  # rows in and out of the filter
+        assert {3, 4} & goals  # the literal's neighbours, so > and >= differ
+    assert rows  # the gold selects something
+
+
+def test_a_schema_it_cannot_fill_gives_fewer_rows_never_an_error():
+    odd = (
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER NOT NULL REFERENCES b(id), v GEOMETRY NOT NULL);\n"
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES a(id), w FANCYTYPE(3));\n"
+        "CREATE TABLE c (x INTEGER CHECK (x < 0) NOT NULL, y TEXT UNIQUE);\n"
+    )
+    images = testdb.build(_image(odd), testdb.gold_hints("SELECT v FROM a JOIN b ON b.id = a.b_id"), k=3)
+    assert len(images) == 3
+    assert _open(images[0]).execute("SELECT COUNT(*) FROM c").fetchone() == (0,)  # CHECK refuses every row
+    v = Validator()
+    for gold in ("SELECT v FROM a JOIN b ON b.id = a.b_id", "SELECT x FROM c"):
+        verdict = v.check(task(gold, odd), gold)
+        assert verdict.reason in ("ok", "unverified"), verdict
+    assert v.check(task("SELECT x FROM c", odd), "SELECT x FROM c").reason == "unverified"
+
+
+def test_near_misses_on_a_schema_only_context_are_mismatches():
+    v = Validator()
+    t = task(GOLD)
+    assert v.check(t).reason == "ok" and "test databases" in v.check(t).detail
+    for wrong in (
+        GOLD.replace("p.goals > 3", "p.goals >= 3"),  # flipped comparison
+        GOLD.replace(" AND p.goals > 3", ""),  # dropped conjunct
+        GOLD.replace("'Paris'", "'Lyon'"),  # changed literal
+        GOLD.replace("p.full_name", "t.name"),  # other column
+        "SELECT 'x' WHERE 0",  # empty, with as many columns as the gold
+    ):
+        verdict = v.check(t, wrong)
+        assert (verdict.valid, verdict.reason) == (False, "mismatch"), wrong
+    for right in (
+        "SELECT full_name AS who FROM players WHERE 3 < goals AND team_id IN "
+        "(SELECT team_id FROM teams WHERE city = 'Paris')",
+        GOLD + " ORDER BY 1",
+    ):
+        verdict = v.check(t, right)
+        assert (verdict.valid, verdict.reason) == (True, "ok"), (right, verdict)
+
+
+def test_dml_on_a_schema_only_context_is_judged_on_the_test_databases():
+    v = Validator()
+    t = task("UPDATE players SET rating = 0 WHERE goals > 3")
+    assert v.check(t, "UPDATE players SET rating = 0 WHERE 3 < goals").reason == "ok"
+    assert v.check(t, "UPDATE players SET rating = 0 WHERE goals >= 3").reason == "mismatch"
+    assert v.check(t, "SELECT 1").reason == "mismatch"
+
+
+def test_a_gold_that_selects_nothing_anywhere_is_unverified():
+    v = Validator()
+    for gold in ("SELECT full_name FROM players WHERE 1 = 0",
+                 "SELECT COUNT(*) FROM players WHERE goals IS NULL AND goals IS NOT NULL"):
+        t = task(gold)
+        gold_verdict = v.check(t)
+        assert (gold_verdict.valid, gold_verdict.reason) == (False, "unverified")
+        assert "cannot tell answers apart" in gold_verdict.detail
+        answer = v.check(t, gold)
+        assert (answer.valid, answer.reason) == (False, "unverified")
+    # a wrong answer that differs even there is still a mismatch, not unverified
+    assert v.check(task("SELECT full_name FROM players WHERE 1 = 0"), "SELECT full_name FROM players").reason \
+        == "mismatch"
+
+
+def test_no_test_databases_means_an_empty_gold_is_unverified_not_ok():
+    v = Validator(test_databases=0)
+    t = task(GOLD)
+    assert v.check(t, "SELECT 'x' WHERE 0").reason == "unverified"
+    assert v.check(t, "SELECT 1, 2").reason == "mismatch"  # column count still tells
+
+
+ROWS_CONTEXT = (
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER);\n"
+    "INSERT INTO t VALUES (1, 2), (2, 9), (3, 12);\n"
+)
+
+
+def test_contexts_with_rows_keep_todays_verdicts_unless_asked():
+    t = task("SELECT id FROM t WHERE x > 5", ROWS_CONTEXT)
+    near_miss = "SELECT id FROM t WHERE x >= 5"  # the same rows here: no row has x = 5
+    assert Validator().check(t, near_miss).reason == "ok"
+    assert Validator().check(task("SELECT id FROM t WHERE x > 50", ROWS_CONTEXT), "SELECT 1 WHERE 0").reason == "ok"
+    strict = Validator(test_databases_with_rows=True)
+    assert strict.check(t, near_miss).reason == "mismatch"
+    assert strict.check(t, "SELECT id FROM t WHERE 5 < x").reason == "ok"
+
+
+def test_validator_settings_travel_to_workers():
+    import pickle
+
+    v = pickle.loads(pickle.dumps(Validator(timeout=1.5, test_databases=5, test_databases_with_rows=True)))
+    assert (v.timeout, v.test_databases, v.test_databases_with_rows) == (1.5, 5, True)
+
+
+def test_test_databases_are_cached_per_context_and_gold():
+    v = Validator()
+    t = task(GOLD)
+    v.check(t, GOLD)
+    gold = v._gold(t)
+    assert len(gold.tests) == 3
+    v.check(t, "SELECT 1")
+    assert v._gold(t) is gold and len(v._test_images) == 1
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_is_the_number_of_databases(k):
+    v = Validator(test_databases=k)
+    t = task(GOLD)
+    v.check(t)
+    assert len(v._gold(t).tests) == k
