@@ -326,16 +326,28 @@ class RunDir:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
             os.close(fd)
-            raise RunDirError(f"{self.path} is in use by another job (pid {holder}); wait for it to end or stop "
-                              f"it first") from None
+            raise self._in_use() from None
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except OSError:
             pass  # the pid is a courtesy for the message above; the lock is what counts
         self._lock_fd = fd
+
+    def _in_use(self) -> RunDirError:
+        try:
+            holder = (self.path / LOCK_FILE).read_text(encoding="ascii", errors="replace").strip() or "?"
+        except OSError:
+            holder = "?"
+        return RunDirError(f"{self.path} is in use by another job (pid {holder}); wait for it to end or stop it "
+                           f"first")
+
+    def check_unlocked(self) -> None:
+        """One line (RunDirError) when a live job holds this run: a cheap early look
+        before loading anything; ``lock`` is what guarantees it."""
+        if self.is_locked():
+            raise self._in_use()
 
     def unlock(self) -> None:
         if self._lock_fd is not None:

@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         from sqlbench.distill import run_distill
         from sqlbench.runs import FINISHED, RunDir
 
+        if args.run_dir:
+            RunDir(args.run_dir).check_unlocked()  # before "resuming …": it is not ours to resume
         flags = {k: getattr(args, k, None) for k in SECTION_FLAGS}
         existing = args.run_dir and (Path(args.run_dir) / "run.json").is_file()
         ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature,
