@@ -17,6 +17,7 @@ userinfo of any URL (``scheme://user:token@host``) is masked whether registered 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -57,9 +58,12 @@ def register_url(url: str | None) -> None:
     m = _USERINFO.search(url)
     if not m:
         return
-    for part in m.group("userinfo").split(":", 1):
+    parts = m.group("userinfo").split(":", 1)
+    for part in parts:
         register_secret(part)
         register_secret(unquote(part))
+    # the HTTP client sends it as Basic auth: a server echoing that header shows this
+    register_secret(base64.b64encode(":".join(unquote(p) for p in parts).encode()).decode())
 
 
 def redact(text: str) -> str:
