@@ -22,6 +22,7 @@ import io
 import json
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, unquote
 
@@ -29,8 +30,18 @@ MASK = "***"
 _MIN_LEN = 6  # shorter values would mask ordinary words
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_forms: tuple[str, ...] = ()  # every spelling to mask, longest first
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/\s@?#\"'<>]+)@")
+_UNCHANGED = re.compile(r"[A-Za-z0-9._~-]+")  # characters no spelling below changes
+
+
+@dataclass(frozen=True)
+class _Secret:
+    core: str  # a run of the value found in every spelling: one cheap scan rules the secret out
+    forms: tuple[str, ...]  # the spellings to mask in raw text, longest first
+    in_json: tuple[str, ...]  # the same, as they look inside JSON text
+
+
+_registry: tuple[_Secret, ...] = ()
 
 
 def _spellings(value: str) -> set[str]:
@@ -40,15 +51,18 @@ def _spellings(value: str) -> set[str]:
 
 
 def register_secret(value: str | None) -> None:
-    global _forms
+    global _registry
     if not value or len(value) < _MIN_LEN:
         return
     with _lock:
         if value in _secrets:
             return
         _secrets.add(value)
-        forms = set(_forms) | _spellings(value)
-        _forms = tuple(sorted(forms, key=len, reverse=True))
+        forms = _spellings(value)
+        in_json = {j for f in forms for j in (json.dumps(f)[1:-1], json.dumps(f, ensure_ascii=False)[1:-1])}
+        core = max(_UNCHANGED.findall(value), key=len, default="")
+        _registry = (*_registry, _Secret(core, tuple(sorted(forms, key=len, reverse=True)),
+                                         tuple(sorted(in_json, key=len, reverse=True))))
 
 
 def register_url(url: str | None) -> None:
@@ -69,10 +83,11 @@ def register_url(url: str | None) -> None:
 def redact(text: str) -> str:
     if not isinstance(text, str):
         return text
-    forms = _forms
-    for s in forms:
-        if s in text:
-            text = text.replace(s, MASK)
+    for secret in _registry:
+        if secret.core in text:
+            for s in secret.forms:
+                if s in text:
+                    text = text.replace(s, MASK)
     if "@" in text and "://" in text:
         text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
     return text
@@ -90,8 +105,29 @@ def redact_obj(obj: Any) -> Any:
 
 
 def dumps(obj: Any, **kwargs: Any) -> str:
-    """``json.dumps`` of the redacted value (the only way sqlbench writes JSON)."""
-    return json.dumps(redact_obj(obj), **kwargs)
+    """``json.dumps`` of the redacted value: what every JSON writer of sqlbench uses.
+
+    JSON escapes character by character, so a secret inside any string shows in the
+    encoded text as its escaped spelling: when no such spelling (and no URL userinfo)
+    is in the text, nothing needs masking and the text is returned as is. Otherwise the
+    values are redacted raw and encoded again; this keeps the common case (no secret in
+    the record) at the cost of one scan."""
+    text = json.dumps(obj, **kwargs)
+    if not _suspect(text):
+        return text
+    text = json.dumps(redact_obj(obj), **kwargs)
+    if _suspect(text):  # a value JSON could only encode through ``default`` (str(obj))
+        for secret in _registry:
+            for j in secret.in_json:
+                text = text.replace(j, MASK)
+    return text
+
+
+def _suspect(text: str) -> bool:
+    for secret in _registry:
+        if secret.core in text and any(j in text for j in secret.in_json):
+            return True
+    return "@" in text and "://" in text and bool(_USERINFO.search(text))
 
 
 class RedactingStream(io.TextIOBase):

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sqlbench.errors import RunDirError
+from sqlbench.redact import dumps as redact_dumps
 from sqlbench.redact import redact, redact_obj
 
 KINDS = ("distill", "train", "eval", "validate")
@@ -210,7 +211,7 @@ class RunDir:
 
     def write_info(self, info: dict[str, Any]) -> None:
         try:
-            atomic_write(self.path / "run.json", json.dumps(redact_obj(info), indent=2, default=str) + "\n")
+            atomic_write(self.path / "run.json", redact_dumps(info, indent=2, default=str) + "\n")
         except OSError as e:
             raise write_error(self.path, e) from None
 
@@ -277,7 +278,7 @@ class RunDir:
 
     def append(self, stream: str, record: dict[str, Any]) -> None:
         # redacted as values, before encoding: a key holding `"` or `\` is masked too
-        line = json.dumps(redact_obj(record), ensure_ascii=False, default=str) + "\n"
+        line = redact_dumps(record, ensure_ascii=False, default=str) + "\n"
         with self._lock:
             fh = self._handles.get(stream)
             try:
