@@ -495,9 +495,12 @@ def list_runs(root: str | os.PathLike = "runs") -> list[RunDir]:
     """Every run under ``root``, newest first; unreadable ones too (they sort last and
     summarise as ``unreadable``)."""
     root = Path(root)
-    if not root.is_dir():
-        return []
-    runs = [RunDir(p) for p in root.iterdir() if (p / "run.json").is_file()]
+    try:
+        if not root.is_dir():
+            return []
+        runs = [RunDir(p) for p in root.iterdir() if (p / "run.json").is_file()]
+    except OSError as e:
+        raise RunDirError(f"cannot list the runs folder {root}: {e.strerror or e}") from None
     return sorted(runs, key=lambda r: (_started(r), r.id), reverse=True)
 
 
