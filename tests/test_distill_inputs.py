@@ -45,6 +45,7 @@ def test_duplicate_ids_are_all_asked_under_distinct_keys(loopback_teacher, tmp_p
     warning = [e for e in run.read("events") if e["type"] == "input_warning"]
     assert len(warning) == 1
     assert warning[0]["duplicate_ids"] == {"t001": 3} and warning[0]["duplicates"] == 2
+    assert warning[0]["duplicate_id_count"] == 1
     assert warning[0]["renamed"] == {"t001#2": "t001", "t001#3": "t001"}
     err = capfd.readouterr().err
     assert "warning: 1 task id(s) repeat in the input ('t001' x3)" in err

@@ -28,7 +28,7 @@ that already has a final record (``status`` ok or failed) in ``samples.jsonl``.
 
 Events (``RUN/events.jsonl``): ``started`` {total (tasks), done (tasks complete before
 this start), total_samples, done_samples, provider, model, dataset, num_samples},
-``input_warning`` {duplicate_ids, duplicates, renamed, torn_last_line, messages} (see
+``input_warning`` {duplicate_ids, duplicate_id_count, duplicates, renamed, torn_last_line, messages} (see
 ``sqlbench.distill.inputs``; only when something was noticed),
 ``sample`` {task_id, sample_index, valid, reason, latency_s, attempts}, ``failed``
 {task_id, sample_index, error, attempts}, ``progress`` every second {done, total (in

@@ -24,6 +24,7 @@ from typing import Any
 from sqlbench.records import Task
 
 DUPLICATE_SEP = "#"
+EVENT_LIST_MAX = 1000
 _TAIL_BYTES = 1 << 20  # a torn line longer than this is still found: we read back to its start
 
 
@@ -50,9 +51,14 @@ class InputReport:
         return out
 
     def event(self) -> dict[str, Any]:
-        """The fields of the ``input_warning`` event."""
-        return {"duplicate_ids": self.duplicate_ids, "duplicates": sum(v - 1 for v in self.duplicate_ids.values()),
-                "renamed": self.renamed, "torn_last_line": self.torn_last_line, "messages": self.messages()}
+        """The fields of the ``input_warning`` event. ``duplicate_ids`` and ``renamed``
+        list at most EVENT_LIST_MAX entries each (one event line stays small);
+        ``duplicate_id_count`` and ``duplicates`` always count them all."""
+        return {"duplicate_ids": dict(list(self.duplicate_ids.items())[:EVENT_LIST_MAX]),
+                "duplicate_id_count": len(self.duplicate_ids),
+                "duplicates": sum(v - 1 for v in self.duplicate_ids.values()),
+                "renamed": dict(list(self.renamed.items())[:EVENT_LIST_MAX]),
+                "torn_last_line": self.torn_last_line, "messages": self.messages()}
 
 
 def key_duplicates(tasks: list[Task], report: InputReport) -> list[Task]:
