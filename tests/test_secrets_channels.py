@@ -109,3 +109,20 @@ def test_no_token_from_the_base_urls_userinfo_anywhere(loopback_teacher, tasks40
     for p in _run_files(run_dir):
         _assert_clean(str(p), p.read_bytes(), secrets)
     assert RunDir(run_dir).config()["distill"]["base_url"] == f"http://***@{host}"
+
+
+def test_the_redacting_stream_masks_a_key_split_across_writes():
+    import io
+
+    from sqlbench.redact import RedactingStream, register_secret
+
+    register_secret(API_KEY)
+    inner = io.StringIO()
+    out = RedactingStream(inner)
+    half = len(API_KEY) // 2
+    print(f"echo {API_KEY[:half]}", end="", file=out)
+    print(f"{API_KEY[half:]} done", file=out)
+    out.write(f"partial {json.dumps(API_KEY)[1:-1]}")
+    assert "partial" not in inner.getvalue()  # held until its line ends ...
+    out.flush()  # ... or until flushed
+    assert inner.getvalue() == "echo *** done\npartial ***"
