@@ -13,7 +13,8 @@ import sys
 from typing import Callable
 
 from sqlbench import __version__
-from sqlbench.errors import SqlbenchError
+from sqlbench.errors import EXIT_FAILED, EXIT_INTERRUPTED, SqlbenchError
+from sqlbench.redact import RedactingStream
 
 # (name, module, one-line help) — the order is the order of `sqlbench --help`.
 COMMANDS: list[tuple[str, str, str]] = [
@@ -71,8 +72,30 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, *, open_ui: Callable[[argparse.Namespace], int] | None = None) -> int:
     """Run a subcommand. With none, call ``open_ui`` (the ``sqlbench`` console script,
     which lives in the UI package, passes the workbench); the engine itself never imports
-    the UI, so ``python -m sqlbench`` alone prints this help."""
+    the UI, so ``python -m sqlbench`` alone prints this help.
+
+    Exit codes (the README's table): 0 done, 1 the job failed (an unexpected error; its
+    traceback is printed, redacted), 2 a mistake the user can fix (one line), 130
+    interrupted (SIGINT/SIGTERM; the run is resumable)."""
     argv = sys.argv[1:] if argv is None else argv
+    if open_ui is not None and not _invoked(argv):
+        return _run(argv, open_ui)  # the workbench owns the terminal: no wrapped streams under Textual
+    streams = sys.stdout, sys.stderr
+    # every line a command prints (its errors, progress, tracebacks, a workbench job's
+    # stdout.log) passes the one redaction point
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    try:
+        return _run(argv, open_ui)
+    finally:
+        for wrapped in (sys.stdout, sys.stderr):
+            try:
+                wrapped.flush()
+            except (OSError, ValueError):
+                pass
+        sys.stdout, sys.stderr = streams
+
+
+def _run(argv: list[str], open_ui: Callable[[argparse.Namespace], int] | None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     args._argv = list(argv)  # as given, global flags included: a launcher re-runs the same command
@@ -85,8 +108,13 @@ def main(argv: list[str] | None = None, *, open_ui: Callable[[argparse.Namespace
         return int(args._run(args) or 0)
     except SqlbenchError as e:
         prefix = f"sqlbench {args.command}" if args.command else "sqlbench"
-        print(f"{prefix}: error: {e}", file=sys.stderr)
+        print(f"{prefix}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - a bug: show it (redacted by the stream), exit 1
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_FAILED

@@ -20,8 +20,12 @@ from sqlbench.errors import ConfigError
 from sqlbench.redact import register_secret
 
 
+# Non-finite numbers (.inf, .nan) are refused everywhere: no timeout, rate or weight means "forever".
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+MAX_BATCH_SIZE = 4096  # requests in flight: past this a run only builds clients and sockets
 
 
 class DistillSettings(_Section):
@@ -31,7 +35,7 @@ class DistillSettings(_Section):
     split: str = "train"
     format: Optional[str] = None  # gretel | spider | synsql | distilled | sqlbench; None: detected
     limit: Optional[int] = Field(100, ge=1)
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(64, ge=1, le=MAX_BATCH_SIZE)
     retries: int = Field(3, ge=0)
     num_samples: int = Field(1, ge=1)
     max_tokens: int = Field(512, ge=1)
@@ -48,7 +52,7 @@ class DistillSettings(_Section):
     seed: int = 42
     db_dir: Optional[str] = None  # Spider/BIRD database files: DB_DIR/<db_id>/<db_id>.sqlite
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False)
 
 
 class ValidateSettings(_Section):
@@ -146,7 +150,7 @@ class Settings(_Section):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False)
 
     def public_dict(self) -> dict[str, Any]:
         """As written to a run's config.yaml (no secrets live in Settings at all)."""
@@ -320,7 +324,11 @@ def load_run_settings(run_dir: str | os.PathLike, environ: dict[str, str] | None
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it ({e.strerror or e})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -361,7 +369,12 @@ def load_secrets(env_file: str | os.PathLike | None = ".env", environ: dict[str,
     if env_file and Path(env_file).is_file():
         from dotenv import dotenv_values
 
-        file_values = dict(dotenv_values(env_file))
+        try:
+            file_values = dict(dotenv_values(env_file, encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        except OSError as e:
+            raise ConfigError(f"{env_file}: cannot read it ({e.strerror or e})") from None
     values = {}
     for field, var in SECRET_ENV.items():
         v = environ.get(var) or file_values.get(var)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from sqlbench.errors import SqlbenchError
-from sqlbench.redact import redact
+from sqlbench.redact import redact, redact_obj
 
 PARQUET_PATH = "data/train-00000-of-00001.parquet"
 
@@ -93,6 +93,7 @@ def push_dataset(source: str | os.PathLike | Sequence[Mapping[str, Any]], repo_i
         rows = _read_jsonl(p / "dataset.jsonl" if p.is_dir() else p)
     else:
         rows = [dict(r) for r in source]
+    rows = redact_obj(rows)  # a published row never carries a registered secret
     with tempfile.TemporaryDirectory(prefix="sqlbench-publish-") as tmp:
         parquet = Path(tmp) / "train.parquet"
         rows_to_dataset(rows).to_parquet(str(parquet))

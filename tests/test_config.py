@@ -138,3 +138,48 @@ def test_sqlbench_variables_that_are_not_settings_are_left_alone(monkeypatch, tm
     monkeypatch.setenv("SQLBENCH_RANK_REPORTS", "x")  # a near miss is still a typo
     with pytest.raises(ConfigError, match="SQLBENCH_RANK_REPORTS"):
         load_settings()
+
+
+def _env_without_sqlbench():
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("SQLBENCH_")} | {"PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.parametrize("name", ["config.yaml", ".env"])
+def test_a_non_utf8_settings_file_is_one_line_exit_2(tmp_path, name):
+    (tmp_path / name).write_bytes(b"# r\xe9glages\nbase_url: http://127.0.0.1:8000/v1\n" if name == "config.yaml"
+                                  else b"API_KEY=caf\xe9-key-123456\n")
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "runs", "--json"], cwd=tmp_path,
+                       env=_env_without_sqlbench(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == f"sqlbench runs: error: {name}: not UTF-8 text (byte {3 if name == 'config.yaml' else 11}); save it as UTF-8"
+
+
+@pytest.mark.parametrize("text", ["validate:\n  timeout: .inf\n", "validate:\n  timeout: .nan\n",
+                                  "distill:\n  request_timeout: .inf\n", "temperature: -.inf\n"])
+def test_non_finite_numbers_are_refused_at_validation(tmp_path, text):
+    with pytest.raises(ConfigError, match="must be a finite number"):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_an_infinite_validator_timeout_is_one_line_exit_2_in_the_cli(tmp_path):
+    write(tmp_path, "validate:\n  timeout: .inf\n")
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "validate", "--help"], cwd=tmp_path,
+                       env=_env_without_sqlbench(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0  # help needs no settings
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "runs"], cwd=tmp_path, env=_env_without_sqlbench(),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "sqlbench runs: error: config.yaml: 'validate.timeout' must be a finite number (got inf)"
+    env = _env_without_sqlbench() | {"SQLBENCH_VALIDATE__TIMEOUT": ".inf"}
+    (tmp_path / "config.yaml").unlink()
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "runs"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2 and "environment variable SQLBENCH_VALIDATE__TIMEOUT" in r.stderr
+
+
+def test_batch_size_is_capped_and_the_cap_named():
+    with pytest.raises(ConfigError, match=r"--batch-size must be less than or equal to 4096 \(got 4097\)"):
+        apply_flags(load_settings(None, environ={}), "distill", {"batch_size": 4097})
+    assert apply_flags(load_settings(None, environ={}), "distill", {"batch_size": 4096}).distill.batch_size == 4096

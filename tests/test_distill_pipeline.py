@@ -202,7 +202,36 @@ def test_stop_interrupts_and_the_same_run_dir_resumes_without_duplicates(loopbac
     assert run.info()["resumes"] == 1
 
 
-def test_pause_file_holds_dispatch_until_removed(loopback_teacher, shop, tmp_path):
+def _until(predicate, what: str, timeout: float = 30.0):
+    """Poll ``predicate`` until it holds (returns its value); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _event(run_path: Path, type_: str) -> dict | None:
+    return next((e for e in RunDir(run_path).read("events") if e["type"] == type_), None)
+
+
+def _nothing_asked_while_paused(teacher, run_path: Path) -> None:
+    """Every request the teacher got arrived before the pause or after the resume
+    (events' "t" is rounded to the millisecond)."""
+    paused, resumed = _event(run_path, "paused"), _event(run_path, "resumed")
+    assert paused and resumed
+    inside = [r for r in teacher.completions() if paused["t"] + 0.001 < r.t < resumed["t"] - 0.001]
+    assert inside == []
+
+
+def test_pause_file_holds_dispatch_until_removed(loopback_teacher, shop, tmp_path, monkeypatch):
+    from sqlbench.distill.control import Control
+
+    checks = []  # each time the dispatcher looks at the pause
+    original = Control.paused
+    monkeypatch.setattr(Control, "paused", lambda self: checks.append(1) or original(self))
     run_path = tmp_path / "run"
     run_path.mkdir()
     (run_path / "pause").write_text("")
@@ -210,10 +239,9 @@ def test_pause_file_holds_dispatch_until_removed(loopback_teacher, shop, tmp_pat
     th = threading.Thread(target=lambda: result.update(path=run_distill(
         settings_for(loopback_teacher, shop, tmp_path, limit=4), Secrets(), run_dir=run_path, progress=False)))
     th.start()
-    deadline = time.time() + 20
-    while time.time() < deadline and not any(e["type"] == "paused" for e in RunDir(run_path).read("events")):
-        time.sleep(0.05)
-    time.sleep(0.3)
+    _until(lambda: _event(run_path, "paused"), "the paused event")
+    seen = len(checks)
+    _until(lambda: len(checks) >= seen + 5, "the dispatcher to look at the pause five more times")
     assert loopback_teacher.count() == 0  # nothing asked while paused
     (run_path / "pause").unlink()
     th.join(30)
@@ -221,21 +249,34 @@ def test_pause_file_holds_dispatch_until_removed(loopback_teacher, shop, tmp_pat
     types = [e["type"] for e in RunDir(run_path).read("events")]
     assert types.index("paused") < types.index("resumed") < types.index("sample")
     assert len(RunDir(run_path).read("samples")) == 4
+    _nothing_asked_while_paused(loopback_teacher, run_path)
+
+
+class _WatchedEvent(threading.Event):
+    """A pause event that counts how often the dispatcher looks at it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def is_set(self) -> bool:
+        self.checks += 1
+        return super().is_set()
 
 
 def test_pause_event_from_a_thread(loopback_teacher, shop, tmp_path):
     loopback_teacher.latency = 0.2  # one request at a time, slower than judging: dispatch cannot run ahead
-    pause = threading.Event()
+    pause = _WatchedEvent()
     count = []
     run_path = tmp_path / "run"
 
     def release_when_paused():
-        deadline = time.time() + 30
-        while time.time() < deadline and not any(e["type"] == "paused" for e in RunDir(run_path).read("events")):
-            time.sleep(0.02)
-        time.sleep(0.2)  # the answer whose arrival met the pause is still being judged
+        _until(lambda: _event(run_path, "paused"), "the paused event")
+        # the answer whose arrival met the pause is judged and recorded: nothing is in flight
+        _until(lambda: RunDir(run_path).count("samples") == loopback_teacher.count(), "the in-flight answer")
         count.append(len(RunDir(run_path).read("samples")))
-        time.sleep(0.5)
+        seen = pause.checks
+        _until(lambda: pause.checks >= seen + 5, "the dispatcher to look at the pause five more times")
         count.append(len(RunDir(run_path).read("samples")))
         pause.clear()
 
@@ -249,6 +290,7 @@ def test_pause_event_from_a_thread(loopback_teacher, shop, tmp_path):
     types = [e["type"] for e in run.read("events")]
     assert "paused" in types and "resumed" in types and len(run.read("samples")) == 6
     assert count[0] == count[1] < 6  # nothing new was asked while paused
+    _nothing_asked_while_paused(loopback_teacher, run_path)
 
 
 def test_a_bad_key_stops_the_run_with_one_line(loopback_teacher, shop, tmp_path):

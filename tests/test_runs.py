@@ -116,3 +116,93 @@ def test_recording_failure_marks_interrupted_or_failed_and_reraises(tmp_path):
             raise ValueError("no such column: x")
     assert run.status == "failed" and run.info()["error"] == "ValueError: no such column: x"
     assert run.read("events")[-1]["type"] == "error"
+
+
+def test_one_corrupt_run_json_is_listed_as_unreadable_and_the_others_still_shown(tmp_path):
+    good = RunDir.create(tmp_path / "good", "distill", {})
+    good.update_info(started=5.0)
+    good.finish()
+    for name, data in (("torn", b'{"kind": "distill", "sta'), ("latin1", b'{"kind": "caf\xe9"}'), ("list", b"[1]"),
+                       ("bad-pid", b'{"kind": "train", "status": "running", "pid": "x", "started": "soon"}')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_bytes(data)
+    runs = list_runs(tmp_path)
+    assert sorted(r.id for r in runs) == ["bad-pid", "good", "latin1", "list", "torn"]
+    summaries = {r.id: r.summary() for r in runs}
+    assert summaries["good"]["status"] == "finished"
+    for name in ("torn", "latin1", "list"):
+        s = summaries[name]
+        assert s["status"] == "unreadable" and "run.json is not valid JSON" in s["error"] and "\n" not in s["error"]
+    assert summaries["bad-pid"]["status"] == "interrupted"  # a pid it cannot read is no live job
+
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "runs", "--root", str(tmp_path), "--json"],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    listed = {d["id"]: d for d in map(json.loads, r.stdout.splitlines())}
+    assert set(listed) == {"bad-pid", "good", "latin1", "list", "torn"} and listed["torn"]["status"] == "unreadable"
+    r = subprocess.run([sys.executable, "-m", "sqlbench", "runs", "--root", str(tmp_path)], capture_output=True,
+                       text=True, timeout=60, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    assert "good" in r.stdout and "unreadable" in r.stdout
+
+
+def test_the_lock_is_exclusive_visible_to_readers_and_dies_with_its_process(tmp_path):
+    run = RunDir.create(tmp_path / "r", "distill", {}, lock=True)
+    assert RunDir(tmp_path / "r").is_locked()
+    with pytest.raises(RunDirError, match="is in use by another job"):
+        RunDir.create(tmp_path / "r", "distill", {}, lock=True)
+    with pytest.raises(RunDirError, match="is in use by another job"):
+        RunDir(tmp_path / "r").check_unlocked()
+    run.finish()
+    run.unlock()
+    assert not RunDir(tmp_path / "r").is_locked()
+    assert not RunDir(tmp_path / "never-made").is_locked()
+
+    script = textwrap.dedent(f"""
+        import time
+        from sqlbench.runs import RunDir
+        RunDir.create({str(tmp_path / 'k')!r}, "distill", {{}}, lock=True)
+        print("locked", flush=True)
+        time.sleep(60)
+    """)
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "locked"
+    assert RunDir(tmp_path / "k").is_locked()
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert not RunDir(tmp_path / "k").is_locked()  # no stale lock after a crash
+    again = RunDir.create(tmp_path / "k", "distill", {}, lock=True)  # and the run resumes
+    assert again.info()["resumes"] == 1
+    again.unlock()
+
+
+def test_default_run_paths_are_claimed_atomically(tmp_path):
+    a = RunDir.create(None, "distill", {}, root=tmp_path)
+    b = RunDir.create(None, "distill", {}, root=tmp_path)
+    assert a.path != b.path and a.path.parent == b.path.parent == tmp_path
+
+
+KEYS = ['sk-q"uote\\back-Zx81', "sk-url%2Fenc/od+ed&=Yq42", "sk-plain-Wm55-tail"]
+
+
+def test_redaction_works_on_raw_values_in_every_spelling(tmp_path):
+    from urllib.parse import quote, quote_plus
+
+    from sqlbench.redact import redact
+
+    for k in KEYS:
+        register_secret(k)
+    run = RunDir.create(tmp_path / "r", "distill", {"echo": KEYS, "url": "http://user:tok-in-url-99@h/v1"},
+                        argv=["sqlbench", "--base-url", "http://user:tok-in-url-99@h/v1"])
+    for k in KEYS:
+        run.append("samples", {"error": f'server said: you sent "Bearer {k}"', "nested": [{"k": k}],
+                               "json_text": json.dumps({"auth": k}), "url_text": f"?key={quote(k, safe='')}"})
+        run.event("failed", error=f"HTTP 400: {json.dumps(k)}", **{k: "as a key"})
+    run.finish("failed", error=f"bad key {KEYS[0]}")
+    for p in (tmp_path / "r").rglob("*"):
+        text = p.read_text()
+        for k in KEYS:
+            for form in (k, json.dumps(k)[1:-1], quote(k, safe=""), quote_plus(k)):
+                assert form not in text, (p.name, form)
+        assert "tok-in-url-99" not in text, p.name
+    assert redact("see http://alice:s3cr3t@example.com/x") == "see http://***@example.com/x"

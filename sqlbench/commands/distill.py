@@ -10,8 +10,12 @@ teacher is the tiny offline student on the bundled dataset (works offline).
 
 Outputs: RUN/samples.jsonl (every answer with its verdict), RUN/events.jsonl,
 RUN/config.yaml, and at the end RUN/dataset.jsonl + RUN/dataset/ (datasets
-save_to_disk). A stopped job (SIGTERM/SIGINT) records status "interrupted"; a RUN/pause
-file pauses dispatching until it is removed.
+save_to_disk). A stopped job (SIGTERM/SIGINT, at any phase) records status
+"interrupted" and exits 130; a RUN/pause file pauses dispatching until it is removed.
+One job at a time holds a run directory (an OS lock on RUN/lock): a second one exits 2.
+
+Exit codes: 0 finished, 1 failed (unexpected error), 2 a mistake you can fix (one
+line), 130 interrupted (rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     r = parser.add_argument_group("run")
     r.add_argument("--run-dir", metavar="PATH", help="run directory (default runs/<timestamp>-distill); "
                    "an existing one is resumed")
-    r.add_argument("--batch-size", type=int, metavar="N", help="concurrent requests (default 64)")
+    r.add_argument("--batch-size", type=int, metavar="N", help="concurrent requests (default 64, at most 4096)")
     r.add_argument("--retries", type=int, metavar="N", help="retries per request on 429/5xx/timeouts (default 3)")
     bool_flag(r, "validate", "judge every answer in the SQL sandbox (default on)")
     bool_flag(r, "remove-no-valid", "keep only validated answers in the dataset (needs --validate)")
@@ -65,17 +69,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     bool_flag(p, "private-repo", "create the Hub repo as private")
 
 
-def run(args: argparse.Namespace) -> int:
-    from sqlbench.distill import run_distill
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
-    flags = {k: getattr(args, k, None) for k in SECTION_FLAGS}
+
+def run(args: argparse.Namespace) -> int:
+    import signal
     from pathlib import Path
 
-    existing = args.run_dir and (Path(args.run_dir) / "run.json").is_file()
-    ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature,
-                                                               "max_prompt_length": args.max_prompt_length},
-                       resume=args.run_dir if existing else None)
-    ctx = with_validate_flags(ctx, args)
-    path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]])
-    print(path)
-    return 0
+    from sqlbench.errors import EXIT_INTERRUPTED
+
+    # SIGTERM is an interrupt in every phase: while settings, tasks or the teacher load
+    # (here), and during the run (the pipeline's own handler: no new request, the ones
+    # in flight finish, the run ends "interrupted"). Either way: exit 130, resumable.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        from sqlbench.distill import run_distill
+        from sqlbench.runs import FINISHED, RunDir
+
+        if args.run_dir:
+            RunDir(args.run_dir).check_unlocked()  # before "resuming …": it is not ours to resume
+        flags = {k: getattr(args, k, None) for k in SECTION_FLAGS}
+        existing = args.run_dir and (Path(args.run_dir) / "run.json").is_file()
+        ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature,
+                                                                   "max_prompt_length": args.max_prompt_length},
+                           resume=args.run_dir if existing else None)
+        ctx = with_validate_flags(ctx, args)
+        path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]])
+        print(path)
+        return 0 if RunDir(path).status == FINISHED else EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,7 +1,8 @@
 """List run directories (newest first) with kind, status and headline progress.
 
 A run whose process died without finishing (crash, SIGKILL, reboot) shows as
-"interrupted": rerun its command with the same --run-dir to resume it."""
+"interrupted": rerun its command with the same --run-dir to resume it. A run whose
+run.json cannot be read shows as "unreadable" with the reason; the others are listed."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from sqlbench.commands.base import load_context
-    from sqlbench.runs import list_runs
+    from sqlbench.runs import UNREADABLE, list_runs
 
     ctx = load_context(args)
     runs = list_runs(args.root or ctx.settings.runs_dir)
@@ -31,9 +32,14 @@ def run(args: argparse.Namespace) -> int:
     table = Table("run", "kind", "status", "started", "last")
     for r in runs:
         s = r.summary()
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["started"])) if s.get("started") else "?"
+        try:
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(s["started"])))
+        except (TypeError, ValueError, OverflowError, OSError):
+            started = "?"
         last = s.get("last") or {}
         brief = ", ".join(f"{k}={v}" for k, v in last.items() if k not in ("t", "type"))[:60]
+        if s["status"] == UNREADABLE:  # listed with its reason; the other runs are still shown
+            brief = s.get("error", "")
         table.add_row(s["id"], s["kind"], s["status"], started, brief)
     Console().print(table)
     return 0

@@ -47,20 +47,25 @@ class Control:
             event("resumed")
         return not self.stopped
 
-    def install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        """SIGTERM/SIGINT -> stop (main thread only: signals cannot be caught elsewhere)."""
+    def install_signals(self, loop: asyncio.AbstractEventLoop) -> list[tuple[int, object]]:
+        """SIGTERM/SIGINT -> stop (main thread only: signals cannot be caught elsewhere).
+        Returns what to hand to ``remove_signals``, which puts the previous handlers
+        back (the CLI's own, which turn a signal outside the loop into an interrupt)."""
         if threading.current_thread() is not threading.main_thread():
             return []
         installed = []
         for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
             try:
                 loop.add_signal_handler(sig, self.on_signal)
-                installed.append(sig)
+                installed.append((sig, previous))
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
         return installed
 
     @staticmethod
-    def remove_signals(loop: asyncio.AbstractEventLoop, installed: list[int]) -> None:
-        for sig in installed:
+    def remove_signals(loop: asyncio.AbstractEventLoop, installed: list[tuple[int, object]]) -> None:
+        for sig, previous in installed:
             loop.remove_signal_handler(sig)
+            if previous is not None:
+                signal.signal(sig, previous)

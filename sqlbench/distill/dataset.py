@@ -105,13 +105,14 @@ def counts(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def write_dataset(run_path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
     """``dataset.jsonl`` (atomic) and a ``datasets`` save_to_disk copy in ``dataset/``."""
-    from sqlbench.redact import redact
+    from sqlbench.redact import redact_obj
 
     run_path = Path(run_path)
+    rows = redact_obj(rows)  # raw values, before either copy is encoded
     tmp = run_path / f".{DATASET_JSONL}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         for row in rows:
-            fh.write(redact(json.dumps(row, ensure_ascii=False, default=str)) + "\n")
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     os.replace(tmp, run_path / DATASET_JSONL)
     to_hf_dataset(rows).save_to_disk(str(run_path / DATASET_DIR))
     return run_path / DATASET_JSONL

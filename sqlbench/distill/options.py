@@ -9,6 +9,7 @@ from typing import Any
 from sqlbench.config import Secrets, Settings
 from sqlbench.errors import ConfigError
 from sqlbench.providers import ProviderSpec, canonical_name
+from sqlbench.redact import register_secret, register_url
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
     if d.publish and not secrets.get("hf_token"):
         raise ConfigError("--publish needs HF_TOKEN (a write token) in the environment or .env")
     base_url = d.base_url or (settings.base_url if provider == "OpenAI" else None)
+    # a token in a URL's userinfo is a secret like any key: masked wherever it would show
+    for url in (d.base_url, settings.base_url):
+        register_url(url)
+    register_secret(_key_for(provider, secrets))
+    register_secret(secrets.get("hf_token"))
     spec = ProviderSpec(
         name=provider,
         model=d.model,

@@ -13,16 +13,18 @@ from typing import Any, Callable
 from sqlbench.config import Secrets, Settings
 from sqlbench.distill.control import Control
 from sqlbench.distill.dataset import counts, final_rows, write_dataset
+from sqlbench.distill.inputs import InputReport, check_inputs
 from sqlbench.distill.options import DistillOptions, resolve_options
 from sqlbench.distill.producer import ProviderProducer
 from sqlbench.distill.progress import Counters, ProgressView
 from sqlbench.distill.sample import Judge, ask, judge_record
 from sqlbench.errors import DatasetError, RunDirError
 from sqlbench.records import Task
-from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunDir
+from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RunDir, write_error
 
 PROGRESS_EVERY_S = 1.0
 STOP_GRACE_MAX_S = 30.0  # how long a stop waits for requests in flight
+STOP_POLL_S = 0.1  # how often a long start-up looks for a stop
 
 
 class LocalProducer(ProviderProducer):
@@ -50,7 +52,9 @@ class LocalProducer(ProviderProducer):
             self.validator.close()
 
 
-def load_distill_tasks(opts: DistillOptions) -> list[Task]:
+def load_distill_tasks(opts: DistillOptions) -> tuple[list[Task], InputReport]:
+    """The tasks to ask (every one of them: repeated ids are keyed apart) and what was
+    noticed about the input (see ``sqlbench.distill.inputs``)."""
     from sqlbench.data.loader import load_tasks
 
     tasks = load_tasks(opts.dataset, split=opts.split, limit=opts.limit, fmt=opts.fmt, token=opts.hf_token,
@@ -61,13 +65,7 @@ def load_distill_tasks(opts: DistillOptions) -> list[Task]:
         print(f"sqlbench: {line}", file=sys.stderr)
     if not tasks:
         raise DatasetError(f"{opts.dataset or 'the bundled dataset'} ({opts.split}) holds no tasks")
-    seen: set[str] = set()
-    unique = []
-    for t in tasks:  # resume keys samples by task id: a repeated id would be asked once
-        if t.id not in seen:
-            seen.add(t.id)
-            unique.append(t)
-    return unique
+    return check_inputs(tasks, opts.dataset)
 
 
 def done_pairs(run: RunDir) -> set[tuple[str, int]]:
@@ -78,8 +76,10 @@ def done_pairs(run: RunDir) -> set[tuple[str, int]]:
 
 class Pipeline:
     def __init__(self, run: RunDir, opts: DistillOptions, tasks: list[Task], producer: Any, control: Control,
-                 on_sample: Callable[[dict[str, Any]], None] | None = None, progress: bool | None = None):
+                 on_sample: Callable[[dict[str, Any]], None] | None = None, progress: bool | None = None,
+                 inputs: InputReport | None = None):
         self.run = run
+        self.inputs = inputs or InputReport()
         self.opts = opts
         self.tasks = tasks
         self.producer = producer
@@ -140,12 +140,15 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         signals = self.control.install_signals(loop)
         try:
-            await self.producer.start()
+            if not await self._start_unless_stopped():
+                return False
             pending = {t.id for t, _ in todo}
             self.run.event("started", total=len(self.tasks), done=sum(1 for t in self.tasks if t.id not in pending),
                 total_samples=self.counters.total, done_samples=self.counters.done,
                 provider=self.producer.name, model=self.producer.model, dataset=self.opts.dataset or "bundled",
                 num_samples=self.opts.num_samples, use_ray=self.opts.use_ray)
+            if self.inputs:
+                self.run.event("input_warning", **self.inputs.event())
             self.run.update_info(provider=self.producer.name, model=self.producer.model)
             self.view = ProgressView(self.counters, f"distill {self.producer.model}"[:40], enabled=self.progress)
             self.counters.start_clock()
@@ -160,6 +163,19 @@ class Pipeline:
         finally:
             self.control.remove_signals(loop, signals)
             await self.producer.aclose()
+
+    async def _start_unless_stopped(self) -> bool:
+        """``producer.start()`` (clients, model loading, the server's model list), given
+        up as soon as a stop arrives: a stop is effective in every phase. False if stopped."""
+        start = asyncio.ensure_future(self.producer.start())
+        while not start.done():
+            if self.control.stopped:
+                start.cancel()
+                await asyncio.gather(start, return_exceptions=True)
+                return False
+            await asyncio.wait({start}, timeout=STOP_POLL_S)
+        start.result()
+        return True
 
     async def _dispatch(self, todo: list[tuple[Task, int]]) -> bool:
         slots = asyncio.Semaphore(self.opts.batch_size)
@@ -196,15 +212,6 @@ class Pipeline:
         return len(pending)
 
 
-def _check_not_running(path: Path | None) -> None:
-    if path is None:
-        return
-    run = RunDir(path)
-    if run.exists() and run.status == RUNNING:
-        pid = run.info().get("pid")
-        raise RunDirError(f"{path} is being written by a running job (pid {pid}); wait for it or stop it first")
-
-
 def _make_producer(opts: DistillOptions):
     if opts.use_ray:
         from sqlbench.distill.ray_backend import RayProducer
@@ -217,27 +224,49 @@ def run_distill(settings: Settings, secrets: Secrets, *, run_dir: str | Path | N
                 stop: threading.Event | None = None, pause: threading.Event | None = None,
                 argv: list[str] | None = None, on_sample: Callable[[dict[str, Any]], None] | None = None,
                 progress: bool | None = None) -> Path:
+    """Run (or resume) a distillation in ``run_dir``; returns the run directory. The run's
+    lock (``RunDir.lock``) is held until this returns: a second job on the same
+    directory fails with one line."""
+    import sys
+
     opts = resolve_options(settings, secrets)
     producer = _make_producer(opts)  # bad provider options fail here, before a run directory exists
-    tasks = load_distill_tasks(opts)
-    path = Path(run_dir) if run_dir else None
-    _check_not_running(path)
-    run = RunDir.create(path, "distill", {**settings.public_dict(), "run": opts.public()},
-                        root=settings.runs_dir, argv=argv)
-    control = Control(run.path, stop=stop, pause=pause)
-    pipeline = Pipeline(run, opts, tasks, producer, control, on_sample=on_sample, progress=progress)
+    tasks, inputs = load_distill_tasks(opts)
+    for line in inputs.messages():
+        print(f"sqlbench distill: warning: {line}", file=sys.stderr)
+    run = RunDir.create(Path(run_dir) if run_dir else None, "distill", {**settings.public_dict(), "run": opts.public()},
+                        root=settings.runs_dir, argv=argv, lock=True)
     try:
-        complete = asyncio.run(pipeline.run_async())
-    except BaseException as e:
-        message = str(e) or type(e).__name__
-        if isinstance(e, KeyboardInterrupt):
-            run.event("finished", status=INTERRUPTED, counts=counts(run.read("samples")))
-            run.close()
-            run.update_info(status=INTERRUPTED, finished=time.time())
-        else:
-            run.finish(FAILED, error=message)
-        raise
-    return _finish(run, opts, tasks, pipeline, complete)
+        control = Control(run.path, stop=stop, pause=pause)
+        pipeline = Pipeline(run, opts, tasks, producer, control, on_sample=on_sample, progress=progress,
+                            inputs=inputs)
+        try:
+            complete = asyncio.run(pipeline.run_async())
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                _best_effort(lambda: _mark_interrupted(run))
+            else:
+                _best_effort(lambda: run.finish(FAILED, error=str(e) or type(e).__name__))
+            raise
+        return _finish(run, opts, tasks, pipeline, complete)
+    finally:
+        run.close()
+        run.unlock()
+
+
+def _mark_interrupted(run: RunDir) -> None:
+    run.event("finished", status=INTERRUPTED, counts=counts(run.read("samples")))
+    run.close()
+    run.update_info(status=INTERRUPTED, finished=time.time())
+
+
+def _best_effort(record: Callable[[], None]) -> None:
+    """Record how a run ended when its directory still takes writes; when it does not
+    (full, read-only), the original error is what the user needs to see."""
+    try:
+        record()
+    except (RunDirError, OSError):
+        pass
 
 
 def _finish(run: RunDir, opts: DistillOptions, tasks: list[Task], pipeline: Pipeline, complete: bool) -> Path:
@@ -249,7 +278,10 @@ def _finish(run: RunDir, opts: DistillOptions, tasks: list[Task], pipeline: Pipe
     if complete:
         try:
             rows = final_rows(tasks, records, remove_no_valid=opts.remove_no_valid, system_prompt=opts.system_prompt)
-            write_dataset(run.path, rows)
+            try:
+                write_dataset(run.path, rows)
+            except OSError as e:
+                raise write_error(run.path, e) from None
             extra["dataset_rows"] = len(rows)
             if opts.publish:
                 from sqlbench.distill.card import dataset_card
@@ -259,7 +291,10 @@ def _finish(run: RunDir, opts: DistillOptions, tasks: list[Task], pipeline: Pipe
                 extra["published"] = push_dataset(run.path, opts.publish_repo_id, token=opts.hf_token,
                                                   private=opts.private_repo, card=card)
         except BaseException as e:
-            run.finish(FAILED, error=str(e) or type(e).__name__)
+            if isinstance(e, KeyboardInterrupt):
+                _best_effort(lambda: _mark_interrupted(run))
+            else:
+                _best_effort(lambda: run.finish(FAILED, error=str(e) or type(e).__name__))
             raise
     status = FINISHED if complete else INTERRUPTED
     run.event("finished", status=status, counts=summary, **extra)

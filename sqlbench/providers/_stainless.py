@@ -7,7 +7,8 @@ import itertools
 import math
 from typing import Any, Callable
 
-from sqlbench.providers.base import Completion, GenParams, TransientError, parse_retry_after, status_error
+from sqlbench.providers.base import (Completion, GenParams, MalformedReply, TransientError, completion_from_reply,
+                                     parse_retry_after, status_error)
 
 
 # httpcore scans every pooled connection on each request (readability checks), so one
@@ -16,15 +17,21 @@ CONNECTIONS_PER_CLIENT = 16
 
 
 class ClientShards:
-    """Several SDK clients sharing the load round-robin (see CONNECTIONS_PER_CLIENT)."""
+    """Several SDK clients sharing the load round-robin (see CONNECTIONS_PER_CLIENT).
+    Each is built on first use, between requests, so a large --batch-size never holds
+    up the start (nor a stop) while hundreds of clients are built."""
 
     def __init__(self, make: Callable[[], Any], concurrency: int):
-        n = max(1, math.ceil(concurrency / CONNECTIONS_PER_CLIENT))
-        self.clients = [make() for _ in range(n)]
-        self._next = itertools.cycle(self.clients)
+        self._make = make
+        self._n = max(1, math.ceil(concurrency / CONNECTIONS_PER_CLIENT))
+        self._turn = itertools.count()
+        self.clients: list[Any] = []
 
     def pick(self) -> Any:
-        return next(self._next)
+        i = next(self._turn) % self._n
+        if i >= len(self.clients):
+            self.clients.append(self._make())
+        return self.clients[i]
 
     async def aclose(self) -> None:
         for c in self.clients:
@@ -66,21 +73,11 @@ async def chat(sdk: Any, client: Any, model: str, messages: list[dict[str, str]]
         body["seed"] = params.seed
     try:
         resp = await client.post(path, body=body, cast_to=object, options={"timeout": params.timeout})
+    except ValueError as e:  # the body said JSON and was not (truncated, HTML): json.JSONDecodeError
+        raise MalformedReply(f"not JSON ({e})") from None
     except Exception as e:  # noqa: BLE001 - mapped below, re-raised otherwise
         mapped = map_error(sdk, e)
         if mapped is None:
             raise
         raise mapped from None
-    return parse_completion(resp)
-
-
-def parse_completion(resp: Any) -> Completion:
-    from sqlbench.providers.base import RequestError
-
-    if not isinstance(resp, dict):
-        raise RequestError(f"unexpected answer from the server: {str(resp)[:200]}")
-    choices = resp.get("choices") or []
-    message = (choices[0] or {}).get("message") or {} if choices else {}
-    usage = resp.get("usage") or {}
-    return Completion(text=message.get("content") or "", prompt_tokens=usage.get("prompt_tokens"),
-                      completion_tokens=usage.get("completion_tokens"))
+    return completion_from_reply(resp)

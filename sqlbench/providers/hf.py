@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from sqlbench.errors import ProviderError
-from sqlbench.providers.base import (Completion, GenParams, Provider, RequestError, TransientError,
-                                     parse_retry_after, status_error)
+from sqlbench.providers.base import (Completion, GenParams, MalformedReply, Provider, RequestError, TransientError,
+                                     completion_from_reply, parse_retry_after, status_error)
 
 _TRANSIENT_NAMES = ("Connect", "Transport", "Network", "RemoteProtocol", "ReadError", "WriteError", "Pool")
 
@@ -46,6 +46,8 @@ class HuggingFaceProvider(Provider):
             out = await asyncio.wait_for(self._client.chat_completion(**kwargs), timeout=params.timeout)
         except (InferenceTimeoutError, asyncio.TimeoutError):
             raise TransientError("request timed out") from None
+        except (ValueError, TypeError, AttributeError, KeyError) as e:  # the client could not parse the reply
+            raise MalformedReply(f"not a chat completion ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
         except HfHubHTTPError as e:
             resp = getattr(e, "response", None)
             status = getattr(resp, "status_code", None)
@@ -59,10 +61,8 @@ class HuggingFaceProvider(Provider):
             if "Timeout" in type(e).__name__:
                 raise TransientError("request timed out") from None
             raise RequestError(f"{type(e).__name__}: {e}") from None
-        text = (out.choices[0].message.content or "") if out.choices else ""
-        usage = getattr(out, "usage", None)
-        return Completion(text=text, prompt_tokens=getattr(usage, "prompt_tokens", None),
-                          completion_tokens=getattr(usage, "completion_tokens", None))
+        # the client's dataclasses take any shape; read the reply as the plain dict it also is
+        return completion_from_reply(dict(out) if isinstance(out, dict) else out)
 
     async def aclose(self) -> None:
         if self._client is not None:

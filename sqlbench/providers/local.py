@@ -9,7 +9,7 @@ import threading
 from typing import Sequence
 
 from sqlbench.providers._batcher import MicroBatcher
-from sqlbench.providers.base import Completion, GenParams, Provider, RequestError
+from sqlbench.providers.base import Completion, GenParams, Provider, in_daemon_thread, RequestError
 
 MAX_LOCAL_BATCH = 16  # CPU memory: more prompts per generate call stop paying off
 
@@ -33,9 +33,7 @@ class TransformersProvider(Provider):
         self._count = None
 
     async def start(self) -> None:
-        import asyncio
-
-        await asyncio.get_running_loop().run_in_executor(None, self._load)
+        await in_daemon_thread(self._load)
 
     def _load(self) -> None:
         from sqlbench.models import load_model, resolve_model_path

@@ -7,10 +7,12 @@ import random
 from dataclasses import dataclass
 from typing import Awaitable, Callable, TypeVar
 
+from sqlbench.errors import SqlbenchError
 from sqlbench.providers.base import RequestError, TransientError
 
 T = TypeVar("T")
 MAX_DELAY = 60.0
+MAX_ERROR_CHARS = 500  # a sample's error: a server may send a whole HTML page
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,10 @@ class RetryPolicy:
 
 class RetriesExhausted(Exception):
     def __init__(self, error: BaseException, attempts: int):
-        super().__init__(f"{error} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+        text = " ".join(str(error).split()) or type(error).__name__  # one line, whatever the server sent
+        if len(text) > MAX_ERROR_CHARS:
+            text = text[:MAX_ERROR_CHARS] + "…"
+        super().__init__(f"{text} (after {attempts} attempt{'s' if attempts != 1 else ''})")
         self.error = error
         self.attempts = attempts
 
@@ -39,16 +44,21 @@ def delay_for(attempt: int, policy: RetryPolicy, retry_after: float | None, rng:
 async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy,
                        rng: random.Random | None = None) -> tuple[T, int]:
     """``(result, attempts)``; raises ``RetriesExhausted`` after the last transient failure
-    or at once on a ``RequestError``. Anything else (``ProviderError``) propagates."""
+    or at once on a ``RequestError``. A ``ProviderError`` (the teacher cannot be used at
+    all) propagates. Any other exception is a reply nobody foresaw: it is retried like a
+    transient one, so one odd reply costs that sample at most, never the run."""
     rng = rng or random.Random()
     attempt = 0
     while True:
         attempt += 1
         try:
             return await call(), attempt
-        except TransientError as e:
-            if attempt > policy.retries:
-                raise RetriesExhausted(e, attempt) from e
-            await asyncio.sleep(delay_for(attempt, policy, e.retry_after, rng))
         except RequestError as e:
             raise RetriesExhausted(e, attempt) from e
+        except SqlbenchError:
+            raise
+        except Exception as e:  # noqa: BLE001 - TransientError, and the unforeseen (see above)
+            err = e if isinstance(e, TransientError) else TransientError(f"{type(e).__name__}: {e}")
+            if attempt > policy.retries:
+                raise RetriesExhausted(err, attempt) from e
+            await asyncio.sleep(delay_for(attempt, policy, err.retry_after, rng))

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from sqlbench.errors import ProviderError
 from sqlbench.providers._batcher import MicroBatcher
-from sqlbench.providers.base import Completion, GenParams, Provider
+from sqlbench.providers.base import Completion, GenParams, Provider, in_daemon_thread
 
 INSTALL_HINT = "install it on a CUDA machine with: pip install 'sqlbench[gpu]'"
 
@@ -41,9 +41,7 @@ class VLLMProvider(Provider):
         self._batcher = MicroBatcher(self._generate, max_batch, gather_s=0.05)
 
     async def start(self) -> None:
-        import asyncio
-
-        await asyncio.get_running_loop().run_in_executor(None, self._load)
+        await in_daemon_thread(self._load)
 
     def _load(self) -> None:
         from vllm import LLM
