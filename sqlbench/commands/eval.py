@@ -4,8 +4,9 @@ the SQL validator against the task's gold query.
 Writes R/eval.json (execution_accuracy, format_rate, n, by_sql_complexity,
 by_sql_task_type, model, dataset) and R/answers.jsonl (one judged answer per task)
 into an eval run directory R (default runs/<timestamp>-eval), then prints a table.
---model takes a model folder, a train run directory (its model/), an adapter folder
-or a Hub id; default: the tiny offline student."""
+--model takes a model folder, a train run directory (its model/), an adapter folder,
+a .gguf file (converted once into a cached folder), a Hub id, or a named student
+(tiny, smollm2-135m); default: the tiny offline student."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_
 
 def configure(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
-    a("--model", help="model folder, train run directory, adapter folder or Hub id")
+    a("--model", help="model folder, train run directory, adapter folder, .gguf file, Hub id, or a named student "
+                      "(tiny, smollm2-135m; default: the tiny offline student)")
+    a("--gguf-file", metavar="NAME", help="the GGUF file to use when --model's folder or Hub repo holds several")
     a("--dataset-repo-id", help="any loader source (default: the bundled dataset)")
     a("--split", help="dataset split (default train)")
     a("--limit", type=int, help="evaluate the first N tasks (default 100)")
@@ -32,7 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlbench.evaluate import format_table, run_eval
 
-    ctx = load_context(args, "eval", {k: getattr(args, k, None) for k in FLAGS})
+    from sqlbench.models import with_gguf_file
+
+    flags = {k: getattr(args, k, None) for k in FLAGS}
+    flags["model"] = with_gguf_file(args.model, args.gguf_file)
+    ctx = load_context(args, "eval", flags)
     path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir)
     result = json.loads((path / "eval.json").read_text())
     if args.json:

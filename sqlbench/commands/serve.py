@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
                        top_flags={"temperature": args.temperature})
     s = ctx.settings
     cfg = s.serve
+    if cfg.model is None:  # the real student when it is present offline, else the tiny one
+        from sqlbench.students import default_student
+
+        cfg.model = default_student(s.cache_dir)
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"sqlbench serve: warning: binding {cfg.host}: the API has no authentication", file=sys.stderr)
     try:
