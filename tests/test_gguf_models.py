@@ -178,3 +178,31 @@ def test_gguf_file_flag_on_train_eval_chat(tmp_path):
     for cmd in ("train", "eval", "chat"):
         args = parser.parse_args([cmd, "--model", "some/folder", "--gguf-file", "x.Q4_1.gguf"])
         assert args.gguf_file == "x.Q4_1.gguf"
+
+
+def test_one_gguf_feeds_eval_train_and_the_distill_teacher(tiny_gguf, tmp_path):
+    """The same GGUF spec works for eval, train and distill's Transformers teacher, all
+    sharing one conversion in cache_dir."""
+    from sqlbench.config import Secrets, Settings
+    from sqlbench.distill import run_distill
+    from sqlbench.evaluate import run_eval
+    from sqlbench.runs import RunDir
+    from sqlbench.training.job import run_train
+    from tests.fixtures.tiny_model import small_train_settings
+
+    cache = tmp_path / "cache"
+    base = {"runs_dir": str(tmp_path / "runs"), "cache_dir": str(cache), "temperature": 0.0}
+    ev = run_eval(Settings.model_validate({**base, "eval": {"model": str(tiny_gguf), "limit": 2,
+                                                            "max_new_tokens": 16, "batch_size": 2}}),
+                  Secrets(), run_dir=tmp_path / "ev")
+    assert json.loads((ev / "eval.json").read_text())["n"] == 2
+    settings = small_train_settings(tmp_path, model=str(tiny_gguf), max_steps=1, max_completion_length=8)
+    settings.cache_dir = str(cache)
+    tr = run_train(settings, Secrets(), run_dir=tmp_path / "tr", log=lambda s: None)
+    assert RunDir(tr).status == "finished" and (tr / "model" / "adapter_config.json").is_file()
+    d = run_distill(Settings.model_validate({**base, "distill": {"provider": "transformers", "model": str(tiny_gguf),
+                                                                 "limit": 2, "max_tokens": 8, "batch_size": 2}}),
+                    Secrets(), run_dir=tmp_path / "d", progress=False)
+    samples = RunDir(d).read("samples")
+    assert len(samples) == 2 and all(s["status"] == "ok" for s in samples)
+    assert len(list((cache / "gguf").glob("*/sqlbench-gguf.json"))) == 1
