@@ -65,7 +65,7 @@ def resolve_model_path(spec: str | os.PathLike | None, *, cache_dir: str | os.Pa
 
         return default_tiny_model(cache_dir)
     if str(spec) in STUDENTS and not Path(spec).exists():
-        return resolve_student(str(spec), cache_dir, announce=_once(announce))
+        return resolve_student(str(spec), cache_dir, announce=_once(announce, f"{spec}@{Path(cache_dir).resolve()}"))
     p = Path(spec).expanduser()
     if p.exists():
         if not p.is_dir():
@@ -132,14 +132,17 @@ def _aliases() -> list[str]:
 _announced: set[str] = set()
 
 
-def _once(announce: Callable[[str], None] | None) -> Callable[[str], None]:
+def _once(announce: Callable[[str], None] | None, key: str) -> Callable[[str], None]:
     """Commands resolve a spec more than once (early, to fail before a run directory
-    exists, then to load): the resolution line is said once per process."""
+    exists, then to load): on stderr the resolution is said once per spec and process.
+    A caller's own ``announce`` hears every resolution."""
+    if announce is not None:
+        return announce
+
     def say(msg: str) -> None:
-        if msg in _announced:
-            return
-        _announced.add(msg)
-        (announce or (lambda m: print(m, file=sys.stderr, flush=True)))(msg)
+        if key not in _announced:
+            _announced.add(key)
+            print(msg, file=sys.stderr, flush=True)
     return say
 
 

