@@ -155,6 +155,12 @@ def inspect_gguf(path: str | os.PathLike) -> GgufInfo:
     from gguf.quants import _type_traits  # what the dequantiser implements
 
     supported_arches = [a for a in GGUF_SUPPORTED_ARCHITECTURES if a not in ("general", "tokenizer", "t5", "umt5")]
+    try:  # the newer loader's architectures (transformers 5.2x)
+        from transformers.integrations.gguf import GGUF_ARCHS
+
+        supported_arches += [a for a in GGUF_ARCHS if a not in supported_arches]
+    except ImportError:
+        pass
     if arch not in supported_arches:
         raise ProviderError(f"{path}: GGUF architecture {arch!r} cannot be loaded as a causal LM by transformers "
                             f"(supported: {', '.join(supported_arches)}); use a model of a supported architecture "
