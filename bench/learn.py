@@ -13,6 +13,14 @@ is JSON: {"bench": "learn", "sft": {...}, "sft_grpo": {...}, "delta_execution_ac
 "delta_format_rate": ...}. Goal: SFT + GRPO above SFT-only.
 
     .venv/bin/python bench/learn.py [--sft-steps N] [--grpo-steps N] [--held-out N]
+
+``--student NAME`` (e.g. ``smollm2-135m``) runs the learning proof on a named student
+instead: the bundled tasks split with a fixed seed, stratified by sql_complexity, into
+--train-tasks for training and --held-out (default 100) held out; LoRA SFT then GRPO; the
+base model zero-shot, SFT only and SFT + GRPO evaluated on the same held-out tasks, each
+with a 95 % Wilson interval, and SFT vs SFT + GRPO compared by an exact McNemar test.
+Every stage is cached in --run-dir (training resumes, evaluations are reused).
+Last line: {"bench": "learn", "student", "base", "sft", "sft_grpo", "mcnemar", ...}.
 """
 
 from __future__ import annotations
@@ -43,12 +51,18 @@ def main(argv=None) -> int:
                     help="tiny-model warm-up before the run (default: the default student's)")
     ap.add_argument("--sft-steps", type=int, default=300)
     ap.add_argument("--grpo-steps", type=int, default=200)
-    ap.add_argument("--held-out", type=int, default=40, help="held-out tasks (default 40)")
+    ap.add_argument("--held-out", type=int, default=None, help="held-out tasks (default 40; 100 with --student)")
     ap.add_argument("--grpo-lr", type=float, default=5e-5, help="GRPO learning rate (default 5e-5)")
     ap.add_argument("--lora", action="store_true", help="LoRA instead of full fine-tuning")
     ap.add_argument("--run-dir", default=None, help="keep the training run here (default: a temp folder)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--student", default=None, help="a named student (smollm2-135m) instead of the tiny one")
+    ap.add_argument("--train-tasks", type=int, default=300, help="with --student: training tasks (default 300)")
+    ap.add_argument("--sft-lr", type=float, default=3e-4, help="with --student: SFT learning rate (default 3e-4)")
     args = ap.parse_args(argv)
+    if args.student:
+        return real_student(args)
+    args.held_out = args.held_out or 40
 
     import transformers
 
@@ -116,6 +130,84 @@ def main(argv=None) -> int:
                                           - results["sft"]["execution_accuracy"], 4),
         "delta_format_rate": round(results["sft_grpo"]["format_rate"] - results["sft"]["format_rate"], 4),
     }))
+    return 0
+
+
+def real_student(args) -> int:
+    """The learning proof on a named student; every stage cached under --run-dir."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    from sqlbench.config import Secrets, Settings
+    from sqlbench.data.loader import load_tasks
+    from sqlbench.evaluate import evaluate_model
+    from sqlbench.models import load_model
+    from sqlbench.stats import mcnemar, wilson
+    from sqlbench.training import job
+    from sqlbench.training.job import run_train
+    from sqlbench.training.splits import stratified_split
+
+    t0 = time.time()
+    held_n = args.held_out or 100
+    work = Path(args.run_dir or ROOT / "runs" / f"bench-learn-{args.student}")
+    work.mkdir(parents=True, exist_ok=True)
+    train, held = stratified_split(load_tasks(), held_n, n_train=args.train_tasks, seed=args.seed)
+    data = work / "train.jsonl"
+    data.write_text("".join(json.dumps(dict(t.row)) + "\n" for t in train))
+    settings = Settings.model_validate({
+        "runs_dir": str(work), "cache_dir": str(ROOT / ".cache" / "sqlbench"),
+        "max_prompt_length": 256, "max_seq_length": 512, "temperature": 1.0,
+        "train": {"model": args.student, "dataset_repo_id": str(data), "stage": "both",
+                  "eval_split": 0, "eval_steps": 10_000, "save_steps": 10,
+                  "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 128,
+                  "sft_learning_rate": args.sft_lr, "learning_rate": args.grpo_lr, "beta": 0.04,
+                  "full": False, "seed": args.seed},
+    })
+    stage_steps = {"sft": args.sft_steps, "grpo": args.grpo_steps}
+    original = job._run_stage
+
+    def run_stage(stage, run, settings, *a, **kw):
+        s = settings.model_copy(deep=True)
+        s.train.max_steps = stage_steps[stage]
+        return original(stage, run, s, *a, **kw)
+
+    job._run_stage = run_stage
+    run = work / "run"
+    timings = {}
+    t = time.time()
+    run_train(settings, Secrets(), run_dir=run, resume=(run / "run.json").is_file(),
+              log=lambda line: print(line, file=sys.stderr))
+    timings["train_s"] = round(time.time() - t)
+    results = {}
+    for name, spec in (("base", args.student), ("sft", run / "sft" / "model"), ("sft_grpo", run / "model")):
+        cached = work / f"eval-{name}.json"
+        if cached.is_file():
+            results[name] = json.loads(cached.read_text())
+            continue
+        t = time.time()
+        model, tok = load_model(spec, cache_dir=settings.cache_dir)
+        summary, answers = evaluate_model(model, tok, held, max_new_tokens=128, batch_size=8,
+                                          max_prompt_tokens=settings.max_prompt_length)
+        n = summary["n"]
+        k = sum(a["valid"] for a in answers)
+        results[name] = {"execution_accuracy": summary["execution_accuracy"],
+                         "ci95": [round(x, 4) for x in wilson(k, n)], "format_rate": summary["format_rate"],
+                         "n": n, "reasons": summary["reasons"], "valid": [bool(a["valid"]) for a in answers],
+                         "seconds": round(time.time() - t)}
+        cached.write_text(json.dumps(results[name]))
+    test = mcnemar(results["sft"]["valid"], results["sft_grpo"]["valid"])
+    print(f"\n{args.student}: {len(train)} training / {len(held)} held-out tasks (stratified by sql_complexity); "
+          f"SFT {args.sft_steps} steps, GRPO {args.grpo_steps}; {time.time() - t0:.0f}s", file=sys.stderr)
+    for name, label in (("base", "base zero-shot"), ("sft", "SFT only"), ("sft_grpo", "SFT + GRPO")):
+        r = results[name]
+        print(f"{label:16} EX {r['execution_accuracy']:6.1%} [{r['ci95'][0]:.1%}, {r['ci95'][1]:.1%}]  "
+              f"format {r['format_rate']:6.1%}", file=sys.stderr)
+    print(f"McNemar SFT vs SFT + GRPO: {test['b_only']} tasks only SFT + GRPO solved, {test['a_only']} only SFT; "
+          f"p = {test['p']:.3g}", file=sys.stderr)
+    print(json.dumps({"bench": "learn", "student": args.student, "train_tasks": len(train), "held_out": len(held),
+                      "sft_steps": args.sft_steps, "grpo_steps": args.grpo_steps, **timings,
+                      **{k: {x: v[x] for x in ("execution_accuracy", "ci95", "format_rate")} for k, v in results.items()},
+                      "mcnemar": test}))
     return 0
 
 

@@ -1,5 +1,7 @@
 """Find and load a student model: a model folder, a train run directory, a PEFT
-adapter folder, or a Hub id. Used by distill (Transformers provider), eval, chat, serve.
+adapter folder, a GGUF file (or a folder or Hub repo holding one), a named student
+(``tiny``, ``smollm2-135m``) or a Hub id. Used by distill (Transformers provider),
+train, eval, chat, serve: this is the one resolver all of them go through.
 
 Heavy imports (torch, transformers, peft) happen inside the functions.
 """
@@ -9,12 +11,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlbench.errors import ProviderError
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+_HUB_GGUF = re.compile(r"^([A-Za-z0-9][\w.\-]*/[\w.\-]+)/([\w.\-]+\.gguf)$", re.IGNORECASE)
 DEFAULT_CACHE = ".cache/sqlbench"
 
 
@@ -27,20 +31,48 @@ def _last_checkpoint(p: Path) -> Path | None:
     return max(ckpts, key=lambda c: int(c.name.split("-")[-1])) if ckpts else None
 
 
-def resolve_model_path(spec: str | os.PathLike | None, *, cache_dir: str | os.PathLike = DEFAULT_CACHE) -> Path | str:
+def with_gguf_file(spec: str | None, gguf_file: str | None) -> str | None:
+    """``--model M --gguf-file NAME`` as one spec: ``M/NAME`` (a folder's file or a Hub
+    repo's). A spec is what every command passes around, so nothing else needs the flag."""
+    if not gguf_file:
+        return spec
+    if not spec:
+        from sqlbench.errors import ConfigError
+
+        raise ConfigError("--gguf-file names a file in --model's folder or Hub repo: give --model too")
+    if "/" in gguf_file or not gguf_file.lower().endswith(".gguf"):
+        from sqlbench.errors import ConfigError
+
+        raise ConfigError(f"--gguf-file {gguf_file}: give the name of a .gguf file in --model's folder or Hub repo")
+    return f"{str(spec).rstrip('/')}/{gguf_file}"
+
+
+def resolve_model_path(spec: str | os.PathLike | None, *, cache_dir: str | os.PathLike = DEFAULT_CACHE,
+                       token: str | None = None, announce: Callable[[str], None] | None = None) -> Path | str:
     """Where ``spec`` lives: a local folder (Path) or a Hub id (str).
 
-    ``None`` is the tiny offline student (built under ``cache_dir`` on first use). A run
-    directory resolves to its ``model/`` (or, while training, its last checkpoint).
+    ``None`` or ``tiny`` is the tiny offline student (built under ``cache_dir`` on first
+    use); ``smollm2-135m`` a named real student (sqlbench.students). A run directory
+    resolves to its ``model/`` (or, while training, its last checkpoint). A GGUF file, a
+    folder holding one, or ``owner/repo/NAME.gguf`` on the Hub resolves to its converted
+    safetensors folder under ``cache_dir`` (converted on first use).
     """
-    if spec is None or str(spec) in ("", "tiny"):
+    from sqlbench.gguf_convert import ensure_converted, gguf_files, is_gguf, pick_gguf
+    from sqlbench.students import STUDENTS, TINY, resolve_student
+
+    if spec is None or str(spec) in ("", TINY):
         from sqlbench.training.tiny import default_tiny_model
 
         return default_tiny_model(cache_dir)
+    if str(spec) in STUDENTS and not Path(spec).exists():
+        return resolve_student(str(spec), cache_dir, announce=_once(announce, f"{spec}@{Path(cache_dir).resolve()}"))
     p = Path(spec).expanduser()
     if p.exists():
         if not p.is_dir():
-            raise ProviderError(f"{p}: a model must be a folder (model, adapter or run directory), not a file")
+            if is_gguf(p):
+                return ensure_converted(p, cache_dir)
+            raise ProviderError(f"{p}: a model must be a folder (model, adapter or run directory) or a .gguf file, "
+                                "not this file")
         if _is_model_folder(p):
             return p
         if (p / "model").is_dir() and _is_model_folder(p / "model"):
@@ -50,11 +82,78 @@ def resolve_model_path(spec: str | os.PathLike | None, *, cache_dir: str | os.Pa
             return ckpt
         if (p / "run.json").is_file():
             raise ProviderError(f"{p}: this run directory holds no model yet (no model/ or checkpoints/)")
-        raise ProviderError(f"{p}: not a model folder (no config.json or adapter_config.json)")
+        if gguf_files(p):
+            return ensure_converted(pick_gguf(p, None), cache_dir)
+        raise ProviderError(f"{p}: not a model folder (no config.json, adapter_config.json or .gguf file)")
     s = str(spec)
-    if s.startswith((".", "/", "~")) or not _HUB_ID.match(s):
-        raise ProviderError(f"{s}: no such model folder")
+    if p.suffix.lower() == ".gguf" and p.parent.is_dir():  # --model FOLDER --gguf-file NAME, NAME missing
+        return ensure_converted(pick_gguf(p.parent, p.name), cache_dir)
+    if s.startswith((".", "/", "~")) or not (_HUB_ID.match(s) or _HUB_GGUF.match(s)):
+        raise ProviderError(f"{s}: no such model folder or file, and not an alias ({', '.join(_aliases())}) "
+                            "or a Hub id")
+    m = _HUB_GGUF.match(s)
+    if m:
+        return ensure_converted(_hub_download(m.group(1), m.group(2), token), cache_dir)
+    only = _hub_gguf_only(s, token)
+    if only:
+        return ensure_converted(_hub_download(s, only, token), cache_dir)
     return s
+
+
+def _hub_gguf_only(repo: str, token: str | None) -> str | None:
+    """The GGUF file of a Hub repo that holds GGUF files and no config.json; None when
+    the repo is an ordinary model, or the Hub cannot be asked (from_pretrained then
+    tries, and its error says why)."""
+    from huggingface_hub import constants
+
+    if "/" not in repo or constants.HF_HUB_OFFLINE:
+        return None
+    try:
+        from huggingface_hub import HfApi
+
+        files = [f.rfilename for f in (HfApi().model_info(repo, timeout=10, token=token).siblings or [])]
+    except Exception:  # noqa: BLE001 - offline, private, missing: from_pretrained reports it
+        return None
+    ggufs = sorted(f for f in files if f.lower().endswith(".gguf") and "/" not in f)
+    if "config.json" in files or not ggufs:
+        return None
+    if len(ggufs) > 1:
+        raise ProviderError(f"Hub repo {repo} holds {len(ggufs)} GGUF files ({', '.join(ggufs[:8])}"
+                            f"{', ...' if len(ggufs) > 8 else ''}): choose one with --gguf-file NAME")
+    return ggufs[0]
+
+
+def _aliases() -> list[str]:
+    from sqlbench.students import aliases
+
+    return aliases()
+
+
+_announced: set[str] = set()
+
+
+def _once(announce: Callable[[str], None] | None, key: str) -> Callable[[str], None]:
+    """Commands resolve a spec more than once (early, to fail before a run directory
+    exists, then to load): on stderr the resolution is said once per spec and process.
+    A caller's own ``announce`` hears every resolution."""
+    if announce is not None:
+        return announce
+
+    def say(msg: str) -> None:
+        if key not in _announced:
+            _announced.add(key)
+            print(msg, file=sys.stderr, flush=True)
+    return say
+
+
+def _hub_download(repo: str, filename: str, token: str | None) -> Path:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(repo, filename, token=token))
+    except Exception as e:  # noqa: BLE001 - network and Hub errors come in many types
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ProviderError(f"cannot download {filename} from Hub repo {repo}: {first}") from None
 
 
 def adapter_base(path: Path) -> str | None:
@@ -93,7 +192,7 @@ def load_model(spec: str | os.PathLike | None, *, device: str = "cpu", dtype: An
     fast as a plain model). The tokenizer pads on the left, as batched generation needs."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    where = resolve_model_path(spec, cache_dir=cache_dir)
+    where = resolve_model_path(spec, cache_dir=cache_dir, token=token)
     torch_dtype = _torch_dtype(dtype, device)
     base = adapter_base(where) if isinstance(where, Path) else None
     try:
@@ -114,6 +213,9 @@ def load_model(spec: str | os.PathLike | None, *, device: str = "cpu", dtype: An
         raise
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(where, str):  # a Hub id: say what else it could have been
+            raise ProviderError(f"cannot load model {spec}: tried a local folder or file (none), the aliases "
+                                f"({', '.join(_aliases())}) and the Hub ({first})") from None
         raise ProviderError(f"cannot load model {spec}: {first}") from None
     except Exception as e:  # network errors from the Hub client come in many types
         if type(e).__module__.split(".")[0] in ("huggingface_hub", "requests", "httpx", "urllib3"):

@@ -24,6 +24,7 @@ def test_train_publishes_adapter_and_card(warm_tiny_model_dir, train_settings, t
     card = repo.files["README.md"].decode()
     assert "library_name: peft" in card and str(warm_tiny_model_dir) in card
     assert "| execution | 2 |" in card and "## Final metrics" in card and "grpo: 1 steps" in card
+    assert "![learning curves](curves.svg)" in card and repo.files["curves.svg"].startswith(b"<?xml")
     assert f"Bearer {TOKEN}" in loopback_hub.authorizations()
     # the token never lands in the run directory
     for f in path.rglob("*"):

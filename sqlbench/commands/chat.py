@@ -23,8 +23,11 @@ HELP = "/schema  /reset  /run  /sql QUERY  /exit"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="M", default=None,
-                        help="model folder, train run directory, adapter folder or Hub id (default: config chat.model, "
-                             "else the tiny offline student)")
+                        help="model folder, train run directory, adapter folder, .gguf file, Hub id or a named "
+                             "student: tiny, smollm2-135m (default: config chat.model, else smollm2-135m when "
+                             "present offline, else the tiny offline student)")
+    parser.add_argument("--gguf-file", metavar="NAME", default=None,
+                        help="the GGUF file to use when --model's folder or Hub repo holds several")
     parser.add_argument("--db", metavar="DB", default=None,
                         help="SQLite/DuckDB file or postgresql:// URL, opened read-only (default: config chat.db)")
     parser.add_argument("--once", metavar="QUESTION", default=None, help="answer one question and exit")
@@ -40,9 +43,13 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.chat import ChatSession
     from sqlbench.dbconn import connect
 
+    from sqlbench.models import with_gguf_file
+    from sqlbench.students import default_student
+
     ctx = load_context(args, "chat", {"model": args.model, "db": args.db, "max_new_tokens": args.max_new_tokens},
                        top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt})
     s = ctx.settings
+    s.chat.model = with_gguf_file(s.chat.model, args.gguf_file) or default_student(s.cache_dir)
     # open the database first: a wrong --db fails fast, before the model loads
     v = s.validate_
     db = connect(s.chat.db, timeout=v.timeout, max_rows=v.max_rows, max_memory_mb=v.max_memory_mb) if s.chat.db else None

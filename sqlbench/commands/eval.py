@@ -4,8 +4,9 @@ the SQL validator against the task's gold query.
 Writes R/eval.json (execution_accuracy, ex_spider, ex_bird, format_rate, n,
 by_sql_complexity, by_sql_task_type, model, dataset, match) and R/answers.jsonl (one judged answer per task)
 into an eval run directory R (default runs/<timestamp>-eval), then prints a table.
---model takes a model folder, a train run directory (its model/), an adapter folder
-or a Hub id; default: the tiny offline student. Three execution-accuracy rules:
+--model takes a model folder, a train run directory (its model/), an adapter folder,
+a .gguf file (converted once into a cached folder), a Hub id, or a named student
+(tiny, smollm2-135m); default: the tiny offline student. Three execution-accuracy rules:
 sqlbench's own (execution_accuracy), Spider test-suite's result_eq (ex_spider) and
 BIRD's set equality (ex_bird); --match picks the one the table shows."""
 
@@ -21,7 +22,9 @@ FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_
 
 def configure(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
-    a("--model", help="model folder, train run directory, adapter folder or Hub id")
+    a("--model", help="model folder, train run directory, adapter folder, .gguf file, Hub id, or a named student "
+                      "(tiny, smollm2-135m; default: the tiny offline student)")
+    a("--gguf-file", metavar="NAME", help="the GGUF file to use when --model's folder or Hub repo holds several")
     a("--dataset-repo-id", help="any loader source (default: the bundled dataset)")
     a("--split", help="dataset split (default train)")
     a("--db-dir", metavar="DIR", help="database files DIR/<db_id>/<db_id>.sqlite (or .db) to run the SQL on")
@@ -38,7 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlbench.evaluate import format_table, run_eval
 
-    ctx = with_validate_flags(load_context(args, "eval", {k: getattr(args, k, None) for k in FLAGS}), args)
+    from sqlbench.models import with_gguf_file
+
+    flags = {k: getattr(args, k, None) for k in FLAGS}
+    flags["model"] = with_gguf_file(args.model, args.gguf_file)
+    ctx = with_validate_flags(load_context(args, "eval", flags), args)
     path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir)
     result = json.loads((path / "eval.json").read_text())
     if args.json:

@@ -14,9 +14,18 @@ import time
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", help="runs folder (default: runs_dir from config.yaml)")
     parser.add_argument("--json", action="store_true", help="one JSON object per run")
+    from sqlbench.commands import runs_plot  # `runs plot RUN`: its own module
+
+    sub = parser.add_subparsers(dest="runs_command", metavar="{plot}")
+    runs_plot.configure(sub.add_parser("plot", help=runs_plot.HELP, description=runs_plot.__doc__,
+                                       formatter_class=argparse.RawDescriptionHelpFormatter))
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "runs_command", None) == "plot":
+        from sqlbench.commands import runs_plot
+
+        return runs_plot.run(args)
     from rich.console import Console
     from rich.table import Table
 

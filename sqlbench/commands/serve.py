@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
                        top_flags={"temperature": args.temperature})
     s = ctx.settings
     cfg = s.serve
+    if cfg.model is None:  # the real student when it is present offline, else the tiny one
+        from sqlbench.students import default_student
+
+        cfg.model = default_student(s.cache_dir)
     api_key = args.api_key or ctx.secrets.get("serve_api_key")
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         print(f"sqlbench serve: warning: binding {cfg.host} without an API key (--api-key or SERVE_API_KEY): "

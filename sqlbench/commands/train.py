@@ -39,7 +39,9 @@ FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "ep
 
 def configure(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
-    a("--model", help="base model: folder, run directory, adapter folder or Hub id (default: the tiny offline student)")
+    a("--model", help="base model: folder, run directory, adapter folder, .gguf file, Hub id, or a named student "
+                      "(tiny, smollm2-135m; default: the tiny offline student)")
+    a("--gguf-file", metavar="NAME", help="the GGUF file to use when --model's folder or Hub repo holds several")
     a("--dataset-repo-id", help="distilled run/dataset or any loader source (default: the bundled dataset)")
     a("--split", help="dataset split (default train)")
     a("--db-dir", metavar="DIR", help="database files DIR/<db_id>/<db_id>.sqlite (or .db) the rewards run SQL on")
@@ -83,7 +85,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlbench.rewards import parse_weights
 
+    from sqlbench.models import with_gguf_file
+
     flags = {k: getattr(args, k, None) for k in FLAGS}
+    flags["model"] = with_gguf_file(args.model, args.gguf_file)
     if args.reward_weights is not None:
         flags["reward_weights"] = parse_weights(args.reward_weights)
     from pathlib import Path

@@ -232,7 +232,8 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
                   grad_accum=cfg.gradient_accumulation_steps, seed=cfg.seed, logging_steps=cfg.logging_steps,
                   save_steps=cfg.save_steps, cpu=not accel.cuda)
     if stage == "sft":
-        from sqlbench.training.sft import make_sft_trainer, sft_config
+        from sqlbench.training.sft import sft_config
+        from sqlbench.training.templates import make_answer_sft_trainer
 
         rows = sft_rows(train_tasks, system_prompt=system_prompt, count_tokens=count,
                         max_prompt_tokens=settings.max_prompt_length)
@@ -241,8 +242,8 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
                                "(use --stage grpo, or distill the data first)")
         args = sft_config(ckpt_dir, learning_rate=cfg.sft_learning_rate, max_length=settings.max_seq_length,
                           **common)
-        trainer = make_sft_trainer(model, tokenizer, rows, args, peft_config=peft_config,
-                                   callbacks=[run_cb, eval_cb, ConsoleCallback(stage, log)])
+        trainer = make_answer_sft_trainer(model, tokenizer, rows, args, peft_config=peft_config,
+                                          callbacks=[run_cb, eval_cb, ConsoleCallback(stage, log)], log=log)
     else:
         from sqlbench.training.grpo import grpo_config, make_grpo_trainer
 

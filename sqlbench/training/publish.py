@@ -17,8 +17,9 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def model_card(summary: dict[str, Any], repo_id: str) -> str:
-    """Markdown card with YAML front matter, from RUN/summary.json."""
+def model_card(summary: dict[str, Any], repo_id: str, curves: str | None = None) -> str:
+    """Markdown card with YAML front matter, from RUN/summary.json; ``curves`` names the
+    learning-curves image uploaded beside it."""
     from sqlbench import rewards
 
     base = summary.get("base_model", "?")
@@ -52,6 +53,8 @@ def model_card(summary: dict[str, Any], repo_id: str) -> str:
         doc = " ".join(doc.split()).replace("|", "\\|")
         lines.append(f"| {name} | {_fmt(w)} | {doc} |")
     lines += ["", "Rewards judge answers against the dataset's gold SQL by executing both in a sandbox.", ""]
+    if curves:
+        lines += ["## Learning curves", "", f"![learning curves]({curves})", ""]
     metrics = summary.get("final_metrics") or {}
     if metrics:
         lines += ["## Final metrics", "", "| metric | value |", "|---|---|"]
@@ -59,6 +62,20 @@ def model_card(summary: dict[str, Any], repo_id: str) -> str:
             lines.append(f"| {k} | {_fmt(v)} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _curves(run: Path, log: Callable[[str], None]) -> Path | None:
+    """RUN/curves.svg, drawn now; None (and a note) when the run has nothing to draw or
+    matplotlib is missing: the card goes out without the picture."""
+    from sqlbench.errors import SqlbenchError
+
+    try:
+        from sqlbench.training.curves import plot_run
+
+        return plot_run(run, out=run / "curves.svg")
+    except (SqlbenchError, ImportError) as e:
+        log(f"model card without learning curves: {e}")
+        return None
 
 
 def publish_model(run_path: str | os.PathLike, repo_id: str, *, token: str | None, private: bool = False,
@@ -77,7 +94,10 @@ def publish_model(run_path: str | os.PathLike, repo_id: str, *, token: str | Non
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     files: dict[str, Any] = {p.relative_to(model_dir).as_posix(): p for p in sorted(model_dir.rglob("*"))
                              if p.is_file() and p.name not in SKIP and p.name != "README.md"}
-    files["README.md"] = redact(model_card(summary, repo_id)).encode()
+    curves = _curves(run, log)
+    if curves is not None:
+        files["curves.svg"] = curves
+    files["README.md"] = redact(model_card(summary, repo_id, "curves.svg" if curves else None)).encode()
     url = push_files(repo_id, files, repo_type="model", token=token, private=private,
                      message="Upload model trained with sqlbench")
     log(f"published {len(files)} files to {url}")
