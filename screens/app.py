@@ -84,6 +84,7 @@ class SqlbenchApp(App):
         self._jobs_lock = threading.Lock()  # first use may come from a worker (Quickstart)
         self._views_ready = asyncio.Event()  # set once every tab's view is mounted
         self._mounting = False
+        self.stopping: set[Path] = set()  # runs told to stop whose job has not ended yet
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
@@ -286,9 +287,11 @@ class SqlbenchApp(App):
             if not yes:
                 return
             if stop(path):
+                self.stopping.add(Path(path))
                 self.notify(f"stopping {path.name} (it ends as interrupted; resume it from Runs)")
             elif own is not None and own.alive:
                 own.process.terminate()
+                self.stopping.add(Path(path))
                 self.notify(f"stopping {path.name}")
             else:
                 self.notify(f"{path.name} was no longer running", severity="warning")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.containers import Vertical
 from textual.worker import get_current_worker
 
@@ -36,7 +38,37 @@ class View(Vertical):
                 self.app.call_from_thread(self.apply_update, follower, upd)  # type: ignore[attr-defined]
             if not upd and not self.workbench.live:
                 return  # tests and screenshots: one full read, then a still picture
-            time.sleep(poll_s if upd.status == "running" else 1.0)
+            time.sleep(poll_s if upd.status in ("running", "starting") else 1.0)
+
+    def run_header(self, path: Path, status: str, info: dict[str, Any], *, paused: bool = False) -> Text:
+        """``<run>  <status>  <why it failed>``: the status in its own colour, ``stopping…``
+        between a confirmed Stop and the job's end, and a failed run's last error line."""
+        from screens.widgets.badge import status_badge
+
+        live = status in ("running", "starting")
+        shown = "stopping…" if live and Path(path) in self.workbench.stopping else "paused" if live and paused \
+            else status
+        text = Text.assemble((Path(path).name, "bold"), "  ", status_badge(shown))
+        if status == "failed":
+            text.append("  " + failure_line(info), style="red")
+        return text
+
+    def note_status(self, path: Path, status: str, info: dict[str, Any]) -> None:
+        """A toast when the followed run ends badly (once per run and status)."""
+        key = (Path(path), status)
+        if status not in ("failed", "interrupted") or key in self._noted:
+            return
+        self._noted.add(key)
+        if status == "failed":
+            self.app.notify(failure_line(info), title=f"{Path(path).name} failed", severity="error", timeout=10)
+        elif Path(path) in self.workbench.stopping:
+            self.app.notify(f"{Path(path).name} stopped: resume it from Runs", title="interrupted")
+
+    @property
+    def _noted(self) -> set:
+        if not hasattr(self, "_noted_set"):
+            self._noted_set: set = set()
+        return self._noted_set
 
     def help_markdown(self) -> str:
         keys = []
@@ -46,3 +78,14 @@ class View(Vertical):
                 keys.append(f"| `{key}` | {desc} |")
         table = ("\n\n| key | action |\n|---|---|\n" + "\n".join(keys)) if keys else ""
         return self.HELP.strip() + table
+
+
+def failure_line(info: dict[str, Any]) -> str:
+    """The last line of a failed run's error (a traceback's last line says the most)."""
+    import re
+
+    lines = [ln.strip() for ln in str(info.get("error") or "").splitlines() if ln.strip()]
+    if not lines:
+        return "failed (no error recorded: see stdout.log)"
+    # the CLI's "sqlbench distill: error: command line: …" prefix says nothing the screen does not
+    return re.sub(r"^sqlbench [\w-]+: error: (command line: )?", "", lines[-1])

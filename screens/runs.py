@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
 from screens.base import View
-from screens.widgets.badge import badge
+from screens.widgets.badge import status_badge
 
 REFRESH_S = 2.0
 
@@ -23,7 +23,10 @@ def scan_runs(root: Path) -> list[dict[str, Any]]:
 
     if not root.is_dir():
         return []
-    rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file()]
+    from sqlbench.jobs import LAUNCH_FILE
+
+    # launch.json alone: a job started here that has not written run.json yet (or died first)
+    rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file() or (p / LAUNCH_FILE).is_file()]
     return sorted(rows, key=lambda r: (r.get("started") or 0, r["id"]), reverse=True)
 
 
@@ -123,9 +126,11 @@ The list follows the folder: runs started from a shell appear within seconds.
         from screens.jobs import fmt_time
 
         brief = r.get("brief") or ""
-        if r.get("status") == "failed" and r.get("error"):
-            brief = Text(str(r["error"])[:70], style="red")
-        return (r["id"], r["kind"], badge(r["status"]), fmt_time(r.get("started")), brief)
+        if r.get("status") == "failed":
+            from screens.base import failure_line
+
+            brief = Text(failure_line(r)[:100], style="red")
+        return (r["id"], r["kind"], status_badge(r["status"]), fmt_time(r.get("started")), brief)
 
     def selected_id(self) -> str | None:
         table = self.query_one("#runs-table", DataTable)
