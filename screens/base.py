@@ -71,13 +71,33 @@ class View(Vertical):
         return self._noted_set
 
     def help_markdown(self) -> str:
-        keys = []
-        for b in self.BINDINGS:  # type: ignore[attr-defined]
-            key, desc = (b.key, b.description) if hasattr(b, "key") else (b[0], b[2] if len(b) > 2 else "")
-            if desc:
-                keys.append(f"| `{key}` | {desc} |")
-        table = ("\n\n| key | action |\n|---|---|\n" + "\n".join(keys)) if keys else ""
+        from screens.actions import ACTIONS, key_of
+
+        keymap = getattr(self.app, "keymap", {})
+        scope = self.id.removesuffix("-view") if self.id else ""
+        rows = [f"| `{key_of(a.id, keymap)}` | {a.label.rstrip('…')}: {a.help} | `{a.id}` |"
+                for a in ACTIONS if a.scope == scope]
+        table = ("\n\n| key | action | id (for `keys:`) |\n|---|---|---|\n" + "\n".join(rows)) if rows else ""
         return self.HELP.strip() + table
+
+    # ---- starting a job: only ever after an explicit Start or a confirmation -------------
+    def start_question(self) -> str | None:
+        """What starting would do, in one line; None when the form is refused (the view
+        has shown why)."""
+        return None
+
+    def action_confirm_start(self) -> None:
+        """A key (or the palette) asks first; only the Start button starts at once."""
+        question = self.start_question()
+        if question is None:
+            return
+        from screens.modals import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.action_start()  # type: ignore[attr-defined]
+
+        self.app.push_screen(ConfirmScreen(question, yes="Start", variant="primary"), done)
 
 
 def failure_line(info: dict[str, Any]) -> str:

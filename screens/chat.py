@@ -9,10 +9,10 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Collapsible, DataTable, Input, Label, Static
 
+from screens.actions import bindings
 from screens.base import View
 from screens.widgets.sql_diff import sql_syntax
 
@@ -86,12 +86,7 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
 """
 
     FOCUS = "#chat-log"
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel generation"),
-        Binding("slash", "ask_focus", "Ask"),
-        Binding("ctrl+l", "load", "Load model"),
-        Binding("ctrl+n", "reset", "New conversation"),
-    ]
+    BINDINGS = bindings("chat")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
@@ -128,6 +123,7 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         model, db = self.spec()
         self._status(f"loading {model or 'the tiny offline student'}…", "cyan")
         self._load(model, db, then_ask)
+        self.action_ask_focus()  # what the user types next is the question, never the path
 
     @work(thread=True, exclusive=True, group="chat-load")
     def _load(self, model: str, db: str, then_ask: str | None) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from screens.actions import bindings
 from screens.base import View
 
 # (section, key, help); section "" is the top level
@@ -198,7 +198,7 @@ secrets in `.env`.
 """
 
     FOCUS = "#config-form"
-    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("ctrl+t", "validate", "Validate")]
+    BINDINGS = bindings("config")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         yield Static(id="config-path", classes="subtitle")

@@ -7,10 +7,10 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, ProgressBar, Select
 
+from screens.actions import bindings
 from screens.base import View
 from screens.jobs import RunFollower, RunUpdate, fmt_eta, is_paused, read_sample, set_paused
 from screens.widgets import form
@@ -53,12 +53,7 @@ reopening shows it again.
 """
 
     FOCUS = "#distill-table"
-    BINDINGS = [
-        Binding("ctrl+s", "start", "Start"),
-        Binding("p", "pause", "Pause/resume"),
-        Binding("s", "stop", "Stop"),
-        Binding("x", "rejected", "Rejected"),
-    ]
+    BINDINGS = bindings("distill")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         fields = {f.key: f for f in FIELDS}
@@ -184,6 +179,15 @@ reopening shows it again.
             error = form.FormError("provider", f"--provider must be one of {', '.join(PROVIDERS)} "
                                                f"(got {flags.get('provider')!r})")
         return flags, error
+
+    def start_question(self) -> str | None:
+        flags, error = self.form_flags()
+        if error is not None:
+            form.show_error(self, "distill", error)
+            return None
+        form.clear_errors(self)
+        shown = "  ".join(f"{k}={v}" for k, v in flags.items()) or "the settings of config.yaml"
+        return f"Start a distillation? {shown}"
 
     def form_args(self) -> list[str]:
         return form.to_args(self.form_flags()[0])

@@ -15,11 +15,11 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 from textual.worker import get_current_worker
 
+from screens.actions import bindings
 from screens.base import View
 from screens.jobs import RunDir
 from sqlbench.training.tiny import PROMPT_TOKENS
@@ -91,7 +91,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
 """
 
     FOCUS = "#qs-run"
-    BINDINGS = [Binding("ctrl+r", "run", "Run quickstart")]
+    BINDINGS = bindings("quickstart")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         yield Static("The whole loop offline, in a few minutes on a laptop CPU.", classes="subtitle")
@@ -116,6 +116,16 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "qs-run":
             self.action_run()
+
+    def start_question(self) -> str | None:
+        if self.running:
+            self.app.notify("Quickstart is already running", severity="warning")
+            return None
+        return ("Run the quickstart? It builds the tiny student (cached), distills 16 bundled tasks, "
+                f"runs {GRPO_STEPS} GRPO steps and opens Chat on the result.")
+
+    def action_start(self) -> None:
+        self.action_run()
 
     def action_run(self) -> None:
         if self.running:

@@ -9,10 +9,10 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Select
 
+from screens.actions import bindings
 from screens.base import View
 from screens.jobs import RunDir, sample_outcome
 from screens.widgets.badge import badge
@@ -73,12 +73,7 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
 """
 
     FOCUS = "#rejected-table"
-    BINDINGS = [
-        Binding("v", "revalidate", "Re-validate"),
-        Binding("e", "export", "Export"),
-        Binding("slash", "search", "Search"),
-        Binding("f5", "reload", "Reload"),
-    ]
+    BINDINGS = bindings("rejected")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):

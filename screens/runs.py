@@ -8,10 +8,10 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from screens.actions import bindings
 from screens.base import View
 from screens.widgets.badge import status_badge
 
@@ -46,14 +46,7 @@ The list follows the folder: runs started from a shell appear within seconds.
 """
 
     FOCUS = "#runs-table"
-    BINDINGS = [
-        Binding("enter", "open_run", "Open"),
-        Binding("n", "new_distill", "New distill"),
-        Binding("t", "new_train", "New train"),
-        Binding("r", "resume_run", "Resume"),
-        Binding("s", "stop_run", "Stop"),
-        Binding("f5", "refresh", "Refresh"),
-    ]
+    BINDINGS = bindings("runs")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-root", classes="subtitle")
@@ -97,7 +90,7 @@ The list follows the folder: runs started from a shell appear within seconds.
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         # A newcomer's first screen is an empty runs folder: say where to begin.
-        hint = ("   no runs yet: press 7 for Quickstart (the whole loop, offline), or n for a distillation", "bold") \
+        hint = ("   no runs yet: press 7 (or F8) for Quickstart (the whole loop, offline), or n for a distillation", "bold") \
             if not rows else ("", "")
         self.query_one("#runs-root", Static).update(
             Text.assemble(("runs folder ", "dim"), str(self.root), ("   ", ""), (f"{len(rows)} runs", "dim"), hint)
@@ -185,7 +178,14 @@ The list follows the folder: runs started from a shell appear within seconds.
             self.app.notify(f"{run['id']} is {run['status']}: only interrupted runs can be resumed",
                             severity="warning")
             return
-        self.workbench.resume_run(Path(run["path"]))
+        from screens.modals import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.workbench.resume_run(Path(run["path"]))
+
+        self.app.push_screen(ConfirmScreen(f"Resume {run['id']}? Its own command runs again with the same "
+                                           "--run-dir.", yes="Resume", variant="primary"), done)
 
     def action_stop_run(self) -> None:
         run = self.selected()

@@ -41,6 +41,19 @@ async def _settle(pilot):
     await pilot.wait_for_scheduled_animations()
 
 
+async def _charts_drawn(pilot):
+    """Every chart on screen has drawn its data (they redraw on a timer, ≤ 2 Hz)."""
+    from screens.widgets.curve import Curve
+
+    def drawn() -> bool:
+        charts = [c for c in pilot.app.query(Curve) if c.display and c.region.height]
+        return bool(charts) and all(c.ys and not c._dirty and c._drawn_size == (c.content_size.width,
+                                                                               c.content_size.height)
+                                    for c in charts)
+
+    assert await wait_until(pilot, drawn)
+
+
 def test_runs(snap_compare, snap_app):
     async def before(pilot):
         await wait_until(pilot, lambda: pilot.app.views_mounted)
@@ -85,8 +98,8 @@ def test_train(snap_compare, snap_app):
         from pathlib import Path
 
         pilot.app.open_run(Path("runs") / TRAIN)
-        await wait_until(pilot, lambda: pilot.app.view("train").curves().get("reward") == 30)
-        await pilot.pause(0.8)  # the curves' redraw tick
+        await wait_until(pilot, lambda: pilot.app.view("train").curves().get("grpo:reward") == 30)
+        await _charts_drawn(pilot)
         await _settle(pilot)
 
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=before)
