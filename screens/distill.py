@@ -8,7 +8,7 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Input, Label, ProgressBar, Select
+from textual.widgets import Button, Collapsible, Input, Label, ProgressBar, Select
 
 from screens.actions import bindings
 from screens.base import View
@@ -57,16 +57,18 @@ reopening shows it again.
 
     def compose(self) -> ComposeResult:
         fields = {f.key: f for f in FIELDS}
-        for i, row in enumerate(ROWS):
-            with Horizontal(id="distill-form" if i == 0 else None, classes="form-row"):
-                for key in row:
-                    yield form.build("distill", fields[key])
-                if i == len(ROWS) - 1:
-                    yield Button("Start", id="distill-start", variant="primary")
-        with Horizontal(classes="run-row"):
+        # the form folds away while a run is followed (its title reopens it): room for the table
+        with Collapsible(title="New distillation", collapsed=False, id="distill-form", classes="job-form"):
+            for i, row in enumerate(ROWS):
+                with Horizontal(classes="form-row"):
+                    for key in row:
+                        yield form.build("distill", fields[key])
+                    if i == len(ROWS) - 1:
+                        yield Button("Start", id="distill-start", variant="primary")
+        with Horizontal(classes="run-row compact-row"):
             yield Label("No run attached — start one, or open one on Runs.", id="distill-run")
-            yield Button("Pause", id="distill-pause", disabled=True)
-            yield Button("Stop", id="distill-stop", variant="error", disabled=True)
+            yield Button("Pause", id="distill-pause", disabled=True, compact=True)
+            yield Button("Stop", id="distill-stop", variant="error", disabled=True, compact=True)
         with Horizontal(classes="progress-row", id="distill-progress-row"):
             # no indeterminate pulse while nothing is attached: hidden until a run is
             yield ProgressBar(id="distill-progress", show_eta=False, total=1)
@@ -82,9 +84,15 @@ reopening shows it again.
         self._eta = ""
         settings = self.workbench.settings.distill
         provider = self.query_one("#distill-provider", Select)
-        if settings.provider not in PROVIDERS:  # shown as it is, and refused on Start
+        from sqlbench.errors import SqlbenchError
+        from sqlbench.providers import canonical_name
+
+        try:
+            provider.value = canonical_name(settings.provider)
+        except SqlbenchError:  # shown as it is, outlined, and refused on Start
             provider.set_options([(p, p) for p in (*PROVIDERS, settings.provider)])
-        provider.value = settings.provider
+            provider.value = settings.provider
+            provider.add_class(form.ERROR_CLASS)
         self.query_one("#distill-model", Input).value = settings.model or ""
         self.query_one("#distill-base-url", Input).value = settings.base_url or ""
         self.query_one("#distill-dataset-repo-id", Input).value = settings.dataset_repo_id or ""
@@ -97,6 +105,7 @@ reopening shows it again.
         self.run_path = Path(path)
         self.follower = RunFollower(self.run_path, window=self.query_one(SampleTable).window)
         self.status, self.info, self._eta = "", {}, ""
+        self.query_one("#distill-form", Collapsible).collapsed = True
         self.query_one(SampleTable).reset()
         self.query_one(Counters).show({})
         self.query_one("#distill-eta", Label).update("")
@@ -175,14 +184,12 @@ reopening shows it again.
         flags, error = form.read(self, "distill", FIELDS)
         if error is None:
             error = check_job("distill", self.workbench.settings, flags)
-        if error is None and flags.get("provider") not in PROVIDERS:
-            error = form.FormError("provider", f"--provider must be one of {', '.join(PROVIDERS)} "
-                                               f"(got {flags.get('provider')!r})")
         return flags, error
 
     def start_question(self) -> str | None:
         flags, error = self.form_flags()
         if error is not None:
+            self.query_one("#distill-form", Collapsible).collapsed = False
             form.show_error(self, "distill", error)
             return None
         form.clear_errors(self)
@@ -193,11 +200,9 @@ reopening shows it again.
         return form.to_args(self.form_flags()[0])
 
     def action_start(self, extra: list[str] | None = None) -> None:
-        flags, error = self.form_flags()
-        if error is not None:
-            form.show_error(self, "distill", error)
+        if self.start_question() is None:
             return
-        form.clear_errors(self)
+        flags, _ = self.form_flags()
         job = self.workbench.start_job("distill", form.to_args(flags) + list(extra or []))
         if job is not None:
             self.attach(job.run_path)

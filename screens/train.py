@@ -161,7 +161,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
 
     def compose(self) -> ComposeResult:
         fields = {f.key: f for f in FIELDS}
-        with Collapsible(title="New training run", collapsed=False, id="train-form"):
+        with Collapsible(title="New training run", collapsed=False, id="train-form", classes="job-form"):
             for i, row in enumerate(ROWS):
                 with Horizontal(classes="form-row"):
                     for key in row:

@@ -284,6 +284,13 @@ def check_job(kind: str, settings: Any, flags: dict[str, Any]) -> FieldError | N
             apply_flags(settings, kind, {key: value})
         except SqlbenchError as e:
             return FieldError(key, str(e).replace("command line: ", ""))
+    if kind == "distill" and flags.get("provider"):
+        from sqlbench.providers import canonical_name
+
+        try:
+            canonical_name(str(flags["provider"]))
+        except SqlbenchError as e:
+            return FieldError("provider", f"--provider: {e}")
     dataset = flags.get("dataset_repo_id")
     if dataset:
         err = _check_dataset(str(dataset))

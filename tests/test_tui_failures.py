@@ -121,4 +121,29 @@ async def test_an_unknown_provider_in_config_is_shown_and_refused(tui_app, tmp_p
         await pilot.pause()
         await pilot.click("#distill-start")
         assert app.query_one("#distill-provider", Select).has_class("field-error")
-        assert any("--provider must be one of" in n.message for n in app._notifications)
+        assert any("unknown provider 'Foo'" in n.message for n in app._notifications)
+
+
+async def test_config_names_an_unknown_provider_instead_of_showing_another(tui_app, tmp_path):
+    from textual.widgets import Static
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("distill:\n  provider: Foo\n  limit: 5\n")
+    app = tui_app(config_path=str(cfg))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.action_show("config")
+        await pilot.pause()
+        provider = app.query_one("#cfg-distill-provider", Select)
+        assert provider.value == "Foo" and provider.has_class("field-error")
+        status = str(app.query_one("#config-status", Static).content)
+        assert "unknown provider 'Foo'" in status and "distill.provider" in status
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert "unknown provider 'Foo'" in str(app.query_one("#config-status", Static).content)
+        provider.value = "OpenAI"
+        app.query_one("#cfg-distill-limit", Input).value = "0"
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert not provider.has_class("field-error")
+        assert app.query_one("#cfg-distill-limit", Input).has_class("field-error")

@@ -141,7 +141,7 @@ def render_chart(title: str, series: Sequence[Series], width: int, height: int, 
         return 10 ** v if log else v
 
     labels = [fmt(real(ymax)), fmt(real((ymin + ymax) / 2)), fmt(real(ymin))]
-    gutter = min(9, max(len(x) for x in labels) + 1)
+    gutter = min(9, max(len(xlabel) + 1, max(len(x) for x in labels) + 1))
     pw = max(4, width - gutter - 1)
     dots_w, dots_h = pw * 2, rows * 4
     masks = [[0] * pw for _ in range(rows)]
