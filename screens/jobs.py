@@ -24,11 +24,17 @@ from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunDir, TailCu
 
 
 # ---- what a sample is, at a glance -----------------------------------------------------
+UNVERIFIED = "unverified"  # the data cannot tell right from wrong: neither valid nor a mismatch
+
+
 def sample_outcome(rec: dict[str, Any]) -> str:
-    """``valid``, ``failed`` (the teacher never answered) or the invalid verdict's reason."""
+    """``valid``, ``unverified``, ``failed`` (the teacher never answered) or the invalid
+    verdict's reason."""
     if rec.get("status") == "failed" or (rec.get("error") and not rec.get("verdict")):
         return "failed"
     verdict = rec.get("verdict") or {}
+    if UNVERIFIED in (rec.get("reason"), verdict.get("reason")):
+        return UNVERIFIED  # whatever a valid flag says: never counted as accepted here
     valid = rec.get("valid", verdict.get("valid"))
     if valid:
         return "valid"
@@ -111,8 +117,8 @@ class RunFollower:
     def counts(self) -> dict[str, Any]:
         valid = self.outcomes.get("valid", 0)
         failed = self.outcomes.get("failed", 0)
-        invalid = {k: v for k, v in self.outcomes.items() if k not in ("valid", "failed")}
-        return {"done": self.seq, "valid": valid, "failed": failed,
+        invalid = {k: v for k, v in self.outcomes.items() if k not in ("valid", "failed", UNVERIFIED)}
+        return {"done": self.seq, "valid": valid, "unverified": self.outcomes.get(UNVERIFIED, 0), "failed": failed,
                 "invalid": sum(invalid.values()), "invalid_by_reason": invalid}
 
 

@@ -20,12 +20,24 @@ from screens.widgets.sample_table import _short
 from screens.widgets.sql_diff import SampleDetail
 
 SHOWN = 1000  # rows in the table; the filter and the export see every sample
-OUTCOMES = ("failed", "format", "syntax", "execution", "timeout", "mismatch", "unsafe", "bad_context", "gold_error")
+OUTCOMES = ("failed", "format", "syntax", "execution", "timeout", "mismatch", "unverified", "unsafe", "bad_context",
+            "gold_error")
+FOLLOW_S = 1.0  # a running distillation's new rejections join at most once a second
 
 
 def rejected_samples(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, record) of every sample that is not valid."""
     return [(i, r) for i, r in enumerate(RunDir(path).iter_records("samples")) if sample_outcome(r) != "valid"]
+
+
+def reason_options(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """``mismatch (12)``: each reason with its count, the ones present first."""
+    from collections import Counter
+
+    counts = Counter(sample_outcome(r) for _, r in rows)
+    order = sorted(OUTCOMES, key=lambda o: (-counts.get(o, 0), OUTCOMES.index(o)))
+    extra = [o for o in counts if o not in OUTCOMES]
+    return [(f"{o} ({counts.get(o, 0)})", o) for o in [*order, *extra]]
 
 
 def matches(rec: dict[str, Any], reason: str | None, search: str) -> bool:
@@ -97,20 +109,56 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
 
     # ---- loading / filtering -------------------------------------------------------------
     def load(self, path: Path) -> None:
+        new_run = Path(path) != self.run_path
         self.run_path = Path(path)
         self.overrides.clear()
+        self.all = []
+        if new_run:  # another run: its own reasons, not the last run's filter
+            self.query_one("#rejected-reason", Select).clear()
+            self.query_one("#rejected-search", Input).value = ""
         self.query_one("#rejected-run", Label).update(Text.assemble((self.run_path.name, "bold"), ("  loading…", "dim")))
         self._load(self.run_path)
 
     @work(thread=True, exclusive=True, group="rejected-load")
     def _load(self, path: Path) -> None:
-        rows = rejected_samples(path)
-        self.app.call_from_thread(self._loaded, path, rows)
+        """Read the run's samples, then keep reading while its job runs (a live
+        distillation's rejections join as they are written)."""
+        import time
+
+        from textual.worker import get_current_worker
+
+        from sqlbench.runs import TailCursor
+
+        run, cursor, seq = RunDir(path), TailCursor(), 0
+        worker = get_current_worker()
+        first = True
+        while not worker.is_cancelled:
+            rows = []
+            while True:
+                got = run.tail("samples", cursor, max_records=5000)
+                for rec in got:
+                    if sample_outcome(rec) != "valid":
+                        rows.append((seq, rec))
+                    seq += 1
+                if len(got) < 5000:
+                    break
+            if rows or first:
+                self.app.call_from_thread(self._loaded, path, rows)
+            first = False
+            if not self.workbench.live or run.status not in ("running", "starting"):
+                return
+            time.sleep(FOLLOW_S)
 
     def _loaded(self, path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
         if path != self.run_path:
             return
-        self.all = rows
+        self.all.extend(rows)
+        reason = self.query_one("#rejected-reason", Select)
+        keep = reason.value
+        with reason.prevent(Select.Changed):
+            reason.set_options(reason_options(self.all))
+            if isinstance(keep, str):
+                reason.value = keep
         self.apply_filter()
 
     @property
@@ -126,10 +174,13 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
         reason, search = self.reason, self.search
         self.filtered = [(i, r) for i, r in self.all if matches(r, reason, search)]
         table = self.query_one("#rejected-table", DataTable)
+        keep = table.cursor_row
         table.clear()
         for seq, rec in self.filtered[:SHOWN]:
             table.add_row(Text(str(seq + 1), style="dim"), _short(rec.get("task_id"), 12),
-                          badge(sample_outcome(rec)), _short(rec.get("question"), 50), key=str(seq))
+                          badge(sample_outcome(rec)), _short(rec.get("question"), 120), key=str(seq))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
         if self.run_path is not None:
             shown = f" (showing {SHOWN})" if len(self.filtered) > SHOWN else ""
             what = f"{reason} " if reason else ""
