@@ -53,6 +53,20 @@ class View(Vertical):
             text.append("  " + failure_line(info), style="red")
         return text
 
+    def job_pid(self) -> int | None:
+        """The followed run's job process while it runs (its launch record's until the
+        job writes run.json), for the load line; None otherwise."""
+        status = getattr(self, "status", "")
+        path = getattr(self, "run_path", None)
+        if path is None or status not in ("running", "starting"):
+            return None
+        pid = (getattr(self, "info", None) or {}).get("pid")
+        if not pid:
+            from sqlbench.jobs import launch_info
+
+            pid = launch_info(path).get("pid")
+        return int(pid) if pid else None
+
     def note_status(self, path: Path, status: str, info: dict[str, Any]) -> None:
         """A toast when the followed run ends badly (once per run and status)."""
         key = (Path(path), status)

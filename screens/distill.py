@@ -15,6 +15,7 @@ from screens.base import View
 from screens.jobs import RunFollower, RunUpdate, fmt_eta, is_paused, read_sample, set_paused
 from screens.widgets import form
 from screens.widgets.form import Field
+from screens.widgets.load import LoadLine
 from screens.widgets.counters import Counters
 from screens.widgets.sample_table import SampleTable
 
@@ -73,6 +74,7 @@ reopening shows it again.
             # no indeterminate pulse while nothing is attached: hidden until a run is
             yield ProgressBar(id="distill-progress", show_eta=False, total=1)
             yield Label("", id="distill-eta")
+            yield LoadLine(self.job_pid, id="distill-load")
         yield Counters(id="distill-counters")
         yield SampleTable(id="distill-table")
 

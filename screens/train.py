@@ -20,6 +20,7 @@ from screens.jobs import RunFollower, RunUpdate, fmt_eta
 from screens.widgets import form
 from screens.widgets.curve import PALETTE, Curve
 from screens.widgets.form import Field
+from screens.widgets.load import LoadLine
 
 POLL_S = 0.25
 # (metric key, title) shown by default, in this order; rewards/<fn>/mean follow the total.
@@ -175,6 +176,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
             # no indeterminate pulse while nothing is attached: hidden until a run is
             yield ProgressBar(id="train-progress", show_eta=False, total=1)
             yield Label("", id="train-eta")
+            yield LoadLine(self.job_pid, id="train-load")
         with Horizontal(id="train-tools", classes="compact-row"):
             yield Input(placeholder="filter metrics (blank: main)", id="train-filter", compact=True)
             yield Checkbox("Smooth", id="train-smooth", compact=True)

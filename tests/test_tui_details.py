@@ -112,3 +112,90 @@ async def test_chat_sampling_fields_greedy_by_default_and_checked(tui_app):
         assert chat.sampling() is None
         assert app.query_one("#chat-max-tokens", Input).has_class("field-error")
         assert await wait_until(pilot, lambda: any("max-new-tokens" in n.message for n in app._notifications))
+
+
+def test_load_of_a_process_tree_and_competing_jobs():
+    import subprocess
+    import sys
+
+    from sqlbench import sysload
+
+    code = "import time\nt = time.time()\nwhile time.time() - t < 30: pass"
+    busy = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        sampler = sysload.LoadSampler()
+        first = sampler.sample(busy.pid)
+        assert first is not None and first.cpu_percent is None and first.rss_bytes > 1_000_000
+        import time
+
+        deadline = time.monotonic() + 10
+        load = sampler.sample(busy.pid)
+        while (load.cpu_percent or 0) < 20 and time.monotonic() < deadline:  # a busy loop shows as busy
+            load = sampler.sample(busy.pid)
+        assert load.cpu_percent >= 20 and load.cores
+        assert busy.pid in sysload.descendants(os.getppid()) or busy.pid in sysload.descendants(os.getpid())
+    finally:
+        busy.kill()
+        busy.wait()
+    assert sampler.sample(busy.pid) is None  # gone: no reading, no error
+    assert sysload.fmt_bytes(1536 * 1024 * 1024) == "1.5 GB"
+
+
+async def test_the_load_line_shows_a_running_jobs_cpu_and_rss(tui_app, tui_runs):
+    import subprocess
+    import sys
+
+    from screens.widgets.load import LoadLine
+
+    run = RunDir.create(tui_runs / "20260103-000000-distill", "distill", {})
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    run.update_info(pid=proc.pid)
+    try:
+        app = tui_app(live=True)
+        async with app.run_test(size=SIZE) as pilot:
+            assert await wait_until(pilot, lambda: app.views_mounted)
+            app.open_run(run.path)
+            line = app.query_one("#distill-load", LoadLine)
+            assert await wait_until(pilot, lambda: "rss" in line.last.plain and "%" in line.last.plain, timeout=15)
+            assert "cpu" in line.last.plain and "core" in line.last.plain
+    finally:
+        proc.kill()
+        proc.wait()
+        run.finish()
+
+
+def test_two_busy_jobs_on_the_same_core_are_named_as_competing():
+    import subprocess
+    import sys
+    import time
+
+    from sqlbench import sysload
+
+    code = "import time\nt = time.time()\nwhile time.time() - t < 30: pass"
+    # argv as a `sqlbench train` job shows it (the process itself just spins)
+    jobs = [subprocess.Popen(["bash", "-c", f'exec -a sqlbench {sys.executable} -c "{code}" train'])
+            for _ in range(2)]
+    try:
+        for j in jobs:
+            os.sched_setaffinity(j.pid, {0})
+        assert await_jobs(lambda: all(p.pid in sysload.sqlbench_jobs() for p in jobs))
+        sampler = sysload.LoadSampler()
+        found: list = []
+        deadline = time.monotonic() + 15
+        while not found and time.monotonic() < deadline:
+            found = [c for c in sysload.competitors(jobs[0].pid, sampler, busy=10) if c.pid == jobs[1].pid]
+        assert found and found[0].command == "train"
+    finally:
+        for j in jobs:
+            j.kill()
+            j.wait()
+
+
+def await_jobs(cond, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+    return cond()
