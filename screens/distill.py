@@ -43,8 +43,12 @@ answer in the SQL sandbox, and keep the valid ones. The job runs as a separate
 process (`sqlbench distill --run-dir …`): closing the workbench never stops it, and
 reopening shows it again.
 
-* **Start** runs a new distillation with the provider/model/dataset/limit above
-  (blank fields: the values in config.yaml, see *Config*).
+* **The form** (folded while a run is followed; its title opens it): provider, model,
+  base_url, dataset (a file, a folder, a distill run or a Hub `owner/name`) and limit;
+  blank fields take config.yaml's values. The engine checks it before anything starts
+  and outlines the field at fault. **Start** starts at once; `ctrl+s` asks first.
+* A run that fails says why in the header (and a toast), even one that died before
+  writing `run.json`. The load line shows the job's CPU, memory and GPU.
 * Open a run on *Runs* to attach to it; the table follows the newest samples
   (the last 1,000 are kept on screen, every sample stays on disk).
 * **Enter** on a row opens the sample: question, schema, reasoning, candidate SQL beside
@@ -127,6 +131,10 @@ reopening shows it again.
         if upd.status not in ("running", "starting"):
             self.workbench.stopping.discard(self.run_path)
         self.query_one(SampleTable).add_samples(upd.samples)
+        for ev in upd.events:  # the job's own word about its input (duplicate or torn tasks)
+            if ev.get("type") == "input_warning":
+                self.app.notify(str(ev.get("message") or ev.get("detail") or ev), title="input", severity="warning",
+                                timeout=10)
         counts = follower.counts()
         progress = follower.progress
         paused = upd.status == "running" and is_paused(follower.path)

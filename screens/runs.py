@@ -78,6 +78,7 @@ The list follows the folder: runs started from a shell appear within seconds.
             Button("Resume", id="runs-resume"),
             Button("Stop", id="runs-stop", variant="error"),
         ])
+        self._update_buttons()
 
     @property
     def root(self) -> Path:
@@ -113,6 +114,7 @@ The list follows the folder: runs started from a shell appear within seconds.
                     for col, cell in zip(("run", "kind", "status", "started", "brief"), self._cells(r)):
                         table.update_cell(r["id"], col, cell)
         self.rows = new
+        self._update_buttons()
 
     @staticmethod
     def _cells(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -137,6 +139,19 @@ The list follows the folder: runs started from a shell appear within seconds.
     def selected(self) -> dict[str, Any] | None:
         rid = self.selected_id()
         return self.rows.get(rid) if rid else None
+
+    def _update_buttons(self) -> None:
+        """Resume only for an interrupted run, Stop only for a running one."""
+        run = self.selected()
+        status = run["status"] if run else ""
+        for bid, ok in (("#runs-open", run is not None), ("#runs-resume", status == "interrupted"),
+                        ("#runs-stop", status in ("running", "starting"))):
+            hits = self.query(bid)
+            if hits:
+                hits.first().disabled = not ok
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._update_buttons()
 
     # ---- actions ----------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
