@@ -83,6 +83,7 @@ class SqlbenchApp(App):
         self._mounting = False
         self.stopping: set[Path] = set()  # runs told to stop whose job has not ended yet
         self.keymap: dict[str, str] = {}  # config.yaml's keys: remappings in force
+        self.active_tab = initial
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
@@ -240,7 +241,12 @@ class SqlbenchApp(App):
 
     def action_show(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.active_tab = tab
         self.call_after_refresh(self._focus_view, tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # a plain attribute: reader threads check it (Rejected tails a live run only when shown)
+        self.active_tab = event.pane.id or ""
 
     def _focus_view(self, tab: str) -> None:
         view = self.view(tab)

@@ -133,6 +133,9 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
         worker = get_current_worker()
         first = True
         while not worker.is_cancelled:
+            if not first and getattr(self.workbench, "active_tab", "rejected") != "rejected":
+                time.sleep(FOLLOW_S)  # out of sight: nothing read, nothing held; catches up when shown
+                continue
             rows = []
             while True:
                 got = run.tail("samples", cursor, max_records=5000)
@@ -152,14 +155,33 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
     def _loaded(self, path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
         if path != self.run_path:
             return
+        appending = bool(self.all)
         self.all.extend(rows)
+        self._update_reasons()
+        table = self.query_one("#rejected-table", DataTable)
+        if appending and not self.reason and not self.search:
+            # a live run's new rejections: appended (up to the table's window), never a rebuild a second
+            self.filtered.extend(rows)
+            for seq, rec in rows[:max(0, SHOWN - table.row_count)]:
+                table.add_row(Text(str(seq + 1), style="dim"), _short(rec.get("task_id"), 12),
+                              badge(sample_outcome(rec)), _short(rec.get("question"), 120), key=str(seq))
+            self._show_count()
+        else:
+            self.apply_filter()
+
+    def _update_reasons(self) -> None:
+        """The reason filter's options with this run's counts, keeping the choice."""
+        from textual.css.query import NoMatches
+
         reason = self.query_one("#rejected-reason", Select)
         keep = reason.value
-        with reason.prevent(Select.Changed):
-            reason.set_options(reason_options(self.all))
-            if isinstance(keep, str):
-                reason.value = keep
-        self.apply_filter()
+        try:
+            with reason.prevent(Select.Changed):
+                reason.set_options(reason_options(self.all))
+                if isinstance(keep, str):
+                    reason.value = keep
+        except NoMatches:  # the Select is still being built (a run opened as the tabs mount)
+            self.call_after_refresh(self._update_reasons)
 
     @property
     def reason(self) -> str | None:
@@ -181,6 +203,11 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
                           badge(sample_outcome(rec)), _short(rec.get("question"), 120), key=str(seq))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
+        self._show_count()
+        self.show_selected()
+
+    def _show_count(self) -> None:
+        reason, search = self.reason, self.search
         if self.run_path is not None:
             shown = f" (showing {SHOWN})" if len(self.filtered) > SHOWN else ""
             what = f"{reason} " if reason else ""
@@ -189,7 +216,6 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
                 (f"   {len(self.filtered)} {what}of {len(self.all)} rejected{shown}", "dim"),
                 (f"   search: {search!r}" if search else "", "dim"),
             ))
-        self.show_selected()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "rejected-reason":

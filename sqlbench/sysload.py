@@ -45,17 +45,15 @@ class LoadSampler:
 
     _last: dict[int, tuple[float, int]] = field(default_factory=dict)
 
-    def sample(self, pid: int) -> ProcLoad | None:
-        tree = [pid, *descendants(pid)]
-        ticks, rss = 0, 0
-        for p in tree:
-            stat = _stat(p)
-            if stat is None:
-                if p == pid:
-                    return None
-                continue
-            ticks += stat[0]
-            rss += _rss(p)
+    def sample(self, pid: int, table: dict[int, tuple[int, int]] | None = None) -> ProcLoad | None:
+        """``pid`` and its descendants; ``table`` (from :func:`process_table`) spares a
+        second scan of /proc when several processes are sampled at once."""
+        table = process_table() if table is None else table
+        if pid not in table:
+            return None
+        tree = [pid, *descendants(pid, table)]
+        ticks = sum(table[p][0] for p in tree if p in table)
+        rss = sum(_rss(p) for p in tree)
         now = time.monotonic()
         cpu = None
         prev = self._last.get(pid)
@@ -64,8 +62,8 @@ class LoadSampler:
         self._last[pid] = (now, ticks)
         return ProcLoad(pid, cpu, rss, affinity(pid))
 
-    def cpu_of(self, pid: int) -> float | None:
-        load = self.sample(pid)
+    def cpu_of(self, pid: int, table: dict[int, tuple[int, int]] | None = None) -> float | None:
+        load = self.sample(pid, table)
         return load.cpu_percent if load else None
 
 
@@ -90,18 +88,26 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (validator workers, a tokenizer's threads live inside)."""
-    children: dict[int, list[int]] = {}
+def process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (cpu ticks, parent pid) of every process: one pass over /proc."""
+    table: dict[int, tuple[int, int]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return []
+        return table
     for name in entries:
         if name.isdigit():
             st = _stat(int(name))
             if st is not None:
-                children.setdefault(st[1], []).append(int(name))
+                table[int(name)] = st
+    return table
+
+
+def descendants(pid: int, table: dict[int, tuple[int, int]] | None = None) -> list[int]:
+    """Every process below ``pid`` (validator workers, a tokenizer's threads live inside)."""
+    children: dict[int, list[int]] = {}
+    for p, (_, ppid) in (process_table() if table is None else table).items():
+        children.setdefault(ppid, []).append(p)
     out, todo = [], [pid]
     while todo:
         for c in children.get(todo.pop(), []):
@@ -141,15 +147,17 @@ def sqlbench_jobs() -> dict[int, str]:
     return out
 
 
-def competitors(pid: int, sampler: LoadSampler, busy: float = 50.0) -> list[Competitor]:
+def competitors(pid: int, sampler: LoadSampler, busy: float = 50.0,
+                table: dict[int, tuple[int, int]] | None = None) -> list[Competitor]:
     """Other sqlbench jobs busy (≥ ``busy`` % of a core) on cores ``pid`` may use."""
+    table = process_table() if table is None else table
     mine = affinity(pid)
-    own = {pid, *descendants(pid)}
+    own = {pid, *descendants(pid, table)}
     out = []
     for other, cmd in sqlbench_jobs().items():
         if other in own or not (affinity(other) & mine):
             continue
-        cpu = sampler.cpu_of(other)
+        cpu = sampler.cpu_of(other, table)
         if cpu is None or cpu >= busy:
             out.append(Competitor(other, cmd, cpu))
     return out

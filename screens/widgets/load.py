@@ -12,6 +12,7 @@ from textual.widgets import Label
 
 SAMPLE_S = 1.0
 GPU_EVERY = 3  # nvidia-smi is a process launch: every third sample
+RIVALS_EVERY = 3  # reading every process's command line: every third sample
 
 
 class LoadLine(Label):
@@ -23,6 +24,7 @@ class LoadLine(Label):
         self.sampler = None
         self._n = 0
         self._gpu: list = []
+        self._rivals: list = []
         self.last: Text = Text()
 
     def on_mount(self) -> None:
@@ -44,12 +46,14 @@ class LoadLine(Label):
 
         if self.sampler is None:
             self.sampler = sysload.LoadSampler()
-        load = self.sampler.sample(pid)
+        table = sysload.process_table()  # one pass over /proc serves every reading below
+        load = self.sampler.sample(pid, table)
         if self._n % GPU_EVERY == 0:
             self._gpu = sysload.gpu_load()
+        if self._n % RIVALS_EVERY == 0:
+            self._rivals = sysload.competitors(pid, self.sampler, table=table) if load is not None else []
         self._n += 1
-        rivals = sysload.competitors(pid, self.sampler) if load is not None else []
-        self.app.call_from_thread(self.show, load, self._gpu, rivals)
+        self.app.call_from_thread(self.show, load, self._gpu, self._rivals)
 
     def show(self, load, gpus, rivals) -> None:
         from sqlbench.sysload import fmt_bytes
