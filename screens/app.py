@@ -292,6 +292,7 @@ class SqlbenchApp(App):
         return job
 
     def resume_run(self, path: Path) -> None:
+        self.stopping.discard(Path(path))  # a stop asked earlier is over: the run goes on
         try:
             job = self.jobs.resume(path)
         except OSError as e:

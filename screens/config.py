@@ -391,6 +391,7 @@ secrets in `.env`.
         try:
             self.workbench.settings = load_settings(self.workbench.config_path or (self.path if self.path.exists() else None))
             self.workbench.startup_error = None
+            self.workbench.apply_keys(self.workbench.settings.keys)  # remapped keys apply at once
         except Exception as e:
             self._status(str(e), ok=False)
             return
