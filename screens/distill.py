@@ -112,6 +112,7 @@ reopening shows it again.
         self.follower = RunFollower(self.run_path, window=self.query_one(SampleTable).window)
         self.status, self.info, self._eta = "", {}, ""
         self.query_one("#distill-form", Collapsible).collapsed = True
+        self.call_after_refresh(self._focus_after_fold)
         self.query_one(SampleTable).reset()
         self.query_one(Counters).show({})
         self.query_one("#distill-eta", Label).update("")
@@ -166,6 +167,13 @@ reopening shows it again.
         stopping = self.run_path in self.workbench.stopping
         pause.disabled = status != "running" or stopping  # only a running job reads the pause file
         self.query_one("#distill-stop", Button).disabled = not live or stopping
+
+    def _focus_after_fold(self) -> None:
+        """The folded form took the focus with it (the Start button): hand it to the run's
+        table, where this screen's keys work."""
+        focused = self.app.focused
+        if focused is None or self.query_one("#distill-form") in focused.ancestors:
+            self.query_one(SampleTable).focus()
 
     # ---- actions ----------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:

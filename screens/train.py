@@ -223,6 +223,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         self.query_one("#train-progress-row").display = True
         self.query_one("#train-eta", Label).update("")
         self.query_one("#train-form", Collapsible).collapsed = True  # room for the curves
+        self.call_after_refresh(self._focus_after_fold)
         self.query_one("#train-run", Label).update(Text.assemble((self.run_path.name, "bold"), ("  attaching…", "dim")))
         self.query_one("#train-stop", Button).disabled = True
         self._show_compare_legend()
@@ -433,6 +434,13 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
             t.append(f"   {'ABCDEFG'[i]} ", style=f"bold {PALETTE[i]}")
             t.append(p.name)
         label.update(t)
+
+    def _focus_after_fold(self) -> None:
+        """The folded form took the focus with it (the Start button): hand it to the run's
+        table, where this screen's keys work."""
+        focused = self.app.focused
+        if focused is None or self.query_one("#train-form") in focused.ancestors:
+            self.query_one("#train-completions").focus()
 
     # ---- actions ----------------------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
