@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+from screens.actions import ACTIONS, ESC_DIGITS, bindings, keymap_errors
+from screens.actions import title as action_title
 from screens.base import View
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ TABS = (
 )
 
 
+ESC_TABS = {key: tab for key, (tab, _, _) in zip(ESC_DIGITS, TABS)}
+
+
 def view_class(spec: str) -> type[View]:
     import importlib
 
@@ -52,14 +56,7 @@ class SqlbenchApp(App):
     TITLE = "sqlbench"
     SUB_TITLE = "teach small models SQL, with visible reasoning"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
-        *(Binding(str(i), f"show('{tab}')", title, show=False) for i, (tab, title, _) in enumerate(TABS, 1)),
-        # alt+N works even while typing in a text field
-        *(Binding(f"alt+{i}", f"show('{tab}')", title, show=False, priority=True)
-          for i, (tab, title, _) in enumerate(TABS, 1)),
-        Binding("f1", "help", "Help"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-    ]
+    BINDINGS = bindings("app")  # from the action registry (screens/actions.py), like every view's
 
     def __init__(
         self,
@@ -84,6 +81,9 @@ class SqlbenchApp(App):
         self._jobs_lock = threading.Lock()  # first use may come from a worker (Quickstart)
         self._views_ready = asyncio.Event()  # set once every tab's view is mounted
         self._mounting = False
+        self.stopping: set[Path] = set()  # runs told to stop whose job has not ended yet
+        self.keymap: dict[str, str] = {}  # config.yaml's keys: remappings in force
+        self.active_tab = initial
         self.initial = initial
         # live=False: read run directories once and stop polling (tests, screenshots)
         self.live = live
@@ -166,6 +166,17 @@ class SqlbenchApp(App):
     def _report_config_error(self) -> None:
         if self.startup_error:
             self.notify(self.startup_error, title="config.yaml", severity="error", timeout=10)
+        self.apply_keys(self.settings.keys)
+
+    def apply_keys(self, keys: dict[str, str]) -> None:
+        """config.yaml's ``keys:`` (action id -> keys) over the registry's defaults; an
+        unknown id is named like any unknown config key, and nothing is remapped."""
+        error = keymap_errors(keys)
+        if error:
+            self.notify(f"config.yaml: {error}", title="config.yaml", severity="error", timeout=10)
+            return
+        self.keymap = dict(keys)
+        self.set_keymap(self.keymap)
 
     async def _mount_other_views(self) -> None:
         self._mounting = True
@@ -204,6 +215,18 @@ class SqlbenchApp(App):
             except MountError:
                 return
 
+    async def on_event(self, event) -> None:
+        # alt+digit from a terminal that sends ESC+digit (tmux, xterm) reaches Textual as a
+        # printable character (¡ ™ £ ¢ ∞ § ¶), which a focused text field would take before
+        # any binding: switch tabs here, before it gets there.
+        from textual import events
+
+        if isinstance(event, events.Key) and not event.is_forwarded and event.key in ESC_TABS:
+            if len(self.screen_stack) == 1:  # not under a dialog
+                self.action_show(ESC_TABS[event.key])
+            return
+        await super().on_event(event)
+
     # ---- navigation ---------------------------------------------------------------------
     @property
     def views_mounted(self) -> bool:
@@ -218,7 +241,12 @@ class SqlbenchApp(App):
 
     def action_show(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.active_tab = tab
         self.call_after_refresh(self._focus_view, tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # a plain attribute: reader threads check it (Rejected tails a live run only when shown)
+        self.active_tab = event.pane.id or ""
 
     def _focus_view(self, tab: str) -> None:
         view = self.view(tab)
@@ -264,6 +292,7 @@ class SqlbenchApp(App):
         return job
 
     def resume_run(self, path: Path) -> None:
+        self.stopping.discard(Path(path))  # a stop asked earlier is over: the run goes on
         try:
             job = self.jobs.resume(path)
         except OSError as e:
@@ -286,9 +315,11 @@ class SqlbenchApp(App):
             if not yes:
                 return
             if stop(path):
+                self.stopping.add(Path(path))
                 self.notify(f"stopping {path.name} (it ends as interrupted; resume it from Runs)")
             elif own is not None and own.alive:
                 own.process.terminate()
+                self.stopping.add(Path(path))
                 self.notify(f"stopping {path.name}")
             else:
                 self.notify(f"{path.name} was no longer running", severity="warning")
@@ -314,37 +345,27 @@ class SqlbenchApp(App):
             done,
         )
 
-    # ---- command palette: every action ------------------------------------------------------
+    # ---- command palette: every action of the registry ----------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from screens.actions import key_of
+
         yield from super().get_system_commands(screen)
-        for i, (tab, title, _) in enumerate(TABS, 1):
-            yield SystemCommand(f"Go to {title}", f"show the {title} screen (key {i})",
-                                lambda tab=tab: self.action_show(tab))
-        v = self.view
-        yield SystemCommand("Help for this screen", "F1", self.action_help)
-        yield SystemCommand("Runs: open selected run", "follow it on Distill or Train", lambda: v("runs").action_open_run())
-        yield SystemCommand("Runs: resume selected run", "rerun an interrupted run with its --run-dir",
-                            lambda: v("runs").action_resume_run())
-        yield SystemCommand("Runs: stop selected run", "SIGTERM after confirming", lambda: v("runs").action_stop_run())
-        yield SystemCommand("Runs: refresh", "rescan the runs folder", lambda: v("runs").action_refresh())
-        yield SystemCommand("Config: validate", "check the form with the engine's settings models",
-                            lambda: v("config").action_validate())
-        yield SystemCommand("Config: save", "write config.yaml (and secrets to .env)", lambda: v("config").action_save())
-        yield SystemCommand("Distill: start", "a new distillation from the Distill form",
-                            lambda: (self.action_show("distill"), v("distill").action_start()))
-        yield SystemCommand("Distill: pause / resume", "toggle RUN/pause", lambda: v("distill").action_pause())
-        yield SystemCommand("Distill: stop", "SIGTERM after confirming", lambda: v("distill").action_stop())
-        yield SystemCommand("Rejected: re-validate sample", "run the validator again on the selected sample",
-                            lambda: v("rejected").action_revalidate())
-        yield SystemCommand("Rejected: export filtered", "write the filtered samples to a JSONL file",
-                            lambda: v("rejected").action_export())
-        yield SystemCommand("Train: start", "a new training run from the Train form",
-                            lambda: (self.action_show("train"), v("train").action_start()))
-        yield SystemCommand("Train: stop", "SIGTERM after confirming", lambda: v("train").action_stop())
-        yield SystemCommand("Chat: load model", "load the model named on the Chat screen", lambda: v("chat").action_load())
-        yield SystemCommand("Chat: new conversation", "forget the conversation so far", lambda: v("chat").action_reset())
-        yield SystemCommand("Quickstart: run the offline loop", "tiny model → distill → GRPO → chat",
-                            lambda: (self.action_show("quickstart"), v("quickstart").action_run()))
+        for a in ACTIONS:
+            if a.palette and a.id not in ("app.quit",):
+                yield SystemCommand(action_title(a), f"{a.help} ({key_of(a.id, self.keymap)})",
+                                    lambda a=a: self.call_later(self.run_registered, a.id))
+
+    async def run_registered(self, action_id: str) -> None:
+        """Run a registry action on its own view (switching to that tab first)."""
+        from screens.actions import BY_ID
+
+        a = BY_ID[action_id]
+        if a.scope == "app":
+            await self.run_action(a.action)
+            return
+        if self.query_one(TabbedContent).active != a.scope:
+            self.action_show(a.scope)
+        await self.run_action(a.action, self.view(a.scope))
 
 
 def run_app(args: argparse.Namespace | None = None) -> int:

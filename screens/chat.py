@@ -9,10 +9,10 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Collapsible, DataTable, Input, Label, Static
 
+from screens.actions import bindings
 from screens.base import View
 from screens.widgets.sql_diff import sql_syntax
 
@@ -53,6 +53,11 @@ class ChatTurn(Vertical):
             self.parts.update(think=think, sql=sql)
             self.add([])
 
+    def no_sql(self) -> None:
+        """Said in words: an answer without parsable SQL runs nothing, and shows nothing."""
+        self.mount(Static(Text("no SQL found in this answer (no <sql>…</sql> block): nothing was run",
+                               style="bold yellow"), classes="chat-nosql"))
+
     def finish(self, status: str, *, collapse: bool = True) -> None:
         self.query_one(".chat-status", Label).update(Text(status, style="dim"))
         if collapse and self.parts["sql"].strip():
@@ -86,17 +91,17 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
 """
 
     FOCUS = "#chat-log"
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel generation"),
-        Binding("slash", "ask_focus", "Ask"),
-        Binding("ctrl+l", "load", "Load model"),
-        Binding("ctrl+n", "reset", "New conversation"),
-    ]
+    BINDINGS = bindings("chat")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
-            yield Input(placeholder="model folder, run dir or Hub id (blank: tiny student)", id="chat-model")
-            yield Input(placeholder="database to run answers on, read-only (optional)", id="chat-db")
+            for w in (Input(placeholder="folder, run dir, Hub id (blank: tiny)", id="chat-model"),
+                      Input(placeholder="SQLite/DuckDB file or postgresql:// (optional)", id="chat-db"),
+                      Input("0", id="chat-temperature", type="number", classes="chat-narrow"),
+                      Input(id="chat-max-tokens", type="integer", classes="chat-narrow")):
+                w.border_title = {"chat-model": "model", "chat-db": "database (read-only)",
+                                  "chat-temperature": "temperature", "chat-max-tokens": "max tokens"}[w.id or ""]
+                yield w
             yield Button("Load", id="chat-load", variant="primary")
         yield Label("No model loaded — Load one, or just ask (loads the model above first).", id="chat-status")
         yield VerticalScroll(id="chat-log")
@@ -110,7 +115,34 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         s = self.workbench.settings.chat
         self.query_one("#chat-model", Input).value = s.model or ""
         self.query_one("#chat-db", Input).value = s.db or ""
+        self.query_one("#chat-max-tokens", Input).value = str(s.max_new_tokens)
         self._load_lock = threading.Lock()
+        self.answer_listeners: list[Any] = []  # one-shot callbacks(turn, answer, result) (Quickstart)
+
+    def sampling(self) -> Any:
+        """The workbench's settings with this screen's temperature (0: greedy, the default
+        here) and max tokens, checked by the settings models; None (field outlined, toast)
+        when refused."""
+        from screens.widgets import form
+        from sqlbench.config import apply_flags
+        from sqlbench.errors import SqlbenchError
+        from sqlbench.jobs import FieldError
+
+        settings = self.workbench.settings
+        for fid, section, key, kind in (("chat-temperature", "", "temperature", float),
+                                        ("chat-max-tokens", "chat", "max_new_tokens", int)):
+            raw = self.query_one(f"#{fid}", Input).value.strip()
+            if not raw:
+                continue
+            try:
+                settings = apply_flags(settings, section, {key: kind(raw)})
+            except (ValueError, SqlbenchError) as e:
+                field = "temperature" if key == "temperature" else "max_tokens"
+                form.show_error(self, "chat", FieldError(field, str(e).replace("command line: ", "")
+                                                         if isinstance(e, SqlbenchError) else f"{key}: {raw!r}"))
+                return None
+        form.clear_errors(self)
+        return settings
 
     def spec(self) -> tuple[str, str]:
         return (self.query_one("#chat-model", Input).value.strip(), self.query_one("#chat-db", Input).value.strip())
@@ -128,6 +160,7 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         model, db = self.spec()
         self._status(f"loading {model or 'the tiny offline student'}…", "cyan")
         self._load(model, db, then_ask)
+        self.action_ask_focus()  # what the user types next is the question, never the path
 
     @work(thread=True, exclusive=True, group="chat-load")
     def _load(self, model: str, db: str, then_ask: str | None) -> None:
@@ -149,6 +182,9 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         self.loaded_spec = None
         self._status(message, "red")
         self.app.notify(message, title="Chat", severity="error")
+        listeners, self.answer_listeners = self.answer_listeners, []
+        for listener in listeners:  # no answer will come
+            listener(None, None, None)
 
     def _loaded(self, session: Any, spec: tuple[str, str], seconds: float, then_ask: str | None) -> None:
         self.session, self.loaded_spec = session, spec
@@ -179,6 +215,10 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         if self.session is None or self.loaded_spec != self.spec():
             self.action_load(then_ask=question)
             return
+        settings = self.sampling()
+        if settings is None:
+            return
+        self.session.settings = settings  # sampling applies from this question on, no reload
         self.generating = True
         turn = ChatTurn(question)
         self.current = turn
@@ -227,9 +267,14 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         if answer is not None:
             turn.settle(answer.think, answer.sql)
         turn.finish(stats)
+        if answer is not None and not answer.sql.strip():
+            turn.no_sql()
         if result is not None:
             turn.show_result(result)
         self.query_one("#chat-log", VerticalScroll).scroll_end(animate=False)
+        listeners, self.answer_listeners = self.answer_listeners, []
+        for listener in listeners:
+            listener(turn, answer, result)
 
     def action_ask_focus(self) -> None:
         self.query_one("#chat-input", Input).focus()

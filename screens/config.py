@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from screens.actions import bindings
 from screens.base import View
 
 # (section, key, help); section "" is the top level
@@ -73,6 +73,22 @@ def to_text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return yaml.safe_dump(value, default_flow_style=True).strip()
     return str(value)
+
+
+def choice_error(sec: str, key: str, value: Any) -> str | None:
+    """What the CLI would say about a choice the settings model alone accepts (a
+    provider is any string to pydantic, but the job refuses an unknown one)."""
+    if (sec, key) == ("distill", "provider"):
+        from sqlbench.errors import SqlbenchError
+        from sqlbench.providers import canonical_name
+
+        try:
+            canonical_name(str(value))
+        except SqlbenchError as e:
+            return f"'distill.provider': {e}"
+        return None
+    return None if value in CHOICES.get((sec, key), (value,)) else f"'{sec}.{key}' must be one of " \
+        f"{', '.join(map(str, CHOICES[(sec, key)]))} (got {value!r})"
 
 
 def parse_value(text: str) -> Any:
@@ -198,7 +214,7 @@ secrets in `.env`.
 """
 
     FOCUS = "#config-form"
-    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("ctrl+t", "validate", "Validate")]
+    BINDINGS = bindings("config")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         yield Static(id="config-path", classes="subtitle")
@@ -247,14 +263,24 @@ secrets in `.env`.
             ("settings ", "dim"), str(self.path), ("" if self.path.exists() else " (not created yet)", "dim"),
             ("   secrets ", "dim"), str(wb.env_file)))
         settings = wb.settings if wb.startup_error is None else Settings()
+        problems = []
         for sec, key, _ in FIELDS:
             w = self.query_one(f"#{field_id(sec, key)}")
+            w.remove_class("field-error")
             value = current_value(settings, sec, key)
             if isinstance(w, Select):
                 if key in BOOLS:
                     w.value = bool(value)
                 elif value in CHOICES[(sec, key)]:
                     w.value = value
+                elif value is not None:
+                    # never silently show another value: this one, outlined, and why
+                    w.set_options([(c, c) for c in (*CHOICES[(sec, key)], str(value))])
+                    w.value = str(value)
+                    error = choice_error(sec, key, value)
+                    if error:
+                        w.add_class("field-error")
+                        problems.append(f"{self.path}: {error}")
             else:
                 w.value = to_text(value)
         try:
@@ -271,6 +297,8 @@ secrets in `.env`.
             inp.placeholder = f"{mask(value)}  — {help_text}"
         if wb.startup_error:
             self._status(wb.startup_error, ok=False)
+        elif problems:
+            self._status(problems[0], ok=False)
 
     # ---- reading the form ------------------------------------------------------------------
     def form_values(self) -> dict[tuple[str, str], Any]:
@@ -322,6 +350,18 @@ secrets in `.env`.
     def action_validate(self) -> bool:
         raw, changes = self.candidate()
         error = check_settings(raw, str(self.path))
+        for (sec, key), value in self.form_values().items():
+            problem = choice_error(sec, key, value) if (sec, key) in CHOICES else None
+            self.query_one(f"#{field_id(sec, key)}").set_class(bool(problem), "field-error")
+            if problem and not error:
+                error = f"{self.path}: {problem}"
+        import re
+
+        named = re.search(r"'(?:(\w+)\.)?(\w+)'", error or "")  # the key the engine's message names
+        if named:
+            hits = self.query(f"#{field_id(named.group(1) or '', named.group(2))}")
+            if hits:
+                hits.first().add_class("field-error")
         if error:
             self._status(error, ok=False)
             self.app.notify(error, title="Invalid settings", severity="error")
@@ -351,6 +391,7 @@ secrets in `.env`.
         try:
             self.workbench.settings = load_settings(self.workbench.config_path or (self.path if self.path.exists() else None))
             self.workbench.startup_error = None
+            self.workbench.apply_keys(self.workbench.settings.keys)  # remapped keys apply at once
         except Exception as e:
             self._status(str(e), ok=False)
             return

@@ -1,10 +1,9 @@
-"""Jobs as detached CLI subprocesses, and followers that tail their run directories.
+"""Followers that tail run directories, for the screens.
 
-The workbench never runs a long job inside its own process: it starts
-``python -m sqlbench <kind> --run-dir R …`` in a new session (so closing the UI, or a
-ctrl+c in its terminal, never reaches the job) and then follows ``R`` exactly as it
-would follow a run started by someone else from a shell. Stop is SIGTERM to the pid
-recorded in ``run.json``; pause is the file ``R/pause``.
+The workbench never runs a long job inside its own process: the engine's job control
+(:mod:`sqlbench.jobs`, re-exported here) starts ``python -m sqlbench <kind> --run-dir R …``
+detached, and the screens follow ``R`` exactly as they would follow a run started by
+someone else from a shell. Stop is SIGTERM to the job's pid; pause is the file ``R/pause``.
 
 Nothing here touches a widget: the screens call these from timers or thread workers.
 """
@@ -13,144 +12,29 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunDir, TailCursor, default_run_path
-
-PAUSE_FILE = "pause"
-STDOUT_LOG = "stdout.log"
-
-
-# ---- starting / stopping -------------------------------------------------------------
-@dataclass
-class Job:
-    kind: str
-    run_path: Path
-    argv: list[str]
-    process: subprocess.Popen | None = None
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-
-def cli_argv(kind: str, run_path: Path, args: list[str], *, config: str | None = None,
-             env_file: str | None = None) -> list[str]:
-    """The command line of a job: global flags first, as the CLI's parser expects."""
-    argv = [sys.executable, "-m", "sqlbench"]
-    if config:
-        argv += ["--config", str(config)]
-    if env_file:
-        argv += ["--env-file", str(env_file)]
-    return argv + [kind, "--run-dir", str(run_path), *args]
-
-
-class JobManager:
-    """Starts jobs and remembers which ones this session started (quit asks about those)."""
-
-    def __init__(self, runs_root: str | os.PathLike = "runs", *, config: str | None = None,
-                 env_file: str | None = None) -> None:
-        self.runs_root = Path(runs_root)
-        self.config = config
-        self.env_file = env_file
-        self.started: list[Job] = []
-
-    def new_run_path(self, kind: str) -> Path:
-        return default_run_path(kind, self.runs_root)
-
-    def start(self, kind: str, args: list[str], run_path: Path | None = None) -> Job:
-        run_path = Path(run_path or self.new_run_path(kind))
-        run_path.mkdir(parents=True, exist_ok=True)
-        argv = cli_argv(kind, run_path, args, config=self.config, env_file=self.env_file)
-        return self._spawn(Job(kind, run_path, argv), run_path / STDOUT_LOG)
-
-    def start_command(self, kind: str, argv: list[str], log: Path) -> Job:
-        """A job that is not a run (e.g. ``tiny-model``): same detaching, own log file."""
-        log.parent.mkdir(parents=True, exist_ok=True)
-        return self._spawn(Job(kind, log.parent, argv), log)
-
-    def resume(self, run_path: Path) -> Job:
-        """Rerun an interrupted run's own command line with the same --run-dir."""
-        info = RunDir(run_path).info()
-        kind = info.get("kind", "distill")
-        argv = resume_argv(info.get("argv") or [], kind, run_path)
-        return self._spawn(Job(kind, Path(run_path), argv), Path(run_path) / STDOUT_LOG)
-
-    def _spawn(self, job: Job, log: Path) -> Job:
-        with open(log, "ab") as out:
-            job.process = subprocess.Popen(
-                job.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # closing the UI (or its SIGINT/SIGHUP) never kills the job
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        self.started.append(job)
-        return job
-
-    def running_started_here(self) -> list[Job]:
-        return [j for j in self.started if j.alive]
-
-
-def resume_argv(argv: list[str], kind: str, run_path: Path) -> list[str]:
-    """``[python, -m, sqlbench, …]`` from a recorded ``sys.argv``, forcing ``--run-dir``."""
-    rest = list(argv)
-    # sys.argv of `sqlbench …` or `python -m sqlbench …`: drop the program, keep the flags
-    while rest and kind not in rest[:1]:
-        if rest[0].startswith("-") and rest[0] not in ("-m",):
-            break
-        rest.pop(0)
-    if kind not in rest:
-        rest = [kind]
-    if "--run-dir" in rest:
-        i = rest.index("--run-dir")
-        rest[i + 1:i + 2] = [str(run_path)]
-    else:
-        rest += ["--run-dir", str(run_path)]
-    if kind == "train" and "--resume" not in rest:
-        rest.append("--resume")  # train continues from its last checkpoint only when asked
-    return [sys.executable, "-m", "sqlbench", *rest]
-
-
-def stop(run_path: Path) -> bool:
-    """SIGTERM the job owning ``run_path``; the job finishes as ``interrupted``."""
-    info = RunDir(run_path).info()
-    pid = info.get("pid")
-    if not pid or RunDir(run_path).status != RUNNING:
-        return False
-    try:
-        os.kill(int(pid), signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def set_paused(run_path: Path, paused: bool) -> None:
-    p = Path(run_path) / PAUSE_FILE
-    if paused:
-        p.touch()
-    else:
-        p.unlink(missing_ok=True)
-
-
-def is_paused(run_path: Path) -> bool:
-    return (Path(run_path) / PAUSE_FILE).exists()
+from sqlbench.jobs import (PAUSE_FILE, STARTING, STDOUT_LOG, Job, JobManager, check_job, cli_argv, is_paused,
+                           launch_info, pending_status, resume_argv, set_paused, settle, stop)
+from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunDir, TailCursor
 
 
 # ---- what a sample is, at a glance -----------------------------------------------------
+UNVERIFIED = "unverified"  # the data cannot tell right from wrong: neither valid nor a mismatch
+
+
 def sample_outcome(rec: dict[str, Any]) -> str:
-    """``valid``, ``failed`` (the teacher never answered) or the invalid verdict's reason."""
+    """``valid``, ``unverified``, ``failed`` (the teacher never answered) or the invalid
+    verdict's reason."""
     if rec.get("status") == "failed" or (rec.get("error") and not rec.get("verdict")):
         return "failed"
     verdict = rec.get("verdict") or {}
+    if UNVERIFIED in (rec.get("reason"), verdict.get("reason")):
+        return UNVERIFIED  # whatever a valid flag says: never counted as accepted here
     valid = rec.get("valid", verdict.get("valid"))
     if valid:
         return "valid"
@@ -199,7 +83,10 @@ class RunFollower:
 
     def poll(self) -> RunUpdate:
         info = self.run.info()
-        upd = RunUpdate(info=info, status=self.run.status)
+        if not info and settle(self.path):  # its job died before writing run.json
+            info = self.run.info()
+        status = self.run.status if info else (pending_status(self.path) or "?")
+        upd = RunUpdate(info=info, status=status)
         upd.events = self._drain("events")
         for ev in upd.events:
             if ev.get("type") == "progress":
@@ -230,8 +117,8 @@ class RunFollower:
     def counts(self) -> dict[str, Any]:
         valid = self.outcomes.get("valid", 0)
         failed = self.outcomes.get("failed", 0)
-        invalid = {k: v for k, v in self.outcomes.items() if k not in ("valid", "failed")}
-        return {"done": self.seq, "valid": valid, "failed": failed,
+        invalid = {k: v for k, v in self.outcomes.items() if k not in ("valid", "failed", UNVERIFIED)}
+        return {"done": self.seq, "valid": valid, "unverified": self.outcomes.get(UNVERIFIED, 0), "failed": failed,
                 "invalid": sum(invalid.values()), "invalid_by_reason": invalid}
 
 
@@ -271,6 +158,13 @@ def last_events(path: Path, nbytes: int = 65536) -> list[dict[str, Any]]:
 def run_brief(path: Path) -> dict[str, Any]:
     """kind, status, started and a short "counts or last metrics" string for one run."""
     run = RunDir(path)
+    if not run.exists():
+        settle(path)  # a job that died before writing run.json gets the one it never wrote
+        if not run.exists():  # still starting: listed from its launch record
+            launch = launch_info(path)
+            return {"id": path.name, "path": path, "kind": launch.get("kind", "?"),
+                    "status": pending_status(path) or "?", "started": launch.get("launched"),
+                    "brief": "starting…", "error": None}
     try:
         info = run.info()
         status = run.status
@@ -331,7 +225,8 @@ def fmt_eta(seconds: float | None) -> str:
 
 
 __all__ = [
-    "FAILED", "FINISHED", "INTERRUPTED", "RUNNING", "Job", "JobManager", "RunFollower", "RunUpdate",
-    "cli_argv", "fmt_eta", "fmt_time", "is_paused", "last_events", "read_sample", "resume_argv",
-    "run_brief", "sample_outcome", "set_paused", "stop",
+    "FAILED", "FINISHED", "INTERRUPTED", "PAUSE_FILE", "RUNNING", "STARTING", "STDOUT_LOG", "Job", "JobManager",
+    "RunFollower", "RunUpdate", "check_job", "cli_argv", "fmt_eta", "fmt_time", "is_paused", "last_events",
+    "launch_info", "pending_status", "read_sample", "resume_argv", "run_brief", "sample_outcome", "set_paused",
+    "settle", "stop",
 ]

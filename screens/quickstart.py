@@ -7,6 +7,7 @@ directory, followed on the usual screens.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -15,11 +16,11 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 from textual.worker import get_current_worker
 
+from screens.actions import bindings
 from screens.base import View
 from screens.jobs import RunDir
 from sqlbench.training.tiny import PROMPT_TOKENS
@@ -91,7 +92,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
 """
 
     FOCUS = "#qs-run"
-    BINDINGS = [Binding("ctrl+r", "run", "Run quickstart")]
+    BINDINGS = bindings("quickstart")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         yield Static("The whole loop offline, in a few minutes on a laptop CPU.", classes="subtitle")
@@ -117,6 +118,16 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         if event.button.id == "qs-run":
             self.action_run()
 
+    def start_question(self) -> str | None:
+        if self.running:
+            self.app.notify("Quickstart is already running", severity="warning")
+            return None
+        return ("Run the quickstart? It builds the tiny student (cached), distills 16 bundled tasks, "
+                f"runs {GRPO_STEPS} GRPO steps and opens Chat on the result.")
+
+    def action_start(self) -> None:
+        self.action_run()
+
     def action_run(self) -> None:
         if self.running:
             self.app.notify("Quickstart is already running", severity="warning")
@@ -127,72 +138,104 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
     @work(thread=True, exclusive=True, group="quickstart")
     def _run(self) -> None:
         self._step = "tiny"
+        handed_over = False
         try:
-            self._steps()
+            handed_over = bool(self._steps())
         except Exception as e:  # noqa: BLE001 - a step that cannot start (no disk, no spawn) fails, not the app
             self.app.call_from_thread(self._state, self._step, f"failed: {type(e).__name__}: {e}", "red")
             self.app.call_from_thread(self.app.notify, str(e), title="Quickstart", severity="error")
         finally:
-            self.running = False
+            if not handed_over:
+                self.running = False  # else Chat's answer ends it (_answered)
 
-    def _steps(self) -> None:
+    def _steps(self) -> bool:
+        """The four steps; True once Chat has the question (its answer ends step 4)."""
         wb = self.workbench
         call = self.app.call_from_thread
         worker = get_current_worker()
         cache = Path(wb.settings.cache_dir)
         tiny = cache / f"tiny-model-warm{WARM_STEPS}"  # the engine's default student: built once, shared
         # 1. tiny model (a CLI job too: its log is in the cache folder)
-        call(self._state, "tiny", "running…", "cyan")
+        log = cache / "quickstart-tiny-model.log"
+        t0 = time.monotonic()
+        call(self._state, "tiny", "starting…", "cyan")
         job = wb.jobs.start_command(
             "tiny-model", [sys.executable, "-m", "sqlbench", "tiny-model", str(tiny), "--warm-steps",
-                           str(WARM_STEPS)], cache / "quickstart-tiny-model.log")
+                           str(WARM_STEPS)], log)
         while job.process.poll() is None:
             if worker.is_cancelled:
-                return
+                return False
+            call(self._state, "tiny", f"running… {tiny_progress(log) or 'building'} · {elapsed(t0)}", "cyan")
             time.sleep(0.5)
         if job.process.returncode != 0:
-            call(self._state, "tiny", f"failed (see {cache / 'quickstart-tiny-model.log'})", "red")
-            return
-        call(self._state, "tiny", f"done: {tiny}", "green")
+            call(self._state, "tiny", f"failed after {elapsed(t0)}: {last_log_line(log)} (log: {log})", "red")
+            return False
+        cached = "cached" in last_log_line(log)
+        call(self._state, "tiny", f"done in {elapsed(t0)}{' (cached)' if cached else ''}: {tiny}", "green")
         # 2. distill with the tiny model as a local teacher
-        call(self._state, "distill", "running… (following on Distill)", "cyan")
+        t0 = time.monotonic()
+        call(self._state, "distill", "starting… (following on Distill)", "cyan")
         run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", str(tiny),
                                              "--limit", str(DISTILL_LIMIT),
                                              "--max-prompt-length", str(PROMPT_TOKENS)])
-        if run is None or not self._wait(run):
-            call(self._state, "distill", "failed (see its run on Runs)", "red")
-            return
+        if run is None or not self._wait(run, "distill", t0):
+            call(self._state, "distill", f"failed after {elapsed(t0)}: {run_failure(run)}", "red")
+            return False
         distill_run = run.run_path
         call(wb.open_rejected, distill_run)
-        call(self._state, "distill", f"done: {distill_run.name} (refused answers on Rejected)", "green")
+        call(self._state, "distill", f"done in {elapsed(t0)}: {distill_result(distill_run)} "
+                                     f"({distill_run.name}; refused ones on Rejected)", "green")
         # 3. short GRPO on the distilled data
-        call(self._state, "train", "running… (following on Train)", "cyan")
+        t0 = time.monotonic()
+        call(self._state, "train", "starting… (following on Train)", "cyan")
         run = call(wb.start_job, "train", ["--model", str(tiny), "--dataset-repo-id", str(distill_run),
                                            "--stage", "grpo", "--max-steps", str(GRPO_STEPS)])
         if run is None:
             call(self._state, "train", "failed to start (see the notification)", "red")
-            return
+            return False
         call(wb.view("train").attach, run.run_path)
         call(wb.action_show, "train")
-        if not self._wait(run):
-            call(self._state, "train", "failed (see its run on Runs)", "red")
-            return
-        call(self._state, "train", f"done: {run.run_path.name}", "green")
+        if not self._wait(run, "train", t0):
+            call(self._state, "train", f"failed after {elapsed(t0)}: {run_failure(run)}", "red")
+            return False
+        call(self._state, "train", f"done in {elapsed(t0)}: {train_result(run.run_path)} ({run.run_path.name})",
+             "green")
         # 4. chat with it, over a real database, starting with a question it can run
         try:
             db, question = sample_database(cache / "quickstart")
         except Exception as e:  # noqa: BLE001 - disk full, a broken bundled task: the step fails, not the app
             call(self._state, "chat", f"failed to build the sample database: {e}", "red")
-            return
-        call(self._state, "chat", f"asking on Chat over {db.name}", "green")
+            return False
+        t0 = time.monotonic()
+        call(self._state, "chat", f"loading the trained model, then asking on Chat over {db.name}…", "cyan")
         chat = wb.view("chat")
+        call(chat.answer_listeners.append, lambda turn, answer, result: self._answered(t0, answer, result))
         call(chat.set_model, str(run.run_path), str(db))
         call(wb.action_show, "chat")
         call(chat.action_load, then_ask=question)
         # a newcomer types next (alt+N still switches tabs); after the tab's own focus
         call(wb.call_after_refresh, chat.action_ask_focus)
+        return True
 
-    def _wait(self, job) -> bool:
+    def _answered(self, t0: float, answer, result) -> None:
+        """Step 4's last word, from the answer itself: never "asking…" once it is in."""
+        took = f"answered in {elapsed(t0)}"
+        if answer is None:
+            self._state("chat", f"{took}: cancelled or failed (see Chat)", "yellow")
+        elif not answer.sql.strip():
+            self._state("chat", f"{took}: no SQL found in the answer (a tiny model often drops the <sql> tag); "
+                                "ask your own question below", "yellow")
+        elif result is not None and result.error:
+            self._state("chat", f"{took}: its SQL failed to run ({result.error.splitlines()[0][:80]}); ask yours",
+                        "yellow")
+        elif result is not None:
+            self._state("chat", f"{took}: its SQL ran, {len(result.rows)} row(s) shown on Chat; ask yours", "green")
+        else:
+            self._state("chat", f"{took} (no database to run it on)", "green")
+        self.running = False
+
+    def _wait(self, job, kind: str, t0: float) -> bool:
+        """Follow the job to its end, saying how far it got from its own events."""
         worker = get_current_worker()
         if job.kind == "distill":
             self.app.call_from_thread(self.workbench.view("distill").attach, job.run_path)
@@ -200,5 +243,78 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         while job.process.poll() is None:
             if worker.is_cancelled:
                 return False
+            self.app.call_from_thread(self._state, kind, f"running… {job_progress(job.run_path)} · {elapsed(t0)}",
+                                      "cyan")
             time.sleep(0.5)
         return job.process.returncode == 0 and RunDir(job.run_path).status == "finished"
+
+
+# ---- what a step says: its own job's events, read off the event loop ------------------------
+_WARM = re.compile(r"warm-up step (\d+)/(\d+)")
+
+
+def elapsed(t0: float) -> str:
+    from screens.jobs import fmt_eta
+
+    return fmt_eta(time.monotonic() - t0)
+
+
+def last_log_line(log: Path) -> str:
+    from sqlbench.jobs import last_line
+
+    return last_line(log)
+
+
+def tiny_progress(log: Path) -> str:
+    """``warm-up step 240/300`` from the tiny-model job's log, or '' before its first."""
+    try:
+        text = log.read_text(errors="replace")[-4000:]
+    except OSError:
+        return ""
+    found = _WARM.findall(text)
+    return f"warm-up step {found[-1][0]}/{found[-1][1]}" if found else ""
+
+
+def job_progress(run_path: Path) -> str:
+    """``7/16 answers`` or ``grpo step 3/8`` from the run's newest progress/step event."""
+    from screens.jobs import last_events
+
+    for ev in reversed(last_events(Path(run_path), 16384)):
+        if ev.get("type") == "progress":
+            return f"{ev.get('done', 0)}/{ev.get('total', '?')} answers"
+        if ev.get("type") == "step":
+            return f"{ev.get('stage', '')} step {ev.get('step', '?')}/{ev.get('max_steps', '?')}".strip()
+    return "loading the model"
+
+
+def distill_result(run_path: Path) -> str:
+    """``16 answers: 3 valid, 9 syntax, 4 format`` (most common reasons first)."""
+    from collections import Counter
+
+    from screens.jobs import sample_outcome
+
+    outcomes = Counter(sample_outcome(r) for r in RunDir(run_path).iter_records("samples"))
+    total = sum(outcomes.values())
+    parts = [f"{outcomes.pop('valid', 0)} valid"] + [f"{n} {k}" for k, n in outcomes.most_common()]
+    return f"{total} answers: " + ", ".join(parts)
+
+
+def train_result(run_path: Path) -> str:
+    """``8 GRPO steps, reward 0.12 → 0.30`` from metrics.jsonl."""
+    rewards = [m["reward"] for m in RunDir(run_path).iter_records("metrics") if isinstance(m.get("reward"), (int, float))]
+    steps = [m.get("step") for m in RunDir(run_path).iter_records("metrics") if m.get("stage") == "grpo"]
+    text = f"{max((s for s in steps if isinstance(s, int)), default=0)} GRPO steps"
+    if rewards:
+        text += f", reward {rewards[0]:.3g} → {rewards[-1]:.3g}"
+    return text
+
+
+def run_failure(job) -> str:
+    if job is None:
+        return "could not start (see the notification)"
+    info = RunDir(job.run_path).info()
+    from screens.base import failure_line
+
+    if info.get("status") == "failed":
+        return failure_line(info)
+    return f"{info.get('status', 'ended')} (see its run on Runs)"

@@ -9,10 +9,10 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Select
 
+from screens.actions import bindings
 from screens.base import View
 from screens.jobs import RunDir, sample_outcome
 from screens.widgets.badge import badge
@@ -20,12 +20,24 @@ from screens.widgets.sample_table import _short
 from screens.widgets.sql_diff import SampleDetail
 
 SHOWN = 1000  # rows in the table; the filter and the export see every sample
-OUTCOMES = ("failed", "format", "syntax", "execution", "timeout", "mismatch", "unsafe", "bad_context", "gold_error")
+OUTCOMES = ("failed", "format", "syntax", "execution", "timeout", "mismatch", "unverified", "unsafe", "bad_context",
+            "gold_error")
+FOLLOW_S = 1.0  # a running distillation's new rejections join at most once a second
 
 
 def rejected_samples(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, record) of every sample that is not valid."""
     return [(i, r) for i, r in enumerate(RunDir(path).iter_records("samples")) if sample_outcome(r) != "valid"]
+
+
+def reason_options(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """``mismatch (12)``: each reason with its count, the ones present first."""
+    from collections import Counter
+
+    counts = Counter(sample_outcome(r) for _, r in rows)
+    order = sorted(OUTCOMES, key=lambda o: (-counts.get(o, 0), OUTCOMES.index(o)))
+    extra = [o for o in counts if o not in OUTCOMES]
+    return [(f"{o} ({counts.get(o, 0)})", o) for o in [*order, *extra]]
 
 
 def matches(rec: dict[str, Any], reason: str | None, search: str) -> bool:
@@ -73,12 +85,7 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
 """
 
     FOCUS = "#rejected-table"
-    BINDINGS = [
-        Binding("v", "revalidate", "Re-validate"),
-        Binding("e", "export", "Export"),
-        Binding("slash", "search", "Search"),
-        Binding("f5", "reload", "Reload"),
-    ]
+    BINDINGS = bindings("rejected")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
@@ -102,21 +109,79 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
 
     # ---- loading / filtering -------------------------------------------------------------
     def load(self, path: Path) -> None:
+        new_run = Path(path) != self.run_path
         self.run_path = Path(path)
         self.overrides.clear()
+        self.all = []
+        if new_run:  # another run: its own reasons, not the last run's filter
+            self.query_one("#rejected-reason", Select).clear()
+            self.query_one("#rejected-search", Input).value = ""
         self.query_one("#rejected-run", Label).update(Text.assemble((self.run_path.name, "bold"), ("  loading…", "dim")))
         self._load(self.run_path)
 
     @work(thread=True, exclusive=True, group="rejected-load")
     def _load(self, path: Path) -> None:
-        rows = rejected_samples(path)
-        self.app.call_from_thread(self._loaded, path, rows)
+        """Read the run's samples, then keep reading while its job runs (a live
+        distillation's rejections join as they are written)."""
+        import time
+
+        from textual.worker import get_current_worker
+
+        from sqlbench.runs import TailCursor
+
+        run, cursor, seq = RunDir(path), TailCursor(), 0
+        worker = get_current_worker()
+        first = True
+        while not worker.is_cancelled:
+            if not first and getattr(self.workbench, "active_tab", "rejected") != "rejected":
+                time.sleep(FOLLOW_S)  # out of sight: nothing read, nothing held; catches up when shown
+                continue
+            rows = []
+            while True:
+                got = run.tail("samples", cursor, max_records=5000)
+                for rec in got:
+                    if sample_outcome(rec) != "valid":
+                        rows.append((seq, rec))
+                    seq += 1
+                if len(got) < 5000:
+                    break
+            if rows or first:
+                self.app.call_from_thread(self._loaded, path, rows)
+            first = False
+            if not self.workbench.live or run.status not in ("running", "starting"):
+                return
+            time.sleep(FOLLOW_S)
 
     def _loaded(self, path: Path, rows: list[tuple[int, dict[str, Any]]]) -> None:
         if path != self.run_path:
             return
-        self.all = rows
-        self.apply_filter()
+        appending = bool(self.all)
+        self.all.extend(rows)
+        self._update_reasons()
+        table = self.query_one("#rejected-table", DataTable)
+        if appending and not self.reason and not self.search:
+            # a live run's new rejections: appended (up to the table's window), never a rebuild a second
+            self.filtered.extend(rows)
+            for seq, rec in rows[:max(0, SHOWN - table.row_count)]:
+                table.add_row(Text(str(seq + 1), style="dim"), _short(rec.get("task_id"), 12),
+                              badge(sample_outcome(rec)), _short(rec.get("question"), 120), key=str(seq))
+            self._show_count()
+        else:
+            self.apply_filter()
+
+    def _update_reasons(self) -> None:
+        """The reason filter's options with this run's counts, keeping the choice."""
+        from textual.css.query import NoMatches
+
+        reason = self.query_one("#rejected-reason", Select)
+        keep = reason.value
+        try:
+            with reason.prevent(Select.Changed):
+                reason.set_options(reason_options(self.all))
+                if isinstance(keep, str):
+                    reason.value = keep
+        except NoMatches:  # the Select is still being built (a run opened as the tabs mount)
+            self.call_after_refresh(self._update_reasons)
 
     @property
     def reason(self) -> str | None:
@@ -131,10 +196,18 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
         reason, search = self.reason, self.search
         self.filtered = [(i, r) for i, r in self.all if matches(r, reason, search)]
         table = self.query_one("#rejected-table", DataTable)
+        keep = table.cursor_row
         table.clear()
         for seq, rec in self.filtered[:SHOWN]:
             table.add_row(Text(str(seq + 1), style="dim"), _short(rec.get("task_id"), 12),
-                          badge(sample_outcome(rec)), _short(rec.get("question"), 50), key=str(seq))
+                          badge(sample_outcome(rec)), _short(rec.get("question"), 120), key=str(seq))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
+        self._show_count()
+        self.show_selected()
+
+    def _show_count(self) -> None:
+        reason, search = self.reason, self.search
         if self.run_path is not None:
             shown = f" (showing {SHOWN})" if len(self.filtered) > SHOWN else ""
             what = f"{reason} " if reason else ""
@@ -143,7 +216,6 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
                 (f"   {len(self.filtered)} {what}of {len(self.all)} rejected{shown}", "dim"),
                 (f"   search: {search!r}" if search else "", "dim"),
             ))
-        self.show_selected()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "rejected-reason":

@@ -8,12 +8,12 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from screens.actions import bindings
 from screens.base import View
-from screens.widgets.badge import badge
+from screens.widgets.badge import status_badge
 
 REFRESH_S = 2.0
 
@@ -23,7 +23,10 @@ def scan_runs(root: Path) -> list[dict[str, Any]]:
 
     if not root.is_dir():
         return []
-    rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file()]
+    from sqlbench.jobs import LAUNCH_FILE
+
+    # launch.json alone: a job started here that has not written run.json yet (or died first)
+    rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file() or (p / LAUNCH_FILE).is_file()]
     return sorted(rows, key=lambda r: (r.get("started") or 0, r["id"]), reverse=True)
 
 
@@ -43,14 +46,7 @@ The list follows the folder: runs started from a shell appear within seconds.
 """
 
     FOCUS = "#runs-table"
-    BINDINGS = [
-        Binding("enter", "open_run", "Open"),
-        Binding("n", "new_distill", "New distill"),
-        Binding("t", "new_train", "New train"),
-        Binding("r", "resume_run", "Resume"),
-        Binding("s", "stop_run", "Stop"),
-        Binding("f5", "refresh", "Refresh"),
-    ]
+    BINDINGS = bindings("runs")  # the action registry: screens/actions.py
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-root", classes="subtitle")
@@ -82,6 +78,7 @@ The list follows the folder: runs started from a shell appear within seconds.
             Button("Resume", id="runs-resume"),
             Button("Stop", id="runs-stop", variant="error"),
         ])
+        self._update_buttons()
 
     @property
     def root(self) -> Path:
@@ -94,7 +91,7 @@ The list follows the folder: runs started from a shell appear within seconds.
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         # A newcomer's first screen is an empty runs folder: say where to begin.
-        hint = ("   no runs yet: press 7 for Quickstart (the whole loop, offline), or n for a distillation", "bold") \
+        hint = ("   no runs yet: press 7 (or F8) for Quickstart (the whole loop, offline), or n for a distillation", "bold") \
             if not rows else ("", "")
         self.query_one("#runs-root", Static).update(
             Text.assemble(("runs folder ", "dim"), str(self.root), ("   ", ""), (f"{len(rows)} runs", "dim"), hint)
@@ -117,15 +114,18 @@ The list follows the folder: runs started from a shell appear within seconds.
                     for col, cell in zip(("run", "kind", "status", "started", "brief"), self._cells(r)):
                         table.update_cell(r["id"], col, cell)
         self.rows = new
+        self._update_buttons()
 
     @staticmethod
     def _cells(r: dict[str, Any]) -> tuple[Any, ...]:
         from screens.jobs import fmt_time
 
         brief = r.get("brief") or ""
-        if r.get("status") == "failed" and r.get("error"):
-            brief = Text(str(r["error"])[:70], style="red")
-        return (r["id"], r["kind"], badge(r["status"]), fmt_time(r.get("started")), brief)
+        if r.get("status") == "failed":
+            from screens.base import failure_line
+
+            brief = Text(failure_line(r)[:100], style="red")
+        return (r["id"], r["kind"], status_badge(r["status"]), fmt_time(r.get("started")), brief)
 
     def selected_id(self) -> str | None:
         table = self.query_one("#runs-table", DataTable)
@@ -139,6 +139,19 @@ The list follows the folder: runs started from a shell appear within seconds.
     def selected(self) -> dict[str, Any] | None:
         rid = self.selected_id()
         return self.rows.get(rid) if rid else None
+
+    def _update_buttons(self) -> None:
+        """Resume only for an interrupted run, Stop only for a running one."""
+        run = self.selected()
+        status = run["status"] if run else ""
+        for bid, ok in (("#runs-open", run is not None), ("#runs-resume", status == "interrupted"),
+                        ("#runs-stop", status in ("running", "starting"))):
+            hits = self.query(bid)
+            if hits:
+                hits.first().disabled = not ok
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._update_buttons()
 
     # ---- actions ----------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -180,7 +193,14 @@ The list follows the folder: runs started from a shell appear within seconds.
             self.app.notify(f"{run['id']} is {run['status']}: only interrupted runs can be resumed",
                             severity="warning")
             return
-        self.workbench.resume_run(Path(run["path"]))
+        from screens.modals import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.workbench.resume_run(Path(run["path"]))
+
+        self.app.push_screen(ConfirmScreen(f"Resume {run['id']}? Its own command runs again with the same "
+                                           "--run-dir.", yes="Resume", variant="primary"), done)
 
     def action_stop_run(self) -> None:
         run = self.selected()

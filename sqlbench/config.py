@@ -143,6 +143,8 @@ class Settings(_Section):
     cache_dir: str = ".cache/sqlbench"
     ray_address: Optional[str] = None
     system_prompt: Optional[str] = None
+    # workbench key remapping: action id -> keys (the workbench names an unknown id)
+    keys: dict[str, str] = Field(default_factory=dict)
     distill: DistillSettings = Field(default_factory=DistillSettings)
     validate_: ValidateSettings = Field(default_factory=ValidateSettings, alias="validate")
     train: TrainSettings = Field(default_factory=TrainSettings)

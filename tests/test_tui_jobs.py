@@ -17,7 +17,7 @@ from screens.config import check_settings, parse_value, set_env_values, set_yaml
 from screens.jobs import (RunFollower, fmt_eta, read_sample, resume_argv, run_brief, sample_outcome, set_paused,
                           is_paused, stop)
 from screens.rejected import export_samples, matches, rejected_samples
-from screens.widgets.curve import downsample, render_curve
+from screens.widgets.curve import Series, downsample, render_chart
 from sqlbench.runs import RunDir
 from tests.fixtures.tui import FINISHED_DISTILL, INTERRUPTED_DISTILL, TRAIN
 
@@ -27,7 +27,7 @@ def test_follower_counts_everything_but_hands_over_a_window(tui_runs):
     upd = f.poll()
     assert [seq for seq, _ in upd.samples] == [7, 8, 9, 10, 11]
     assert upd.dropped_samples == 7
-    assert f.counts() == {"done": 12, "valid": 5, "failed": 1, "invalid": 6,
+    assert f.counts() == {"done": 12, "valid": 5, "unverified": 0, "failed": 1, "invalid": 6,
                           "invalid_by_reason": {"mismatch": 2, "syntax": 1, "execution": 1, "format": 1, "unsafe": 1}}
     assert f.progress["done"] == 12 and f.progress["total"] == 12
     assert not f.poll()  # nothing new
@@ -48,6 +48,11 @@ def test_follower_reads_only_new_complete_lines(tmp_path):
     assert [(s, r["task_id"]) for s, r in upd.samples] == [(1, "b")]
     assert f.counts()["invalid_by_reason"] == {"syntax": 1}
     assert upd.status == "running"
+    # unverified (the data cannot tell): counted apart, never as valid nor as a mismatch
+    run.append("samples", {"task_id": "c", "valid": True, "verdict": {"valid": True, "reason": "unverified"}})
+    f.poll()
+    counts = f.counts()
+    assert counts["unverified"] == 1 and counts["valid"] == 1 and "unverified" not in counts["invalid_by_reason"]
 
 
 def test_sample_outcomes_and_reading_one_back(tui_runs):
@@ -160,7 +165,7 @@ def test_downsample_keeps_length_bounded_and_shape():
     assert len(dx) == len(dy) == 50
     assert dx == sorted(dx) and min(dy) > 40 and max(dy) < 60  # bucket means of a sawtooth
     assert downsample([1, 2], [3, 4], 50) == ([1, 2], [3, 4])
-    text = render_curve("reward", xs, ys, 60, 10).plain
+    text = render_chart("reward", [Series("", xs, ys)], 60, 10).plain
     assert "reward" in text and len(text.splitlines()) == 10
 
 

@@ -101,11 +101,15 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
         assert str(app.query_one("#distill-pause", Button).label) == "Resume"
         run = RunDir(view.run_path)
         assert await wait_until(pilot, lambda: any(e["type"] == "paused" for e in run.read("events")), timeout=30)
-        await pilot.pause(2.0)  # the request in flight (batch size 1) lands
+        # the request in flight (batch size 1) lands: every request the teacher got is a sample
+        assert await wait_until(pilot, lambda: run.count("samples") == loopback_teacher.count(), timeout=30)
         held = run.count("samples")
-        await pilot.pause(1.5)
-        assert run.count("samples") == held < 14  # nothing new while paused
+        # nothing new while paused: neither a request nor a sample within a generous window
+        assert not await wait_until(pilot, lambda: loopback_teacher.count() > held or run.count("samples") > held,
+                                    timeout=1.5)
+        assert held < 14
         assert await wait_until(pilot, lambda: table.row_count == held)
+        loopback_teacher.latency = 1.5  # slow enough that Stop lands before the last task, however busy the machine
         await pilot.press("p")
         assert not (view.run_path / "pause").exists()
         assert await wait_until(pilot, lambda: table.row_count > held, timeout=20)
@@ -119,9 +123,13 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
         await pilot.press("s")
         await pilot.pause()
         await pilot.press("y")
-        assert await wait_until(pilot, lambda: view.status == "interrupted", timeout=30)
+        assert await wait_until(pilot, lambda: view.status == "interrupted", timeout=30), \
+            (view.status, RunDir(view.run_path).info(), (view.run_path / "stdout.log").read_text()[-800:])
         stopped_at = table.row_count
         assert stopped_at < 14
+        assert "interrupted" in label(app, "#distill-run")
+        assert app.query_one("#distill-stop", Button).disabled and app.query_one("#distill-pause", Button).disabled
+        loopback_teacher.latency = 0.1
         # resume from Runs: same run dir, the rest of the tasks
         await pilot.press("1")
         runs_view = app.view("runs")
@@ -129,8 +137,10 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
                                 == "interrupted", timeout=10)
         rt = app.query_one("#runs-table", DataTable)
         rt.move_cursor(row=list(runs_view.rows).index(view.run_path.name))
-        await pilot.press("r")
-        assert app.query_one("#tabs").active == "distill"
+        await pilot.press("r")  # resuming starts a job: it asks first
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: app.query_one("#tabs").active == "distill")
         assert await wait_until(pilot, lambda: RunDir(view.run_path).status == "running", timeout=20)
         job = app.jobs.running_started_here()[0]
         # quitting asks, and the job keeps running after the UI is gone

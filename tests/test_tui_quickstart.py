@@ -31,19 +31,27 @@ async def test_quickstart_walks_the_whole_loop(tui_app, tmp_path, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("7")
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+r")  # a key asks before it starts anything
+        assert await wait_until(pilot, lambda: app.screen.query("#confirm-yes"))
+        await pilot.press("y")
 
         def state(key: str) -> str:
             return str(app.query_one(f"#qs-state-{key}", Label).content)
 
         assert await wait_until(pilot, lambda: "done" in state("tiny") or "failed" in state("tiny"), timeout=180)
         assert "done" in state("tiny"), state("tiny")
+        assert "done in " in state("tiny")  # time per step
         assert await wait_until(pilot, lambda: "done" in state("distill") or "failed" in state("distill"),
                                 timeout=240)
         assert "done" in state("distill"), state("distill")
+        # the result in words: how many answers, and what became of them
+        import re
+
+        assert re.search(r"done in \S+: 4 answers: \d+ valid", state("distill")), state("distill")
         distill = app.view("distill")
         assert distill.follower.counts()["done"] == 4  # followed live on Distill
         assert await wait_until(pilot, lambda: "done" in state("train") or "failed" in state("train"), timeout=300)
+        assert "GRPO steps" in state("train") or "failed" in state("train")
         assert "done" in state("train"), (state("train"), [
             (p / "stdout.log").read_text()[-3000:] for p in app.runs_root.iterdir() if p.name.endswith("train")])
         train = app.view("train")
@@ -64,6 +72,11 @@ async def test_quickstart_walks_the_whole_loop(tui_app, tmp_path, monkeypatch):
         assert turn.question == sample_database(tmp_path / "again")[1]
         assert "tokens" in str(turn.query_one(".chat-status", Label).content)  # finished, with its stats
         assert app.focused is app.query_one("#chat-input")  # the newcomer types next
+        # step 4 says how the answer went, never "asking…" once it is in
+        assert await wait_until(pilot, lambda: "answered in" in state("chat"))
+        assert "asking" not in state("chat") and not app.view("quickstart").running
+        if not app.view("chat").session.last_answer.sql.strip():
+            assert "no SQL found" in state("chat") and turn.query(".chat-nosql")
 
 
 async def test_a_step_that_cannot_start_fails_without_ending_the_app(tui_app, tmp_path):
@@ -77,7 +90,7 @@ async def test_a_step_that_cannot_start_fails_without_ending_the_app(tui_app, tm
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("7")
-        await pilot.press("ctrl+r")
+        await pilot.click("#qs-run")  # the button starts at once; keys ask first
         label = app.query_one("#qs-state-tiny", Label)
         assert await wait_until(pilot, lambda: "failed" in str(label.content), timeout=60)
         assert app.is_running and not app.view("quickstart").running

@@ -52,7 +52,7 @@ async def test_empty_runs_folder_points_a_newcomer_to_quickstart(tui_app, tmp_pa
     async with app.run_test(size=SIZE) as pilot:
         header = app.query_one("#runs-root", Static)
         assert await wait_until(pilot, lambda: "0 runs" in text_of(header))
-        assert "press 7 for Quickstart" in text_of(header)
+        assert "press 7 (or F8) for Quickstart" in text_of(header)
 
 
 async def test_open_distill_run_shows_table_counters_and_progress(tui_app):
@@ -140,19 +140,22 @@ async def test_train_run_draws_every_curve_and_lists_completions(tui_app):
         await pilot.press("down", "enter")
         assert app.query_one("#tabs").active == "train"
         view = app.view("train")
-        assert await wait_until(pilot, lambda: view.curves().get("reward") == 30)
+        assert await wait_until(pilot, lambda: view.curves().get("grpo:reward") == 30)
         curves = view.curves()
-        assert curves["loss"] == 40 and curves["eval/execution_accuracy"] == 3
+        # one chart per stage: SFT's 10 steps and GRPO's 30 never share an axis
+        assert curves["sft:loss"] == 10 and curves["grpo:loss"] == 30 and curves["grpo:eval/execution_accuracy"] == 3
         for fn in ("format", "syntax", "execution", "schema"):
-            assert curves[f"rewards/{fn}/mean"] == 30
-        assert {"kl", "completions/mean_length", "frac_reward_zero_std", "learning_rate"} <= set(curves)
+            assert curves[f"grpo:rewards/{fn}/mean"] == 30
+        assert {"grpo:kl", "grpo:completions/mean_length", "grpo:frac_reward_zero_std", "sft:learning_rate"} <= set(curves)
         comp = app.query_one("#train-completions", DataTable)
-        assert comp.row_count == 6 and "execution=1.00" in cells(comp, 2)[0]
+        assert comp.row_count == 6 and "execution=1.00" in cells(comp, 3)[0]
         assert text_of(app.query_one("#train-eta", Label)) == "grpo step 40/40"
-        await pilot.pause(0.7)  # one redraw tick
         from screens.widgets.curve import Curve
 
-        assert "total reward" in text_of(app.query_one("#curve-reward", Curve))
+        chart = app.query_one("#curve-grpo-reward", Curve)
+        assert await wait_until(pilot, lambda: "total reward · grpo" in text_of(chart))
+        drawn = text_of(chart)
+        assert "┬" in drawn and "step" in drawn and any("\u2800" < ch <= "\u28ff" for ch in drawn)  # braille
 
 
 async def test_number_keys_help_and_palette(tui_app):
@@ -175,9 +178,9 @@ async def test_number_keys_help_and_palette(tui_app):
         assert md.startswith("# Rejected") and "Re-validate" in md and "ctrl+q" in md
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("Go to Runs", "Go to Chat", "Distill: start", "Distill: pause / resume", "Distill: stop",
-                      "Rejected: export filtered", "Rejected: re-validate sample", "Train: start", "Config: save",
-                      "Chat: load model", "Quickstart: run the offline loop", "Runs: resume selected run"):
+        for title in ("Go to Runs", "Go to Chat", "Distill: start", "Distill: pause/resume", "Distill: stop",
+                      "Rejected: export", "Rejected: re-validate", "Train: start", "Config: save",
+                      "Chat: load model", "Quickstart: run quickstart", "Runs: resume"):
             assert title in titles
         # alt+N switches even while typing
         app.query_one("#rejected-search", Input).focus()
@@ -256,11 +259,12 @@ async def test_attaching_to_another_run_starts_the_views_afresh(tui_app, tui_run
         assert await wait_until(pilot, lambda: app.views_mounted)
         app.open_run(tui_runs / TRAIN)
         view = app.view("train")
-        assert await wait_until(pilot, lambda: view.curves().get("reward") == 30)
+        assert await wait_until(pilot, lambda: view.curves().get("grpo:reward") == 30)
+        charts = len(view.curves())
         app.open_run(tui_runs / TRAIN)  # again: no doubled points, no duplicate curves
-        assert await wait_until(pilot, lambda: view.curves().get("reward") == 30)
-        await pilot.pause(0.3)
-        assert view.curves()["rewards/execution/mean"] == 30 and len(view.curves()) == 11
+        assert await wait_until(pilot, lambda: view.curves().get("grpo:reward") == 30)
+        assert await wait_until(pilot, lambda: view.curves()["grpo:rewards/execution/mean"] == 30)
+        assert len(view.curves()) == charts
         samples = app.query_one(SampleTable)
         app.open_run(tui_runs / FINISHED_DISTILL)
         assert await wait_until(pilot, lambda: samples.row_count == 12)

@@ -36,9 +36,32 @@ def snap_app(tmp_path, monkeypatch):
 
 
 async def _settle(pilot):
-    await wait_until(pilot, lambda: pilot.app.views_mounted)
-    await pilot.pause(0.3)
+    """Every tab built, every reader worker done, every chart drawn, no animation left."""
+    from textual.worker import WorkerState
+
+    app = pilot.app
+    await wait_until(pilot, lambda: app.views_mounted)
+    await wait_until(pilot, lambda: not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                                            for w in app.workers))
     await pilot.wait_for_scheduled_animations()
+    await pilot.pause()  # one frame for what the workers posted
+
+
+async def _charts_drawn(pilot):
+    """Every chart on screen has drawn its data (they redraw on a timer, ≤ 2 Hz)."""
+    from screens.widgets.curve import Curve
+
+    def drawn() -> bool:
+        charts = [c for c in pilot.app.query(Curve) if c.display and c.region.height]
+        return bool(charts) and all(c.ys and not c._dirty and c._drawn_size == (c.content_size.width,
+                                                                               c.content_size.height)
+                                    for c in charts)
+
+    assert await wait_until(pilot, drawn)
+    # the completions follow their newest row: scroll there once the layout is final
+    table = pilot.app.query_one("#train-completions")
+    table.move_cursor(row=table.row_count - 1, animate=False)
+    await pilot.pause()
 
 
 def test_runs(snap_compare, snap_app):
@@ -85,8 +108,8 @@ def test_train(snap_compare, snap_app):
         from pathlib import Path
 
         pilot.app.open_run(Path("runs") / TRAIN)
-        await wait_until(pilot, lambda: pilot.app.view("train").curves().get("reward") == 30)
-        await pilot.pause(0.8)  # the curves' redraw tick
+        await wait_until(pilot, lambda: pilot.app.view("train").curves().get("grpo:reward") == 30)
+        await _charts_drawn(pilot)
         await _settle(pilot)
 
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=before)
@@ -126,7 +149,34 @@ def test_help(snap_compare, snap_app):
 
         # Markdown renders its blocks asynchronously: wait for the last one
         await wait_until(pilot, lambda: "Everywhere" in str([b._content for b in pilot.app.screen.query_one(Markdown).children]))
-        await pilot.pause(0.3)
         await _settle(pilot)
 
     assert snap_compare(snap_app("distill"), terminal_size=SIZE, run_before=before)
+
+
+SMALL = (80, 24)  # the size people try first: nothing may vanish
+
+
+def test_train_80x24(snap_compare, snap_app):
+    async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
+        from pathlib import Path
+
+        pilot.app.open_run(Path("runs") / TRAIN)
+        await wait_until(pilot, lambda: pilot.app.view("train").curves().get("grpo:reward") == 30)
+        await _charts_drawn(pilot)
+        await _settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SMALL, run_before=before)
+
+
+def test_distill_80x24(snap_compare, snap_app):
+    async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.views_mounted)
+        from pathlib import Path
+
+        pilot.app.open_run(Path("runs") / FINISHED_DISTILL)
+        await wait_until(pilot, lambda: pilot.app.view("distill").snapshot()["rows"] == 12)
+        await _settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SMALL, run_before=before)

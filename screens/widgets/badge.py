@@ -11,6 +11,7 @@ STYLES = {
     "ok": "bold green",
     "failed": "bold magenta",
     "mismatch": "bold yellow",
+    "unverified": "bold bright_blue",  # the data cannot tell right from wrong: not a mismatch
     "syntax": "bold red",
     "execution": "bold red",
     "timeout": "bold dark_orange",
@@ -18,14 +19,26 @@ STYLES = {
     "unsafe": "bold red",
     "bad_context": "dim",
     "gold_error": "dim",
+}
+
+# a run's status: each its own colour (a failed run must never look finished)
+RUN_STYLES = {
+    "starting": "bold cyan",
     "running": "bold cyan",
+    "stopping…": "bold dark_orange",
+    "paused": "bold yellow",
     "finished": "bold green",
-    "interrupted": "bold yellow",
+    "failed": "bold white on red",
+    "interrupted": "bold orange1",
 }
 
 
 def badge(outcome: str) -> Text:
     return Text(outcome, style=STYLES.get(outcome, "bold"))
+
+
+def status_badge(status: str) -> Text:
+    return Text(status, style=RUN_STYLES.get(status, "bold"))
 
 
 class VerdictBadge(Static):

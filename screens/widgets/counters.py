@@ -17,6 +17,9 @@ def counters_text(counts: dict[str, Any], progress: dict[str, Any] | None = None
     t = Text()
     t.append("valid ", style="dim")
     t.append(str(counts.get("valid", 0)), style=STYLES["valid"])
+    if counts.get("unverified"):  # apart from mismatch: the data could not decide
+        t.append("   unverified ", style="dim")
+        t.append(str(counts["unverified"]), style=STYLES["unverified"])
     t.append("   invalid ", style="dim")
     t.append(str(counts.get("invalid", 0)), style="bold yellow")
     by = counts.get("invalid_by_reason") or {}

@@ -12,23 +12,39 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from screens.jobs import sample_outcome
-from screens.widgets.badge import badge
+from screens.widgets.badge import STYLES, badge
 
 
 def sql_syntax(sql: str):
     if not (sql or "").strip():
-        return Text("(no SQL)", style="dim italic")
+        return Text("no SQL found", style="bold yellow")
     from rich.syntax import Syntax  # pygments: ~0.2 s of imports, paid when SQL is first shown
 
     return Syntax(sql.strip(), "sql", theme="monokai", word_wrap=True, background_color="default")
 
 
-def result_table(title: str, rows: list[list[Any]] | None, limit: int = 10) -> Table:
-    table = Table(title=title, show_header=False, expand=True, title_justify="left")
+def select_names(sql: str, n: int) -> list[str]:
+    """The output column names of a SELECT (its aliases or expressions), for headers;
+    ``col 1``… where the SQL cannot say."""
+    names: list[str] = []
+    try:
+        import sqlglot
+
+        tree = sqlglot.parse_one(sql or "", read="sqlite")
+        names = [e.alias_or_name or e.sql(dialect="sqlite") for e in getattr(tree, "selects", [])]
+    except Exception:  # noqa: BLE001 - any SQL at all may come here; headers are a courtesy
+        names = []
+    if len(names) != n or any(x == "*" for x in names):
+        names = [f"col {i}" for i in range(1, n + 1)]
+    return names
+
+
+def result_table(title: str, rows: list[list[Any]] | None, limit: int = 10, sql: str = "") -> Table:
+    table = Table(title=title, show_header=True, expand=True, title_justify="left", header_style="bold dim")
     rows = rows or []
     width = max((len(r) for r in rows), default=1)
-    for _ in range(width):
-        table.add_column()
+    for name in select_names(sql, width):
+        table.add_column(name)
     for r in rows[:limit]:
         table.add_row(*(repr(v) if not isinstance(v, str) else v for v in r))
     if len(rows) > limit:
@@ -51,13 +67,13 @@ class SampleDetail(VerticalScroll):
     """
 
     def compose(self):
+        from textual.widgets import Collapsible
+
+        # what decides the verdict first: the question, the two queries, the verdict and
+        # its results; the reasoning after, the (often long) schema folded at the end
         yield Static(id="sd-head")
         yield Static("Question", classes="label")
         yield Static(id="sd-question")
-        yield Static("Schema", classes="label")
-        yield Static(id="sd-schema")
-        yield Static("Teacher's reasoning", classes="label")
-        yield Static(id="sd-think")
         with Horizontal(id="sd-sql"):
             yield Static(id="sd-candidate")
             yield Static(id="sd-gold")
@@ -66,6 +82,10 @@ class SampleDetail(VerticalScroll):
         with Horizontal(id="sd-results"):
             yield Static(id="sd-got")
             yield Static(id="sd-expected")
+        yield Static("Teacher's reasoning", classes="label")
+        yield Static(id="sd-think")
+        with Collapsible(title="Schema", collapsed=True, id="sd-schema-box"):
+            yield Static(id="sd-schema")
 
     def show(self, rec: dict[str, Any] | None, verdict: dict[str, Any] | None = None) -> None:
         """``verdict`` overrides the recorded one (after a re-validation)."""
@@ -77,11 +97,14 @@ class SampleDetail(VerticalScroll):
         verdict = verdict or rec.get("verdict") or {}
         outcome = sample_outcome({**rec, "verdict": verdict, "valid": verdict.get("valid", rec.get("valid")),
                                   "reason": verdict.get("reason", rec.get("reason"))})
-        head = Text.assemble(badge(f" {outcome} "), "  ", (str(rec.get("task_id", "")), "bold"),
+        head = Text.assemble(Text(f" {outcome} ", style=STYLES.get(outcome, "bold") + " reverse"), "  ",
+                             (str(rec.get("task_id", "")), "bold"),
                              (f"   latency {rec.get('latency_s', '–')}s · attempts {rec.get('attempts', 1)}", "dim"))
         self.query_one("#sd-head", Static).update(head)
         self.query_one("#sd-question", Static).update(Text(str(rec.get("question") or "")))
-        self.query_one("#sd-schema", Static).update(sql_syntax(str(rec.get("context") or "")))
+        context = str(rec.get("context") or "")
+        self.query_one("#sd-schema", Static).update(
+            sql_syntax(context) if context.strip() else Text("(no schema recorded)", style="dim"))
         think = rec.get("think") or ""
         self.query_one("#sd-think", Static).update(Text(think or "(none)", style="italic" if think else "dim"))
         cand = verdict.get("sql") or rec.get("sql") or ""
@@ -93,5 +116,6 @@ class SampleDetail(VerticalScroll):
         )
         got, expected = verdict.get("got"), verdict.get("expected")
         differ = got is not None or expected is not None
-        self.query_one("#sd-got", Static).update(result_table("Candidate result", got) if differ else "")
-        self.query_one("#sd-expected", Static).update(result_table("Gold result", expected) if differ else "")
+        self.query_one("#sd-got", Static).update(result_table("Candidate result", got, sql=cand) if differ else "")
+        self.query_one("#sd-expected", Static).update(
+            result_table("Gold result", expected, sql=str(rec.get("gold_sql") or "")) if differ else "")

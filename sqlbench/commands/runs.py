@@ -30,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from sqlbench.commands.base import load_context
+    from sqlbench.jobs import settle_all
     from sqlbench.runs import UNREADABLE, list_runs
 
     ctx = load_context(args)
+    settle_all(args.root or ctx.settings.runs_dir)  # a job that died before its run.json is listed failed
     runs = list_runs(args.root or ctx.settings.runs_dir)
     if args.json:
         for r in runs:
