@@ -15,4 +15,3 @@ if [ -n "${NO_DEPS:-}" ]; then
     # shellcheck disable=SC2086  # a list of package names
     "$dir/bin/python" -m pip install -q --upgrade --no-deps $NO_DEPS
 fi
-"$dir/bin/python" -m pip check
