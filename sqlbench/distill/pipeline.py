@@ -243,15 +243,20 @@ def run_distill(settings: Settings, secrets: Secrets, *, run_dir: str | Path | N
         try:
             complete = asyncio.run(pipeline.run_async())
         except BaseException as e:
-            if isinstance(e, KeyboardInterrupt):
-                _best_effort(lambda: _mark_interrupted(run))
-            else:
-                _best_effort(lambda: run.finish(FAILED, error=str(e) or type(e).__name__))
+            _record_end(run, e)
             raise
         return _finish(run, opts, tasks, pipeline, complete)
     finally:
         run.close()
         run.unlock()
+
+
+def _record_end(run: RunDir, e: BaseException) -> None:
+    """How a run that raised ended: interrupted by Ctrl-C/SIGTERM, else failed with the error."""
+    if isinstance(e, KeyboardInterrupt):
+        _best_effort(lambda: _mark_interrupted(run))
+    else:
+        _best_effort(lambda: run.finish(FAILED, error=str(e) or type(e).__name__))
 
 
 def _mark_interrupted(run: RunDir) -> None:
@@ -291,10 +296,7 @@ def _finish(run: RunDir, opts: DistillOptions, tasks: list[Task], pipeline: Pipe
                 extra["published"] = push_dataset(run.path, opts.publish_repo_id, token=opts.hf_token,
                                                   private=opts.private_repo, card=card)
         except BaseException as e:
-            if isinstance(e, KeyboardInterrupt):
-                _best_effort(lambda: _mark_interrupted(run))
-            else:
-                _best_effort(lambda: run.finish(FAILED, error=str(e) or type(e).__name__))
+            _record_end(run, e)
             raise
     status = FINISHED if complete else INTERRUPTED
     run.event("finished", status=status, counts=summary, **extra)
