@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from sqlbench.prompts import SYSTEM_PROMPT, format_answer
+from sqlbench.training.templates import CHATML_MARKED
 
 TAGS = ("<think>", "</think>", "<sql>", "</sql>")
 PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
@@ -32,19 +33,9 @@ MARKER = "sqlbench-tiny.json"  # written last: its presence means the build is c
 PROMPT_TOKENS = 256
 WARM_STEPS = 300  # the default student's warm-up (about half its answers well-formed on unseen tasks)
 
-# ChatML, as Qwen uses; {% generation %} marks the assistant text for assistant-only loss.
-CHAT_TEMPLATE = (
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{{- '<|im_start|>assistant\\n' }}"
-    "{%- generation %}{{- message['content'] + '<|im_end|>' }}{%- endgeneration %}"
-    "{{- '\\n' }}"
-    "{%- else %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
-)
+# ChatML, as Qwen uses; {% generation %} marks the assistant text for assistant-only loss
+# (the same marked template sqlbench gives a ChatML model whose own template has no markers).
+CHAT_TEMPLATE = CHATML_MARKED
 
 MODEL_CONFIG = dict(
     hidden_size=96,
@@ -88,7 +79,7 @@ def build_key(warm_steps: int, seed: int) -> dict:
     import transformers
 
     here = Path(__file__).parent
-    code = b"".join(p.read_bytes() for p in (Path(__file__), here / "sft.py", here / "data.py",
+    code = b"".join(p.read_bytes() for p in (Path(__file__), here / "sft.py", here / "data.py", here / "templates.py",
                                              here.parent / "prompts.py", here.parent / "data" / "loader.py"))
     src = hashlib.sha256(code).hexdigest()[:16]
     p = _sample_path()
