@@ -10,7 +10,11 @@ rm -rf "$dir"
 "$py" -m venv "$dir"
 "$dir/bin/python" -m pip install -q --upgrade pip
 "$dir/bin/python" -m pip install -q "$torch"
-"$dir/bin/python" -m pip install -q --upgrade --upgrade-strategy eager -e ".[dev]"
+# Everything else goes to its newest allowed version, but torch stays the build chosen above:
+# an eager upgrade would otherwise swap the CPU build for a multi-GB CUDA one.
+pin="$dir/torch-pin.txt"
+"$dir/bin/python" -c "import torch; print('torch==' + torch.__version__)" > "$pin"
+"$dir/bin/python" -m pip install -q --upgrade --upgrade-strategy eager -c "$pin" -e ".[dev]"
 if [ -n "${NO_DEPS:-}" ]; then
     # shellcheck disable=SC2086  # a list of package names
     "$dir/bin/python" -m pip install -q --upgrade --no-deps $NO_DEPS

@@ -7,6 +7,7 @@ for people who install sqlbench as a library.
     python tools/lock.py python-ok          # one line and exit 1 when this Python cannot use the lock
     python tools/lock.py write [PYTHON]     # the lock from PYTHON's environment (`make lock` calls it)
     python tools/lock.py check              # every requirement of pyproject.toml pinned in the lock, in range
+    python tools/lock.py diff PYTHON        # how PYTHON's environment differs from the lock (make check-latest)
 
 This file runs under whatever `python3` a newcomer has (for ``python-ok``), so it keeps to
 the standard library and old syntax outside the functions that need more.
@@ -118,6 +119,25 @@ def check():
     return 1 if found else 0
 
 
+def diff(python):
+    frozen = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"],
+                            check=True, capture_output=True, text=True).stdout
+    have = {}
+    for line in frozen.splitlines():
+        if "==" in line:
+            name, version = line.split("==", 1)
+            have[canonical(name)] = version.strip()
+    locked = pins()
+    changed = 0
+    for name in sorted(set(have) | set(locked)):
+        if name in UNLOCKED or name in ("pip", "setuptools", "wheel") or have.get(name) == locked.get(name):
+            continue
+        print("%s: locked %s, newest allowed %s" % (name, locked.get(name, "-"), have.get(name, "-")))
+        changed += 1
+    print("%d package(s) differ from %s" % (changed, LOCK.name))
+    return 0
+
+
 def main(argv):
     if argv[:1] == ["python-ok"]:
         return python_ok()
@@ -125,6 +145,8 @@ def main(argv):
         return write(argv[1] if len(argv) > 1 else sys.executable)
     if argv[:1] == ["check"]:
         return check()
+    if argv[:1] == ["diff"] and len(argv) == 2:
+        return diff(argv[1])
     print(__doc__.strip(), file=sys.stderr)
     return 2
 
