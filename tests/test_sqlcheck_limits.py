@@ -135,8 +135,10 @@ def test_sqlglot_sees_only_short_shallow_text_and_stops_at_the_deadline(tasks):
     long = "SELECT name FROM customers WHERE " + " OR ".join(f"name ILIKE 'x{i}%'" for i in range(2_000))
     assert len(long) > PARSE_MAX_CHARS
     assert rewrites(long, "sqlite") == [] and not parses(long) and referenced_names(long) == (set(), set())
+    # SQLite has no ILIKE and sqlglot never sees text this long: the answer is judged on DuckDB,
+    # which runs ILIKE itself (no x… names: a mismatch, never an error of the bound).
     verdict = Validator(timeout=1.0).check(tasks["sqlite"], long)
-    assert verdict.reason == "syntax" and "ILIKE" in verdict.detail
+    assert verdict.reason == "mismatch", verdict
 
 
 # ---- memory ----------------------------------------------------------------------
