@@ -280,7 +280,7 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
     @work(thread=True, group="rejected-revalidate")
     def _revalidate(self, seq: int, rec: dict[str, Any]) -> None:
         try:
-            verdict = revalidate(rec)
+            verdict = revalidate(rec, self.app.settings.validate_)
         except Exception as e:  # the validator is someone else's code: report, don't crash the UI
             self.app.call_from_thread(self.app.notify, f"re-validate failed: {e}", severity="error")
             return
@@ -294,13 +294,9 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
                         severity="information" if verdict.get("valid") else "warning")
 
 
-def revalidate(rec: dict[str, Any]) -> dict[str, Any]:
-    """The validator's verdict on a sample's answer, now."""
-    from sqlbench.records import Task
-    from sqlbench.sqlcheck import Validator
+def revalidate(rec: dict[str, Any], validate_settings: Any = None) -> dict[str, Any]:
+    """The validator's verdict on a sample's answer, now, with the ``validate.*`` settings the
+    CLI judges with (the engine's ``distill.sample.revalidate``)."""
+    from sqlbench.distill.sample import revalidate as judge
 
-    task = Task(id=str(rec.get("task_id", "")), question=str(rec.get("question") or ""),
-                context=str(rec.get("context") or ""), gold_sql=str(rec.get("gold_sql") or ""),
-                db_path=str(rec.get("db_path") or ""))  # a --db-dir sample is judged on its file again
-    candidate = rec.get("completion") or rec.get("sql") or ""
-    return Validator().check(task, candidate).to_dict()
+    return judge(rec, validate_settings).to_dict()

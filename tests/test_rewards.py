@@ -189,3 +189,14 @@ def test_revalidate_takes_the_validate_settings():
     slow = dict(rec, gold_sql=SLOW, completion=f"<think>count</think><sql>{SLOW}</sql>")
     assert revalidate(slow, ValidateSettings(timeout=1e-4)).reason in ("gold_error", "timeout")
     assert revalidate(slow, ValidateSettings(timeout=30)).reason == "ok"
+
+
+def test_the_rejected_screen_revalidates_with_the_same_settings():
+    # Rejected → re-validate judges as the CLI would: the workbench passes its validate.* settings.
+    from sqlbench.config import ValidateSettings
+    from screens.rejected import revalidate
+
+    slow = {"task_id": "r2", "question": "?", "context": CTX, "gold_sql": SLOW,
+            "completion": f"<think>count</think><sql>{SLOW}</sql>"}
+    assert revalidate(slow, ValidateSettings(timeout=1e-4))["reason"] in ("gold_error", "timeout")
+    assert revalidate(slow, ValidateSettings(timeout=30))["reason"] == "ok"

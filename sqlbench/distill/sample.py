@@ -132,11 +132,13 @@ def revalidate(rec: dict[str, Any], validate_settings: Any = None) -> Verdict:
 
         validate_settings = ValidateSettings()
     key = (validate_settings.timeout, validate_settings.max_rows, validate_settings.test_databases,
-           validate_settings.test_databases_with_rows)
+           validate_settings.test_databases_with_rows, validate_settings.max_memory_mb,
+           validate_settings.max_copy_mb)
     validator = _revalidators.get(key)
     if validator is None:
         validator = _revalidators.setdefault(key, Validator.from_settings(validate_settings))
     task = Task(id=str(rec.get("task_id", "")), question=str(rec.get("question") or ""),
-                context=str(rec.get("context") or ""), gold_sql=str(rec.get("gold_sql") or ""))
+                context=str(rec.get("context") or ""), gold_sql=str(rec.get("gold_sql") or ""),
+                db_path=str(rec.get("db_path") or ""))  # a --db-dir sample is judged on its file again
     candidate = rec.get("completion") or rec.get("sql") or ""
     return validator.check(task, candidate)
