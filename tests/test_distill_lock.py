@@ -4,21 +4,13 @@ one --run-dir; the OS lock lets exactly one run, the other exits 2 with one line
 from __future__ import annotations
 
 import subprocess
-import time
 from collections import Counter
 
 from sqlbench.runs import RunDir
 from tests.test_distill_cli import _cmd, _env, tasks40  # noqa: F401 - the fixture
+from tests.fixtures.waiting import wait_for as _wait
 
 
-def _wait(predicate, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_two_distills_on_one_run_dir_one_runs_the_other_exits_2(loopback_teacher, tasks40, tmp_path):

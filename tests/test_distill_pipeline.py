@@ -3,9 +3,9 @@ verdicts, retries, filtering, multiple samples, hint-gold, stop/pause and resume
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,9 @@ from sqlbench.distill import run_distill
 from sqlbench.errors import ConfigError
 from sqlbench.runs import RunDir
 from tests.fixtures.teacher import shop_rows, write_shop_tasks
+from tests.fixtures.waiting import wait_for
+
+_until = functools.partial(wait_for, timeout=30.0, interval=0.01)
 
 SAMPLE_FIELDS = {"task_id", "question", "context", "gold_sql", "provider", "model", "messages", "completion", "think",
                  "sql", "verdict", "valid", "reason", "latency_s", "tokens", "attempts", "status", "error",
@@ -202,15 +205,6 @@ def test_stop_interrupts_and_the_same_run_dir_resumes_without_duplicates(loopbac
     assert run.info()["resumes"] == 1
 
 
-def _until(predicate, what: str, timeout: float = 30.0):
-    """Poll ``predicate`` until it holds (returns its value); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _event(run_path: Path, type_: str) -> dict | None:

@@ -6,21 +6,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
 from sqlbench.runs import RunDir
 from tests.test_distill_cli import _cmd, _env, tasks40  # noqa: F401 - the fixture
+from tests.fixtures.waiting import wait_for
 
 
-def _wait(predicate, what: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        assert proc.poll() is None, f"exited {proc.returncode} before {what}: {proc.communicate()[1]}"
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_batch_size_over_the_cap_is_refused_with_one_line(tmp_path):
@@ -41,7 +33,7 @@ def test_sigterm_during_start_up_exits_130_and_the_run_resumes(loopback_teacher,
            "--dataset-repo-id", str(tasks40), "--run-dir", str(run_dir), "--limit", "6"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(loopback_teacher.models_asked.is_set, "the model list request", proc)
+        wait_for(loopback_teacher.models_asked.is_set, "the model list request", proc=proc)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)  # the held request does not hold the stop
     finally:
@@ -69,7 +61,7 @@ def test_sigterm_with_the_largest_batch_while_paused_exits_130(loopback_teacher,
     proc = subprocess.Popen(_cmd(loopback_teacher, tasks40, run_dir, "--limit", "8", "--batch-size", "4096"),
                             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(lambda: any(e["type"] == "paused" for e in RunDir(run_dir).read("events")), "the pause", proc)
+        wait_for(lambda: any(e["type"] == "paused" for e in RunDir(run_dir).read("events")), "the pause", proc=proc)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:
