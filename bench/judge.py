@@ -37,6 +37,7 @@ The last line is JSON: {"bench": "judge", "false_accept": {dataset: rate}, "fals
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sqlite3
 import sys
@@ -93,6 +94,18 @@ def _filters(tree):
     return out
 
 
+def _attempt(base, out: dict[str, str], kind: str, edit) -> None:
+    """Apply ``edit`` to a copy of the gold's tree; keep the SQL as ``out[kind]`` when it edits."""
+    tree = base.copy()
+    try:
+        if edit(tree):
+            sql = _sql(tree)
+            if sql:
+                out[kind] = sql
+    except Exception:  # noqa: BLE001 - an edit sqlglot refuses: no mutant of that kind
+        pass
+
+
 def near_misses(gold: str, schema: dict[str, list[str]]) -> dict[str, str]:
     from sqlglot import exp
 
@@ -101,15 +114,7 @@ def near_misses(gold: str, schema: dict[str, list[str]]) -> dict[str, str]:
     if base is None:
         return out
 
-    def attempt(kind, edit):
-        tree = base.copy()
-        try:
-            if edit(tree):
-                sql = _sql(tree)
-                if sql:
-                    out[kind] = sql
-        except Exception:  # noqa: BLE001 - an edit sqlglot refuses: no mutant of that kind
-            pass
+    attempt = functools.partial(_attempt, base, out)
 
     def flip(tree):
         for node in _filters(tree):
@@ -210,15 +215,7 @@ def rewrites(gold: str) -> dict[str, str]:
     if base is None:
         return out
 
-    def attempt(kind, edit):
-        tree = base.copy()
-        try:
-            if edit(tree):
-                sql = _sql(tree)
-                if sql:
-                    out[kind] = sql
-        except Exception:  # noqa: BLE001
-            pass
+    attempt = functools.partial(_attempt, base, out)
 
     def aliases(tree):
         if not isinstance(tree, exp.Select):
