@@ -45,6 +45,10 @@ def warm_student(warm_steps: int | None = None) -> Path:
     return build_tiny_model(CACHE / _key() / f"warm{steps}", warm_steps=steps).resolve()
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--warm-steps", type=int, default=None,
@@ -83,25 +87,14 @@ def main(argv=None) -> int:
     settings = Settings.model_validate({
         "runs_dir": str(work.parent), "cache_dir": str(ROOT / ".cache" / "sqlbench"),
         "max_prompt_length": 256, "max_seq_length": 512, "temperature": 1.0,
-        "train": {"model": str(model_dir), "stage": "both", "max_steps": args.sft_steps,
+        "train": {"model": str(model_dir), "stage": "both",
                   "eval_split": args.held_out, "eval_steps": 10_000, "save_steps": 10_000,
                   "per_device_train_batch_size": 8, "num_generations": 4, "max_completion_length": 128,
                   "sft_learning_rate": 2e-3, "learning_rate": args.grpo_lr, "beta": 0.04, "lora_r": 32,
-                  "lora_alpha": 64, "full": not args.lora, "seed": args.seed},
+                  "lora_alpha": 64, "full": not args.lora, "seed": args.seed, "sft_max_steps": args.sft_steps},
     })
-    # Same steps budget semantics per stage: SFT gets --sft-steps, GRPO --grpo-steps.
-    from sqlbench.training import job
-
-    stage_steps = {"sft": args.sft_steps, "grpo": args.grpo_steps}
-    original = job._run_stage
-
-    def run_stage(stage, run, settings, *a, **kw):
-        s = settings.model_copy(deep=True)
-        s.train.max_steps = stage_steps[stage]
-        return original(stage, run, s, *a, **kw)
-
-    job._run_stage = run_stage
-    path = run_train(settings, Secrets(), run_dir=work, log=lambda line: print(line, file=sys.stderr))
+    settings.train.max_steps = args.grpo_steps
+    path = run_train(settings, Secrets(), run_dir=work, log=_stderr)
     train_s = time.time() - t0
 
     tasks = load_tasks()
@@ -143,7 +136,6 @@ def real_student(args) -> int:
     from sqlbench.evaluate import evaluate_model
     from sqlbench.models import load_model
     from sqlbench.stats import mcnemar, wilson
-    from sqlbench.training import job
     from sqlbench.training.job import run_train
     from sqlbench.training.splits import stratified_split
 
@@ -161,23 +153,15 @@ def real_student(args) -> int:
                   "eval_split": 0, "eval_steps": 10_000, "save_steps": 10,
                   "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 128,
                   "sft_learning_rate": args.sft_lr, "learning_rate": args.grpo_lr, "beta": 0.04,
-                  "full": False, "seed": args.seed},
+                  "full": False, "seed": args.seed, "sft_max_steps": args.sft_steps, "max_steps": args.grpo_steps},
     })
-    stage_steps = {"sft": args.sft_steps, "grpo": args.grpo_steps}
-    original = job._run_stage
-
-    def run_stage(stage, run, settings, *a, **kw):
-        s = settings.model_copy(deep=True)
-        s.train.max_steps = stage_steps[stage]
-        return original(stage, run, s, *a, **kw)
-
-    job._run_stage = run_stage
     run = work / "run"
     timings = {}
     t = time.time()
-    run_train(settings, Secrets(), run_dir=run, resume=(run / "run.json").is_file(),
-              log=lambda line: print(line, file=sys.stderr))
+    run_train(settings, Secrets(), run_dir=run, resume=(run / "run.json").is_file(), log=_stderr)
     timings["train_s"] = round(time.time() - t)
+    summary = json.loads((run / "summary.json").read_text())
+    timings.update({f"{stage}_s": round(summary[stage]["seconds"]) for stage in summary["stages"]})
     results = {}
     for name, spec in (("base", args.student), ("sft", run / "sft" / "model"), ("sft_grpo", run / "model")):
         cached = work / f"eval-{name}.json"

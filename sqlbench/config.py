@@ -76,6 +76,8 @@ class TrainSettings(_Section):
     epochs: float = Field(1.0, gt=0)
     learning_rate: float = Field(5e-5, gt=0)
     sft_learning_rate: float = Field(2e-4, gt=0)
+    # SFT usually wants more, cheaper steps than GRPO; None: both stages take max_steps.
+    sft_max_steps: Optional[int] = Field(None, ge=-1)
     per_device_train_batch_size: int = Field(4, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
     num_generations: int = Field(4, ge=2)

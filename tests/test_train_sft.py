@@ -78,6 +78,17 @@ def test_distilled_run_trains_sft_then_grpo(tiny_model_dir, distilled_run_dir, t
     assert steps == [("sft", 1), ("sft", 2), ("grpo", 1), ("grpo", 2)]
 
 
+def test_sft_max_steps_budgets_the_sft_stage_apart(tiny_model_dir, distilled_run_dir, train_settings, tmp_path):
+    from sqlbench.training.job import run_train
+
+    settings = train_settings(model=str(tiny_model_dir), stage="both", dataset_repo_id=str(distilled_run_dir),
+                              max_steps=1, sft_max_steps=3, eval_split=1, per_device_train_batch_size=4,
+                              num_generations=4, max_completion_length=8)
+    path = run_train(settings, Secrets(), run_dir=tmp_path / "budgets", log=lambda s: None)
+    summary = json.loads((path / "summary.json").read_text())
+    assert (summary["sft"]["step"], summary["grpo"]["step"]) == (3, 1)
+
+
 def test_merge_writes_merged_weights_and_keeps_the_adapter(tiny_model_dir, train_settings, tmp_path):
     from sqlbench.models import load_model, resolve_model_path
     from sqlbench.training.job import run_train

@@ -31,7 +31,7 @@ import threading
 from sqlbench.commands.base import bool_flag, load_context, test_databases_flag, with_validate_flags
 
 FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "epochs", "learning_rate",
-         "sft_learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
+         "sft_learning_rate", "sft_max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
          "max_completion_length", "beta", "loss_type", "lora_r", "lora_alpha", "lora_dropout", "full",
          "eval_split", "eval_steps", "save_steps", "logging_steps", "merge", "publish_repo_id", "private_repo",
          "seed", "num_processes", "accelerate_config", "vllm_mode", "vllm_server_url", "db_dir")
@@ -51,6 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--epochs", type=float, help="epochs per stage when --max-steps is -1")
     a("--learning-rate", type=float, help="GRPO learning rate (default 5e-5)")
     a("--sft-learning-rate", type=float, help="SFT learning rate (default 2e-4)")
+    a("--sft-max-steps", type=int, help="SFT optimizer steps (-1: use --epochs; default: --max-steps)")
     a("--per-device-train-batch-size", type=int, help="completions per device step; divisible by --num-generations")
     a("--gradient-accumulation-steps", type=int, help="default 1")
     a("--num-generations", type=int, help="GRPO completions per prompt (default 4)")

@@ -228,7 +228,8 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
     resume_from = _last_checkpoint(ckpt_dir) if resume else None
     if resume_from:
         log(f"{stage}: resuming from {resume_from}")
-    common = dict(max_steps=cfg.max_steps, epochs=cfg.epochs, batch_size=cfg.per_device_train_batch_size,
+    max_steps = cfg.sft_max_steps if stage == "sft" and cfg.sft_max_steps is not None else cfg.max_steps
+    common = dict(max_steps=max_steps, epochs=cfg.epochs, batch_size=cfg.per_device_train_batch_size,
                   grad_accum=cfg.gradient_accumulation_steps, seed=cfg.seed, logging_steps=cfg.logging_steps,
                   save_steps=cfg.save_steps, cpu=not accel.cuda)
     if stage == "sft":
