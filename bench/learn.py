@@ -69,8 +69,8 @@ def main(argv=None) -> int:
     transformers.logging.set_verbosity_error()
     from sqlbench.config import Secrets, Settings
     from sqlbench.data.loader import load_tasks
-    from sqlbench.evaluate import evaluate_model
-    from sqlbench.models import load_model
+    from sqlbench.evaluation.accuracy import evaluate_model
+    from sqlbench.inference.models import load_model
     from sqlbench.training.data import split_tasks
     from sqlbench.training.job import run_train
 
@@ -140,8 +140,8 @@ def real_student(args) -> int:
     transformers.logging.set_verbosity_error()
     from sqlbench.config import Secrets, Settings
     from sqlbench.data.loader import load_tasks
-    from sqlbench.evaluate import evaluate_model
-    from sqlbench.models import load_model
+    from sqlbench.evaluation.accuracy import evaluate_model
+    from sqlbench.inference.models import load_model
     from sqlbench.stats import mcnemar, wilson
     from sqlbench.training import job
     from sqlbench.training.job import run_train

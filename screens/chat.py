@@ -164,7 +164,7 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
 
     @work(thread=True, exclusive=True, group="chat-load")
     def _load(self, model: str, db: str, then_ask: str | None) -> None:
-        from sqlbench.chat import ChatSession
+        from sqlbench.inference.chat import ChatSession
 
         t0 = time.perf_counter()
         try:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import sqlbench.students as students
+import sqlbench.inference.students as students
 from sqlbench.errors import ProviderError
-from sqlbench.models import load_model, resolve_model_path
-from sqlbench.students import NamedStudent, default_student, resolve_student
+from sqlbench.inference.models import load_model, resolve_model_path
+from sqlbench.inference.students import NamedStudent, default_student, resolve_student
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_alias_resolves_package_then_cache_and_says_the_order(tiny_gguf, fake_st
 
 def test_converted_cache_is_used_even_once_the_package_is_gone(tiny_gguf, fake_student, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    from sqlbench.gguf_convert import ensure_converted
+    from sqlbench.inference.gguf_convert import ensure_converted
 
     named = tmp_path / "FakeLM-135M-Instruct.Q8_0.gguf"
     shutil.copy(tiny_gguf, named)
@@ -128,7 +128,7 @@ def test_real_student_resolves_from_its_package_and_loads(real_student_gguf, cap
 
 @pytest.mark.real_model
 def test_real_student_answers_a_question(real_student_gguf):
-    from sqlbench.chat import ChatSession
+    from sqlbench.inference.chat import ChatSession
     from sqlbench.config import Settings
 
     resolve_model_path("smollm2-135m", cache_dir=REAL_CACHE, announce=lambda m: None)

@@ -40,11 +40,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from sqlbench.chat import ChatSession
-    from sqlbench.dbconn import connect
+    from sqlbench.inference.chat import ChatSession
+    from sqlbench.inference.dbconn import connect
 
-    from sqlbench.models import with_gguf_file
-    from sqlbench.students import default_student
+    from sqlbench.inference.models import with_gguf_file
+    from sqlbench.inference.students import default_student
 
     ctx = load_context(args, "chat", {"model": args.model, "db": args.db, "max_new_tokens": args.max_new_tokens},
                        top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt})

@@ -39,9 +39,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlbench.evaluate import format_table, run_eval
+    from sqlbench.evaluation.accuracy import format_table, run_eval
 
-    from sqlbench.models import with_gguf_file
+    from sqlbench.inference.models import with_gguf_file
 
     flags = {k: getattr(args, k, None) for k in FLAGS}
     flags["model"] = with_gguf_file(args.model, args.gguf_file)

@@ -47,9 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from sqlbench.chat import load_engine
+    from sqlbench.inference.chat import load_engine
     from sqlbench.errors import ConfigError
-    from sqlbench.serve import Limits, make_server
+    from sqlbench.inference.serve import Limits, make_server
 
     ctx = load_context(args, "serve", {"model": args.model, "host": args.host, "port": args.port,
                                         "max_new_tokens": args.max_new_tokens, "max_body_bytes": args.max_body_bytes,
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     s = ctx.settings
     cfg = s.serve
     if cfg.model is None:  # the real student when it is present offline, else the tiny one
-        from sqlbench.students import default_student
+        from sqlbench.inference.students import default_student
 
         cfg.model = default_student(s.cache_dir)
     api_key = args.api_key or ctx.secrets.get("serve_api_key")

@@ -36,7 +36,7 @@ class TransformersProvider(Provider):
         await in_daemon_thread(self._load)
 
     def _load(self) -> None:
-        from sqlbench.models import load_model, resolve_model_path
+        from sqlbench.inference.models import load_model, resolve_model_path
 
         # None -> the tiny offline student; a run directory -> its model/ (or last checkpoint)
         self.model = str(resolve_model_path(self._want_model, cache_dir=self._cache_dir))

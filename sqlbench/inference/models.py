@@ -52,13 +52,13 @@ def resolve_model_path(spec: str | os.PathLike | None, *, cache_dir: str | os.Pa
     """Where ``spec`` lives: a local folder (Path) or a Hub id (str).
 
     ``None`` or ``tiny`` is the tiny offline student (built under ``cache_dir`` on first
-    use); ``smollm2-135m`` a named real student (sqlbench.students). A run directory
+    use); ``smollm2-135m`` a named real student (sqlbench.inference.students). A run directory
     resolves to its ``model/`` (or, while training, its last checkpoint). A GGUF file, a
     folder holding one, or ``owner/repo/NAME.gguf`` on the Hub resolves to its converted
     safetensors folder under ``cache_dir`` (converted on first use).
     """
-    from sqlbench.gguf_convert import ensure_converted, gguf_files, is_gguf, pick_gguf
-    from sqlbench.students import STUDENTS, TINY, resolve_student
+    from sqlbench.inference.gguf_convert import ensure_converted, gguf_files, is_gguf, pick_gguf
+    from sqlbench.inference.students import STUDENTS, TINY, resolve_student
 
     if spec is None or str(spec) in ("", TINY):
         from sqlbench.training.tiny import default_tiny_model
@@ -124,7 +124,7 @@ def _hub_gguf_only(repo: str, token: str | None) -> str | None:
 
 
 def _aliases() -> list[str]:
-    from sqlbench.students import aliases
+    from sqlbench.inference.students import aliases
 
     return aliases()
 

@@ -67,7 +67,7 @@ def generate_answers(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens:
 
 def judge(task: Task, completion: str, validator=None) -> dict[str, Any]:
     """One answer record: the parsed answer and the validator's verdict."""
-    from sqlbench.rewards import get_validator
+    from sqlbench.training.rewards import get_validator
 
     answer = parse_answer(completion)
     spider = bird = False
@@ -164,7 +164,7 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
     import json
 
     from sqlbench.errors import DatasetError
-    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.inference.models import load_model, resolve_model_path
     from sqlbench.runs import RunDir, atomic_write
     from sqlbench.training.data import load_training_tasks
     from sqlbench.sqlcheck import Validator

@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from sqlbench.dbconn import Database, QueryResult, connect
+from sqlbench.inference.dbconn import Database, QueryResult, connect
 from sqlbench.errors import SqlbenchError
 from sqlbench.prompts import SYSTEM_PROMPT, parse_answer
 from sqlbench.records import Answer
-from sqlbench.streaming import Delta, StreamSplitter
+from sqlbench.inference.streaming import Delta, StreamSplitter
 
 __all__ = ["ChatSession", "Delta", "Engine", "GenParams", "GenResult", "PromptTooLong", "QueryResult", "load_engine"]
 
@@ -327,7 +327,7 @@ def load_engine(model_spec: str | None, settings: Any = None, *, announce: Calla
                 token: str | None = None) -> Engine:
     """Load ``model_spec`` once: vLLM when CUDA and vllm are present, else transformers
     on CPU. ``None`` is the tiny offline student."""
-    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.inference.models import load_model, resolve_model_path
 
     cache_dir = getattr(settings, "cache_dir", ".cache/sqlbench")
     say = announce or (lambda msg: print(msg, file=sys.stderr))
