@@ -146,6 +146,7 @@ def real_student(args) -> int:
     from sqlbench.training import job
     from sqlbench.training.job import run_train
     from sqlbench.training.splits import stratified_split
+    from sqlbench.training.tiny import default_tiny_model
 
     t0 = time.time()
     held_n = args.held_out or 100
@@ -185,7 +186,7 @@ def real_student(args) -> int:
             results[name] = json.loads(cached.read_text())
             continue
         t = time.time()
-        model, tok = load_model(spec, cache_dir=settings.cache_dir)
+        model, tok = load_model(spec, cache_dir=settings.cache_dir, tiny=default_tiny_model)
         summary, answers = evaluate_model(model, tok, held, max_new_tokens=128, batch_size=8,
                                           max_prompt_tokens=settings.max_prompt_length)
         n = summary["n"]

@@ -87,13 +87,17 @@ def test_alias_with_nothing_available_lists_what_was_tried(fake_student, tmp_pat
 
 
 def test_tiny_names_the_tiny_student(warm_tiny_model_dir, tmp_path):
-    from sqlbench.training.tiny import WARM_STEPS
+    from sqlbench.training.tiny import WARM_STEPS, default_tiny_model
 
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / f"tiny-model-warm{WARM_STEPS}").symlink_to(warm_tiny_model_dir)  # a complete build: reused
-    assert resolve_model_path("tiny", cache_dir=cache) == resolve_model_path(None, cache_dir=cache)
-    assert resolve_model_path("tiny", cache_dir=cache).resolve() == warm_tiny_model_dir.resolve()
+    # inference never builds the tiny student itself: training does, and callers pass it in
+    tiny = default_tiny_model
+    assert resolve_model_path("tiny", cache_dir=cache, tiny=tiny) == resolve_model_path(None, cache_dir=cache, tiny=tiny)
+    assert resolve_model_path("tiny", cache_dir=cache, tiny=tiny).resolve() == warm_tiny_model_dir.resolve()
+    with pytest.raises(ProviderError, match="tiny student needs its builder"):
+        resolve_model_path(None, cache_dir=cache)
 
 
 def test_a_spec_naming_nothing_lists_what_was_tried(tmp_path, offline):

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.inference.chat import load_engine
     from sqlbench.errors import ConfigError
     from sqlbench.inference.serve import Limits, make_server
+    from sqlbench.training.tiny import default_tiny_model
 
     ctx = load_context(args, "serve", {"model": args.model, "host": args.host, "port": args.port,
                                         "max_new_tokens": args.max_new_tokens, "max_body_bytes": args.max_body_bytes,
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port} ({e.strerror or e})") from None
     try:
         print(f"sqlbench serve: loading {cfg.model or 'the tiny offline student'} ...", file=sys.stderr, flush=True)
-        engine = load_engine(cfg.model, s, token=ctx.secrets.get("hf_token"))
+        engine = load_engine(cfg.model, s, token=ctx.secrets.get("hf_token"), tiny=default_tiny_model)
         server.set_engine(engine, args.served_model_name or cfg.model)
     except BaseException:
         server.server_close()

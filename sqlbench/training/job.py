@@ -92,7 +92,9 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     with the run marked interrupted (``--resume`` continues it)."""
     from sqlbench.inference.models import resolve_model_path
     from sqlbench.training.rewards import resolve_weights
-    from sqlbench.training.data import has_reasoning, load_training_tasks, split_tasks
+    from sqlbench.training.tiny import default_tiny_model
+    from sqlbench.data.loader import load_training_tasks
+    from sqlbench.training.data import has_reasoning, split_tasks
     from sqlbench.training.distributed import QuietRun, Ranks, wait_for_everyone
 
     cfg = settings.train
@@ -121,7 +123,7 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
 
     token = secrets.get("hf_token")
     # A wrong --model fails before a run directory exists.
-    base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
+    base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir, tiny=default_tiny_model)
     base = base.resolve() if isinstance(base, Path) else base
     if ranks.main:
         run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
