@@ -61,7 +61,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
 
-    from sqlbench.chat import ChatSession, load_engine
+    from sqlbench.inference.chat import ChatSession, load_engine
     from sqlbench.config import Settings
 
     torch.manual_seed(0)

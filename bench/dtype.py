@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     from transformers import AutoModelForCausalLM
 
     from sqlbench.data.loader import load_tasks
-    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.inference.models import load_model, resolve_model_path
     from sqlbench.prompts import build_messages, format_answer
 
     torch.set_num_threads(args.threads)

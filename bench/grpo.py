@@ -54,7 +54,7 @@ class RewardClock:
     def install(self):
         import functools
 
-        from sqlbench import rewards
+        from sqlbench.training import rewards
 
         originals = dict(rewards.REWARDS)
         for name, fn in originals.items():
@@ -84,7 +84,7 @@ def bare_run(model_dir: Path, rows: list[dict], settings, out: Path) -> list[flo
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
-    from sqlbench.rewards import REWARDS, resolve_weights
+    from sqlbench.training.rewards import REWARDS, resolve_weights
 
     cfg = settings.train
     weights = resolve_weights(cfg.reward_weights)

@@ -73,8 +73,8 @@ def main(argv=None) -> int:
     transformers.logging.set_verbosity_error()
     from sqlbench.config import Secrets, Settings
     from sqlbench.data.loader import load_tasks
-    from sqlbench.evaluate import evaluate_model
-    from sqlbench.models import load_model
+    from sqlbench.evaluation.accuracy import evaluate_model
+    from sqlbench.inference.models import load_model
     from sqlbench.training.data import split_tasks
     from sqlbench.training.job import run_train
 
@@ -133,11 +133,12 @@ def real_student(args) -> int:
     transformers.logging.set_verbosity_error()
     from sqlbench.config import Secrets, Settings
     from sqlbench.data.loader import load_tasks
-    from sqlbench.evaluate import evaluate_model
-    from sqlbench.models import load_model
+    from sqlbench.evaluation.accuracy import evaluate_model
+    from sqlbench.inference.models import load_model
     from sqlbench.stats import mcnemar, wilson
     from sqlbench.training.job import run_train
     from sqlbench.training.splits import stratified_split
+    from sqlbench.training.tiny import default_tiny_model
 
     t0 = time.time()
     held_n = args.held_out or 100
@@ -169,7 +170,7 @@ def real_student(args) -> int:
             results[name] = json.loads(cached.read_text())
             continue
         t = time.time()
-        model, tok = load_model(spec, cache_dir=settings.cache_dir)
+        model, tok = load_model(spec, cache_dir=settings.cache_dir, tiny=default_tiny_model)
         summary, answers = evaluate_model(model, tok, held, max_new_tokens=128, batch_size=8,
                                           max_prompt_tokens=settings.max_prompt_length)
         n = summary["n"]

@@ -120,9 +120,9 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from sqlbench.chat import load_engine
+    from sqlbench.inference.chat import load_engine
     from sqlbench.prompts import SYSTEM_PROMPT
-    from sqlbench.serve import make_server
+    from sqlbench.inference.serve import make_server
 
     spec = args.model
     if spec is None:

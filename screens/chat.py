@@ -164,14 +164,16 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
 
     @work(thread=True, exclusive=True, group="chat-load")
     def _load(self, model: str, db: str, then_ask: str | None) -> None:
-        from sqlbench.chat import ChatSession
+        from sqlbench.inference.chat import ChatSession
+        from sqlbench.training.tiny import default_tiny_model
 
         t0 = time.perf_counter()
         try:
             with self._load_lock:
                 if self.session is not None:
                     self.session.close()
-                session = ChatSession(model or None, settings=self.workbench.settings, db=db or None)
+                session = ChatSession(model or None, settings=self.workbench.settings, db=db or None,
+                                      tiny=default_tiny_model)
         except Exception as e:  # a bad path/URL is the user's: show it, keep the screen usable
             self.app.call_from_thread(self._load_failed, f"{type(e).__name__}: {e}" if not str(e) else str(e))
             return

@@ -320,7 +320,7 @@ def _check_model(text: str) -> str | None:
     if text == "tiny":
         return None
     from sqlbench.errors import SqlbenchError
-    from sqlbench.models import resolve_model_path
+    from sqlbench.inference.models import resolve_model_path
 
     try:
         resolve_model_path(text)

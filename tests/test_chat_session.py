@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from sqlbench.chat import ChatSession, Engine, load_engine
+from sqlbench.inference.chat import ChatSession, Engine, load_engine
 from sqlbench.config import Settings
-from sqlbench.streaming import Delta
+from sqlbench.inference.streaming import Delta
 
 QUESTION = "Which riders won the omnium at the Olympic Games?"
 
@@ -170,7 +170,7 @@ def test_warm_model_answer_runs_on_the_database(warm_tiny_model_dir, tmp_path):
 def test_text_is_coalesced_but_identical(engine):
     """Deltas leave the generator at most every ``emit_every_s`` (the first at once),
     yet join to the same text; with stop strings every token is decoded at once."""
-    from sqlbench.chat import GenParams
+    from sqlbench.inference.chat import GenParams
 
     msgs = [{"role": "user", "content": QUESTION}]
 

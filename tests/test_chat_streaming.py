@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from sqlbench.prompts import parse_answer
-from sqlbench.streaming import Delta, StreamSplitter, join_parts, split_stream
+from sqlbench.inference.streaming import Delta, StreamSplitter, join_parts, split_stream
 
 ANSWER = (
     "<think>\nOmnium results live in track_results; keep position 1 and a < b.\n</think>\n"

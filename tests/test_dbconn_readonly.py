@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from sqlbench.dbconn import (
+from sqlbench.inference.dbconn import (
     DatabaseError,
     check_read_only,
     connect,

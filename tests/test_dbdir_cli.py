@@ -146,7 +146,7 @@ def test_eval_with_db_dir_reports_the_three_ex_rules(spider_dbdir, tiny_model_di
 
 def test_the_three_rules_from_real_executions(tmp_path):
     """judge() fills ex_spider/ex_bird from the gold's and the answer's own rows."""
-    from sqlbench.evaluate import format_table, judge, summarize
+    from sqlbench.evaluation.accuracy import format_table, judge, summarize
     from sqlbench.prompts import format_answer
     from sqlbench.records import Task
     from sqlbench.sqlcheck import Validator
@@ -180,7 +180,7 @@ def test_the_three_rules_from_real_executions(tmp_path):
 
 def test_grpo_rows_carry_the_database_and_the_reward_runs_on_it(spider_dbdir):
     from sqlbench.prompts import format_answer
-    from sqlbench.rewards import execution_reward
+    from sqlbench.training.rewards import execution_reward
     from sqlbench.training.data import grpo_rows
 
     tasks = load_tasks(spider_dbdir.questions, db_dir=spider_dbdir.db_dir, limit=4)

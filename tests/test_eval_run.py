@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from sqlbench.config import Secrets, Settings
-from sqlbench.evaluate import summarize
+from sqlbench.evaluation.accuracy import summarize
 from sqlbench.runs import RunDir
 
 
@@ -31,7 +31,7 @@ def test_summary_breaks_down_by_complexity_and_task_type():
 
 
 def test_eval_judges_answers_on_real_tasks(warm_tiny_model_dir, tmp_path):
-    from sqlbench.evaluate import run_eval
+    from sqlbench.evaluation.accuracy import run_eval
 
     settings = Settings.model_validate({"runs_dir": str(tmp_path / "runs"), "cache_dir": str(tmp_path / "c"),
                                         "eval": {"model": str(warm_tiny_model_dir), "limit": 6,
@@ -55,7 +55,7 @@ def test_eval_judges_answers_on_real_tasks(warm_tiny_model_dir, tmp_path):
 
 def test_gold_answers_score_full_marks(bundled_tasks):
     """The judge itself: gold SQL in the answer format is judged correct on every task."""
-    from sqlbench.evaluate import judge
+    from sqlbench.evaluation.accuracy import judge
     from sqlbench.prompts import format_answer
 
     tasks = bundled_tasks[:25]

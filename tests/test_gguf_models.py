@@ -1,4 +1,4 @@
-"""GGUF models through the one resolver (sqlbench.models): converted once into a cached
+"""GGUF models through the one resolver (sqlbench.inference.models): converted once into a cached
 safetensors folder keyed by the file's hash, and every bad file refused in one line."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from sqlbench.errors import ConfigError, ProviderError
-from sqlbench.models import load_model, resolve_model_path, with_gguf_file
+from sqlbench.inference.models import load_model, resolve_model_path, with_gguf_file
 from tests.fixtures.gguf_files import write_gguf, write_raw_gguf
 
 pytestmark = pytest.mark.slow
@@ -134,7 +134,7 @@ def test_missing_gguf_package_says_how_to_get_it(tiny_gguf, tmp_path, monkeypatc
 
 
 def test_a_gguf_too_large_for_memory_is_refused_before_loading(tiny_gguf, tmp_path, monkeypatch):
-    import sqlbench.gguf_convert as gc
+    import sqlbench.inference.gguf_convert as gc
 
     monkeypatch.setattr(gc, "available_memory", lambda: 1_000_000)
     with pytest.raises(ProviderError) as e:
@@ -158,7 +158,7 @@ def test_cli_bad_gguf_exits_2_with_one_line(tmp_path):
 
 
 def test_chat_answers_from_a_gguf(tiny_gguf, tmp_path):
-    from sqlbench.chat import ChatSession
+    from sqlbench.inference.chat import ChatSession
     from sqlbench.config import Settings
 
     settings = Settings.model_validate({"cache_dir": str(tmp_path / "cache"), "temperature": 0.0})
@@ -185,7 +185,7 @@ def test_one_gguf_feeds_eval_train_and_the_distill_teacher(tiny_gguf, tmp_path):
     sharing one conversion in cache_dir."""
     from sqlbench.config import Secrets, Settings
     from sqlbench.distill import run_distill
-    from sqlbench.evaluate import run_eval
+    from sqlbench.evaluation.accuracy import run_eval
     from sqlbench.runs import RunDir
     from sqlbench.training.job import run_train
     from tests.fixtures.tiny_model import small_train_settings

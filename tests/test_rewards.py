@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sqlbench import rewards
+from sqlbench.training import rewards
 from sqlbench.errors import ConfigError
 
 CTX = (

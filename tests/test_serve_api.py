@@ -33,14 +33,14 @@ SEED_BODY = {
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir):
-    from sqlbench.chat import load_engine
+    from sqlbench.inference.chat import load_engine
 
     return load_engine(str(tiny_model_dir))
 
 
 @pytest.fixture(scope="module")
 def server(engine):
-    from sqlbench.serve import make_server
+    from sqlbench.inference.serve import make_server
 
     srv = make_server(engine, "127.0.0.1", 0, model_name="tiny", max_new_tokens=24, temperature=0.0, quiet=True)
     srv.start_background()
@@ -301,7 +301,7 @@ def test_readme_curl_command_is_the_seed_request(server):
 
 
 def test_full_queue_is_a_503_not_a_crash(engine):
-    from sqlbench.serve import make_server
+    from sqlbench.inference.serve import make_server
 
     srv = make_server(engine, "127.0.0.1", 0, quiet=True, max_pending=1, temperature=1.0)
     srv.start_background()

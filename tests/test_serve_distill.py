@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def local_server(tiny_model_dir):
-    from sqlbench.chat import load_engine
-    from sqlbench.serve import make_server
+    from sqlbench.inference.chat import load_engine
+    from sqlbench.inference.serve import make_server
 
     srv = make_server(load_engine(str(tiny_model_dir)), "127.0.0.1", 0, model_name="local-student",
                       max_new_tokens=48, temperature=0.0, quiet=True)

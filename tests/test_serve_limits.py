@@ -20,13 +20,13 @@ KEY = 'sk-serve-"quote\\back%2Fslash-1234567890'
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir):
-    from sqlbench.chat import load_engine
+    from sqlbench.inference.chat import load_engine
 
     return load_engine(str(tiny_model_dir))
 
 
 def _server(engine, **limits):
-    from sqlbench.serve import Limits, make_server
+    from sqlbench.inference.serve import Limits, make_server
 
     api_key = limits.pop("api_key", None)
     quiet = limits.pop("quiet", True)
@@ -189,7 +189,7 @@ def test_prompt_over_the_context_never_reaches_the_worker(server, engine):
 
 def test_prompt_far_over_the_context_is_refused_without_tokenising(engine):
     """Past max_positions x the longest token in characters no tokeniser can make it fit."""
-    from sqlbench.serve import PromptGate, RequestError
+    from sqlbench.inference.serve import PromptGate, RequestError
 
     calls = []
 
@@ -273,7 +273,7 @@ def test_plain_request_is_cancelled_when_the_client_leaves(server):
 
 def test_queued_request_of_a_client_that_left_is_never_generated(engine):
     """Closed while waiting its turn: the worker skips it."""
-    from sqlbench.serve import Limits, make_server
+    from sqlbench.inference.serve import Limits, make_server
 
     srv = make_server(engine, "127.0.0.1", 0, quiet=True, temperature=1.0, limits=Limits())
     srv.start_background()

@@ -49,7 +49,7 @@ def test_a_nul_byte_is_a_syntax_verdict_not_a_crash(validator, tasks, empty_cwd)
         for answer in ("SELECT name FROM customers\x00;", "<think>x</think><sql>SELECT 1\x00; SELECT 2</sql>"):
             v = validator.check(task, answer)
             assert (v.reason, v.detail) == ("syntax", "the SQL contains a NUL character"), (engine, v)
-    from sqlbench.rewards import execution_reward, schema_reward, syntax_reward
+    from sqlbench.training.rewards import execution_reward, schema_reward, syntax_reward
 
     completions = ["<think>x</think><sql>SELECT name FROM customers\x00; SELECT 2</sql>"]
     kw = {"gold_sql": ["SELECT name FROM customers"], "context": [tasks["sqlite"].context], "task_id": ["nul"]}
@@ -236,7 +236,7 @@ def _digest(path) -> str:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
 def test_chat_queries_hold_the_same_limits(backend, request, empty_cwd):
-    from sqlbench.dbconn import connect
+    from sqlbench.inference.dbconn import connect
 
     target = request.getfixturevalue({"sqlite": "cycling_sqlite", "duckdb": "cycling_duckdb"}[backend])
     before, listing = _digest(target), _files(target.parent)
@@ -259,7 +259,7 @@ def test_chat_queries_hold_the_same_limits(backend, request, empty_cwd):
 
 
 def test_a_wal_mode_database_gets_no_files_beside_it(tmp_path):
-    from sqlbench.dbconn import connect
+    from sqlbench.inference.dbconn import connect
 
     path = tmp_path / "wal.sqlite"
     conn = sqlite3.connect(path)
@@ -279,7 +279,7 @@ def test_a_wal_mode_database_gets_no_files_beside_it(tmp_path):
 def test_a_wal_file_already_there_is_read_not_ignored(tmp_path):
     """Committed rows may live only in an existing -wal: then the file is opened plainly
     read-only (immutable would miss them)."""
-    from sqlbench.dbconn import connect
+    from sqlbench.inference.dbconn import connect
 
     path = tmp_path / "live.sqlite"
     writer = sqlite3.connect(path)

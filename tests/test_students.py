@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import sqlbench.students as students
+import sqlbench.inference.students as students
 from sqlbench.errors import ProviderError
-from sqlbench.models import load_model, resolve_model_path
-from sqlbench.students import NamedStudent, default_student, resolve_student
+from sqlbench.inference.models import load_model, resolve_model_path
+from sqlbench.inference.students import NamedStudent, default_student, resolve_student
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_alias_resolves_package_then_cache_and_says_the_order(tiny_gguf, fake_st
 
 def test_converted_cache_is_used_even_once_the_package_is_gone(tiny_gguf, fake_student, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
-    from sqlbench.gguf_convert import ensure_converted
+    from sqlbench.inference.gguf_convert import ensure_converted
 
     named = tmp_path / "FakeLM-135M-Instruct.Q8_0.gguf"
     shutil.copy(tiny_gguf, named)
@@ -87,13 +87,17 @@ def test_alias_with_nothing_available_lists_what_was_tried(fake_student, tmp_pat
 
 
 def test_tiny_names_the_tiny_student(warm_tiny_model_dir, tmp_path):
-    from sqlbench.training.tiny import WARM_STEPS
+    from sqlbench.training.tiny import WARM_STEPS, default_tiny_model
 
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / f"tiny-model-warm{WARM_STEPS}").symlink_to(warm_tiny_model_dir)  # a complete build: reused
-    assert resolve_model_path("tiny", cache_dir=cache) == resolve_model_path(None, cache_dir=cache)
-    assert resolve_model_path("tiny", cache_dir=cache).resolve() == warm_tiny_model_dir.resolve()
+    # inference never builds the tiny student itself: training does, and callers pass it in
+    tiny = default_tiny_model
+    assert resolve_model_path("tiny", cache_dir=cache, tiny=tiny) == resolve_model_path(None, cache_dir=cache, tiny=tiny)
+    assert resolve_model_path("tiny", cache_dir=cache, tiny=tiny).resolve() == warm_tiny_model_dir.resolve()
+    with pytest.raises(ProviderError, match="tiny student needs its builder"):
+        resolve_model_path(None, cache_dir=cache)
 
 
 def test_a_spec_naming_nothing_lists_what_was_tried(tmp_path, offline):
@@ -128,7 +132,7 @@ def test_real_student_resolves_from_its_package_and_loads(real_student_gguf, cap
 
 @pytest.mark.real_model
 def test_real_student_answers_a_question(real_student_gguf):
-    from sqlbench.chat import ChatSession
+    from sqlbench.inference.chat import ChatSession
     from sqlbench.config import Settings
 
     resolve_model_path("smollm2-135m", cache_dir=REAL_CACHE, announce=lambda m: None)

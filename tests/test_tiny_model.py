@@ -91,8 +91,8 @@ def test_cli_builds_and_reuses(tmp_path):
 
 def test_warm_model_answers_in_the_format(warm_tiny_model_dir):
     from sqlbench.data.loader import load_tasks
-    from sqlbench.evaluate import generate_answers
-    from sqlbench.models import load_model
+    from sqlbench.evaluation.accuracy import generate_answers
+    from sqlbench.inference.models import load_model
 
     model, tokenizer = load_model(warm_tiny_model_dir)
     tasks = load_tasks(limit=16)
@@ -104,8 +104,8 @@ def test_warm_model_answers_in_the_format(warm_tiny_model_dir):
 
 def test_cold_model_does_not(tiny_model_dir):
     from sqlbench.data.loader import load_tasks
-    from sqlbench.evaluate import generate_answers
-    from sqlbench.models import load_model
+    from sqlbench.evaluation.accuracy import generate_answers
+    from sqlbench.inference.models import load_model
 
     model, tokenizer = load_model(tiny_model_dir)
     texts = generate_answers(model, tokenizer, load_tasks(limit=4), max_new_tokens=24, batch_size=4)

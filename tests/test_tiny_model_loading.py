@@ -1,4 +1,4 @@
-"""sqlbench.models: every kind of --model spec resolves and loads, or fails in one line."""
+"""sqlbench.inference.models: every kind of --model spec resolves and loads, or fails in one line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from sqlbench.errors import ProviderError
-from sqlbench.models import adapter_base, load_model, resolve_model_path
+from sqlbench.inference.models import adapter_base, load_model, resolve_model_path
 
 
 def test_model_folder_and_run_directory(tiny_model_dir, tmp_path):

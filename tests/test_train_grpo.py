@@ -8,7 +8,7 @@ import json
 import pytest
 
 from sqlbench.config import Secrets
-from sqlbench.rewards import REWARDS
+from sqlbench.training.rewards import REWARDS
 from sqlbench.runs import RunDir
 
 METRIC_KEYS = {"reward", "reward_std", "kl", "frac_reward_zero_std", "completions/mean_length", "loss",
@@ -70,9 +70,9 @@ def test_events_mark_stage_steps_eval_and_finish(grpo_run):
 def test_lora_weights_changed_and_model_loads(grpo_run):
     from safetensors.torch import load_file
 
-    from sqlbench.evaluate import generate_answers
+    from sqlbench.evaluation.accuracy import generate_answers
     from sqlbench.data.loader import load_tasks
-    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.inference.models import load_model, resolve_model_path
 
     run, _ = grpo_run
     adapter = load_file(str(run.path / "model" / "adapter_model.safetensors"))

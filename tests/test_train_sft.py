@@ -61,7 +61,7 @@ def test_sft_lowers_the_loss(tiny_model_dir, train_settings, tmp_path):
 def test_distilled_run_trains_sft_then_grpo(tiny_model_dir, distilled_run_dir, train_settings, tmp_path):
     """--stage auto on distilled data: SFT on the teacher's reasoning, then GRPO from the
     merged SFT weights; the final adapter's base is the SFT model."""
-    from sqlbench.models import adapter_base
+    from sqlbench.inference.models import adapter_base
     from sqlbench.training.job import run_train
 
     settings = train_settings(model=str(tiny_model_dir), stage="auto", dataset_repo_id=str(distilled_run_dir),
@@ -90,7 +90,7 @@ def test_sft_max_steps_budgets_the_sft_stage_apart(tiny_model_dir, distilled_run
 
 
 def test_merge_writes_merged_weights_and_keeps_the_adapter(tiny_model_dir, train_settings, tmp_path):
-    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.inference.models import load_model, resolve_model_path
     from sqlbench.training.job import run_train
 
     settings = train_settings(model=str(tiny_model_dir), stage="grpo", max_steps=1, merge=True,

@@ -35,7 +35,8 @@ def _with_template(src, dst, template):
 
 def _rows(tokenizer, n=8):
     from sqlbench.prompts import prompt_token_counter
-    from sqlbench.training.data import load_training_tasks, sft_rows
+    from sqlbench.data.loader import load_training_tasks
+    from sqlbench.training.data import sft_rows
 
     return sft_rows(load_training_tasks(None)[:n], count_tokens=prompt_token_counter(tokenizer),
                     max_prompt_tokens=200)

@@ -112,7 +112,7 @@ async def test_a_turn_settles_on_the_sql_that_runs():
     from textual.app import App
 
     from sqlbench.prompts import parse_answer
-    from sqlbench.streaming import split_stream
+    from sqlbench.inference.streaming import split_stream
 
     text = "<think>plan it <sql>SELECT 1</sql>"
     answer = parse_answer(text)

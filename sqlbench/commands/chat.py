@@ -40,11 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from sqlbench.chat import ChatSession
-    from sqlbench.dbconn import connect
+    from sqlbench.inference.chat import ChatSession
+    from sqlbench.inference.dbconn import connect
 
-    from sqlbench.models import with_gguf_file
-    from sqlbench.students import default_student
+    from sqlbench.inference.models import with_gguf_file
+    from sqlbench.inference.students import default_student
+    from sqlbench.training.tiny import default_tiny_model
 
     ctx = load_context(args, "chat", {"model": args.model, "db": args.db, "max_new_tokens": args.max_new_tokens},
                        top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt})
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     db = connect(s.chat.db, timeout=v.timeout, max_rows=v.max_rows, max_memory_mb=v.max_memory_mb) if s.chat.db else None
     if not args.json:
         print(f"sqlbench chat: loading {s.chat.model or 'the tiny offline student'} ...", file=sys.stderr, flush=True)
-    session = ChatSession(s.chat.model, settings=s, db=db)
+    session = ChatSession(s.chat.model, settings=s, db=db, tiny=default_tiny_model)
     try:
         if args.once is not None:
             return _once(session, args.once, as_json=args.json)

@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from sqlbench.distill import run_distill
         from sqlbench.runs import FINISHED, RunDir
+        from sqlbench.training.tiny import default_tiny_model
 
         if args.run_dir:
             RunDir(args.run_dir).check_unlocked()  # before "resuming …": it is not ours to resume
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
                                                                    "max_prompt_length": args.max_prompt_length},
                            resume=args.run_dir if existing else None)
         ctx = with_validate_flags(ctx, args)
-        path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]])
+        path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]],
+                           tiny=default_tiny_model)
         print(path)
         return 0 if RunDir(path).status == FINISHED else EXIT_INTERRUPTED
     finally:

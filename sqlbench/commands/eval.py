@@ -39,14 +39,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlbench.evaluate import format_table, run_eval
+    from sqlbench.evaluation.accuracy import format_table, run_eval
 
-    from sqlbench.models import with_gguf_file
+    from sqlbench.inference.models import with_gguf_file
+    from sqlbench.training.tiny import default_tiny_model
 
     flags = {k: getattr(args, k, None) for k in FLAGS}
     flags["model"] = with_gguf_file(args.model, args.gguf_file)
     ctx = with_validate_flags(load_context(args, "eval", flags), args)
-    path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir)
+    path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir, tiny=default_tiny_model)
     result = json.loads((path / "eval.json").read_text())
     if args.json:
         print(json.dumps(result, indent=2))

@@ -47,9 +47,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from sqlbench.chat import load_engine
+    from sqlbench.inference.chat import load_engine
     from sqlbench.errors import ConfigError
-    from sqlbench.serve import Limits, make_server
+    from sqlbench.inference.serve import Limits, make_server
+    from sqlbench.training.tiny import default_tiny_model
 
     ctx = load_context(args, "serve", {"model": args.model, "host": args.host, "port": args.port,
                                         "max_new_tokens": args.max_new_tokens, "max_body_bytes": args.max_body_bytes,
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     s = ctx.settings
     cfg = s.serve
     if cfg.model is None:  # the real student when it is present offline, else the tiny one
-        from sqlbench.students import default_student
+        from sqlbench.inference.students import default_student
 
         cfg.model = default_student(s.cache_dir)
     api_key = args.api_key or ctx.secrets.get("serve_api_key")
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port} ({e.strerror or e})") from None
     try:
         print(f"sqlbench serve: loading {cfg.model or 'the tiny offline student'} ...", file=sys.stderr, flush=True)
-        engine = load_engine(cfg.model, s, token=ctx.secrets.get("hf_token"))
+        engine = load_engine(cfg.model, s, token=ctx.secrets.get("hf_token"), tiny=default_tiny_model)
         server.set_engine(engine, args.served_model_name or cfg.model)
     except BaseException:
         server.server_close()

@@ -84,9 +84,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sqlbench.rewards import parse_weights
+    from sqlbench.training.rewards import parse_weights
 
-    from sqlbench.models import with_gguf_file
+    from sqlbench.inference.models import with_gguf_file
 
     flags = {k: getattr(args, k, None) for k in FLAGS}
     flags["model"] = with_gguf_file(args.model, args.gguf_file)

@@ -112,6 +112,13 @@ def load_tasks(
     return tasks
 
 
+def load_training_tasks(source: str | None = None, *, split: str = "train", limit: int | None = None,
+                        seed: int = 42, token: str | None = None, db_dir: str | None = None) -> list[Task]:
+    """The tasks ``train`` and ``eval`` read (bundled dataset when ``source`` is None); with
+    ``db_dir``, backed by the database files there."""
+    return load_tasks(source, split=split, limit=limit, seed=seed, token=token, db_dir=db_dir)
+
+
 def task_from_row(
     row: Mapping[str, Any],
     fmt: str | None = None,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlbench.config import Secrets, Settings
 from sqlbench.errors import ConfigError
 from sqlbench.providers import ProviderSpec, canonical_name
 from sqlbench.redact import register_secret, register_url
+
+if TYPE_CHECKING:
+    from sqlbench.inference.models import TinyStudent
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,9 @@ def _key_for(provider: str, secrets: Secrets) -> str | None:
     return None  # vLLM reads HF_TOKEN from the environment itself
 
 
-def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
-    """Check the combination of options (one-line ConfigError) and resolve defaults."""
+def resolve_options(settings: Settings, secrets: Secrets, *, tiny: TinyStudent | None = None) -> DistillOptions:
+    """Check the combination of options (one-line ConfigError) and resolve defaults.
+    ``tiny`` builds the Transformers teacher's default, the tiny student."""
     d = settings.distill
     provider = canonical_name(d.provider)
     if d.remove_no_valid and not d.validate_answers:
@@ -90,6 +94,7 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
         cache_dir=settings.cache_dir,
         tensor_parallel_size=settings.tensor_parallel_size,
         max_prompt_tokens=settings.max_prompt_length if provider == "Transformers" else None,
+        tiny=tiny,
     )
     return DistillOptions(
         provider=spec,

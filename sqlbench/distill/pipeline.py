@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlbench.config import Secrets, Settings
 from sqlbench.distill.control import Control
@@ -21,6 +21,9 @@ from sqlbench.distill.sample import Judge, ask, judge_record
 from sqlbench.errors import DatasetError, RunDirError
 from sqlbench.records import Task
 from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RunDir, write_error
+
+if TYPE_CHECKING:
+    from sqlbench.inference.models import TinyStudent
 
 PROGRESS_EVERY_S = 1.0
 STOP_GRACE_MAX_S = 30.0  # how long a stop waits for requests in flight
@@ -223,13 +226,14 @@ def _make_producer(opts: DistillOptions):
 def run_distill(settings: Settings, secrets: Secrets, *, run_dir: str | Path | None = None,
                 stop: threading.Event | None = None, pause: threading.Event | None = None,
                 argv: list[str] | None = None, on_sample: Callable[[dict[str, Any]], None] | None = None,
-                progress: bool | None = None) -> Path:
+                progress: bool | None = None, tiny: TinyStudent | None = None) -> Path:
     """Run (or resume) a distillation in ``run_dir``; returns the run directory. The run's
     lock (``RunDir.lock``) is held until this returns: a second job on the same
-    directory fails with one line."""
+    directory fails with one line. ``tiny`` builds the tiny student, the Transformers
+    teacher's default."""
     import sys
 
-    opts = resolve_options(settings, secrets)
+    opts = resolve_options(settings, secrets, tiny=tiny)
     producer = _make_producer(opts)  # bad provider options fail here, before a run directory exists
     tasks, inputs = load_distill_tasks(opts)
     for line in inputs.messages():

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlbench.errors import ConfigError
 from sqlbench.providers.base import Completion, GenParams, Provider, RequestError, TransientError
+
+if TYPE_CHECKING:
+    from sqlbench.inference.models import TinyStudent
 
 # canonical name -> (module, class)
 PROVIDERS: dict[str, tuple[str, str]] = {
@@ -48,6 +51,9 @@ class ProviderSpec:
     cache_dir: str = ".cache/sqlbench"
     tensor_parallel_size: int = 1
     max_prompt_tokens: int | None = None
+    # Transformers with no model: how to get the tiny student, given from above (building it
+    # is training's work)
+    tiny: TinyStudent | None = field(default=None, repr=False, compare=False)
 
     def public(self) -> dict[str, Any]:
         return {"provider": self.name, "model": self.model, "base_url": self.base_url}
@@ -68,4 +74,4 @@ def build_provider(spec: ProviderSpec) -> Provider:
     if name == "vLLM":
         return cls(spec.model, tensor_parallel_size=spec.tensor_parallel_size, max_batch=spec.max_batch)
     return cls(spec.model, cache_dir=spec.cache_dir, max_batch=spec.max_batch, token=spec.api_key,
-               max_prompt_tokens=spec.max_prompt_tokens)
+               max_prompt_tokens=spec.max_prompt_tokens, tiny=spec.tiny)

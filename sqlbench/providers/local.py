@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from sqlbench.providers._batcher import MicroBatcher
 from sqlbench.providers.base import Completion, GenParams, Provider, in_daemon_thread, RequestError
+
+if TYPE_CHECKING:
+    from sqlbench.inference.models import TinyStudent
 
 MAX_LOCAL_BATCH = 16  # CPU memory: more prompts per generate call stop paying off
 
@@ -18,9 +21,11 @@ class TransformersProvider(Provider):
     name = "Transformers"
 
     def __init__(self, model: str | None, *, cache_dir: str | os.PathLike = ".cache/sqlbench",
-                 max_batch: int = 8, token: str | None = None, max_prompt_tokens: int | None = None):
+                 max_batch: int = 8, token: str | None = None, max_prompt_tokens: int | None = None,
+                 tiny: TinyStudent | None = None):
         self.model = model or "?"
         self._want_model = model
+        self._tiny = tiny  # builds the tiny student when no model is named
         self._cache_dir = cache_dir
         self._token = token
         self.max_prompt_tokens = max_prompt_tokens
@@ -36,10 +41,10 @@ class TransformersProvider(Provider):
         await in_daemon_thread(self._load)
 
     def _load(self) -> None:
-        from sqlbench.models import load_model, resolve_model_path
+        from sqlbench.inference.models import load_model, resolve_model_path
 
         # None -> the tiny offline student; a run directory -> its model/ (or last checkpoint)
-        self.model = str(resolve_model_path(self._want_model, cache_dir=self._cache_dir))
+        self.model = str(resolve_model_path(self._want_model, cache_dir=self._cache_dir, tiny=self._tiny))
         self._lm, self._tok = load_model(self.model, token=self._token, cache_dir=self._cache_dir)
         self._tok.padding_side = "left"  # decoder-only batched generation
         self._tok.truncation_side = "left"  # an over-long prompt loses its start, not the assistant turn

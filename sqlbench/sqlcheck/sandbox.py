@@ -1,5 +1,5 @@
 """The two engines model-written SQL runs in, locked down: one implementation for the
-validator, the GRPO rewards and chat's read-only connections (sqlbench/dbconn.py).
+validator, the GRPO rewards and chat's read-only connections (sqlbench/inference/dbconn.py).
 
 Every run holds three limits:
 

@@ -105,7 +105,7 @@ class CompletionsCallback(TrainerCallback):
         return gold
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        from sqlbench.rewards import completion_text
+        from sqlbench.training.rewards import completion_text
 
         tr = self.trainer
         if tr is None or not hasattr(tr, "_logs") or state.global_step == self._last_step:
@@ -151,7 +151,7 @@ class HeldOutEvalCallback(TrainerCallback):
         self._done_step = -1
 
     def _evaluate(self, model, tokenizer, state):
-        from sqlbench.evaluate import evaluate_model
+        from sqlbench.evaluation.accuracy import evaluate_model
 
         if not self.tasks or state.global_step == self._done_step or (self.stop is not None and self.stop.is_set()):
             return

@@ -13,14 +13,6 @@ from typing import Any, Callable, Iterable, Sequence
 from sqlbench.prompts import build_messages, fit_task, format_answer, schema_only  # noqa: F401 (re-exported)
 from sqlbench.records import Task
 
-def load_training_tasks(source: str | None = None, *, split: str = "train", limit: int | None = None,
-                        seed: int = 42, token: str | None = None, db_dir: str | None = None) -> list[Task]:
-    """Tasks through the shared loader (bundled dataset when ``source`` is None); with
-    ``db_dir``, backed by the database files there."""
-    from sqlbench.data.loader import load_tasks
-
-    return load_tasks(source, split=split, limit=limit, seed=seed, token=token, db_dir=db_dir)
-
 
 def reasoning_of(task: Task) -> str:
     """The think text to imitate: distilled reasoning (or SynSQL's cot), else the

@@ -97,7 +97,7 @@ def make_grpo_trainer(model, tokenizer, rows: Sequence[dict], args, reward_names
                       peft_config=None, callbacks: list | None = None):
     from trl import GRPOTrainer
 
-    from sqlbench.rewards import REWARDS
+    from sqlbench.training.rewards import REWARDS
     from sqlbench.training.trl_common import build_trainer
 
     return build_trainer(GRPOTrainer, model, tokenizer, rows, args, padding_side="left",

@@ -48,7 +48,7 @@ def lora_config(cfg):
 
 def _load_trainable(path: Path | str, *, token: str | None, cache_dir: str):
     """Full weights for training: an adapter folder is merged into its base first."""
-    from sqlbench.models import load_model
+    from sqlbench.inference.models import load_model
 
     model, tokenizer = load_model(path, token=token, merge=True, cache_dir=cache_dir)
     model.train()
@@ -90,9 +90,11 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
               log: Callable[[str], None] = print) -> Path:
     """Train; returns the run directory. A stop request saves a checkpoint and returns
     with the run marked interrupted (``--resume`` continues it)."""
-    from sqlbench.models import resolve_model_path
-    from sqlbench.rewards import resolve_weights
-    from sqlbench.training.data import has_reasoning, load_training_tasks, split_tasks
+    from sqlbench.inference.models import resolve_model_path
+    from sqlbench.training.rewards import resolve_weights
+    from sqlbench.training.tiny import default_tiny_model
+    from sqlbench.data.loader import load_training_tasks
+    from sqlbench.training.data import has_reasoning, split_tasks
     from sqlbench.training.distributed import QuietRun, Ranks, wait_for_everyone
 
     cfg = settings.train
@@ -114,14 +116,14 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
         from sqlbench.training.grpo import check_vllm_server
 
         check_vllm_server(cfg.vllm_server_url)
-    from sqlbench.rewards import use_validate_settings
+    from sqlbench.training.rewards import use_validate_settings
 
     # the execution reward and the held-out check judge with validate.* (timeout, max_rows, test databases)
     use_validate_settings(settings.validate_)
 
     token = secrets.get("hf_token")
     # A wrong --model fails before a run directory exists.
-    base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
+    base = resolve_model_path(cfg.model, cache_dir=settings.cache_dir, tiny=default_tiny_model)
     base = base.resolve() if isinstance(base, Path) else base
     if ranks.main:
         run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)

@@ -20,7 +20,7 @@ def _fmt(v: Any) -> str:
 def model_card(summary: dict[str, Any], repo_id: str, curves: str | None = None) -> str:
     """Markdown card with YAML front matter, from RUN/summary.json; ``curves`` names the
     learning-curves image uploaded beside it."""
-    from sqlbench import rewards
+    from sqlbench.training import rewards
 
     base = summary.get("base_model", "?")
     adapter = summary.get("lora") is not None

@@ -63,7 +63,8 @@ def warm_up(model_dir: str | os.PathLike, *, steps: int, seed: int = 0, tasks: S
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from sqlbench.prompts import prompt_token_counter
-    from sqlbench.training.data import load_training_tasks, sft_rows
+    from sqlbench.data.loader import load_training_tasks
+    from sqlbench.training.data import sft_rows
 
     model_dir = Path(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -43,7 +43,7 @@ def aliases() -> list[str]:
 
 
 def _cached(student: NamedStudent, cache_dir: str | os.PathLike) -> Path | None:
-    from sqlbench.gguf_convert import converted_dirs
+    from sqlbench.inference.gguf_convert import converted_dirs
 
     for folder, meta in converted_dirs(cache_dir):
         if fnmatch.fnmatch(str(meta.get("file", "")), student.gguf_glob):
@@ -98,7 +98,7 @@ def default_student(cache_dir: str | os.PathLike = ".cache/sqlbench") -> str | N
 def resolve_student(name: str, cache_dir: str | os.PathLike, *,
                     announce: Callable[[str], None] | None = None) -> Path | str:
     """A model folder (converted cache) or a Hub id for the named student."""
-    from sqlbench.gguf_convert import cached_fits, converted_dirs, ensure_converted
+    from sqlbench.inference.gguf_convert import cached_fits, converted_dirs, ensure_converted
 
     student = STUDENTS[name]
     say = announce or (lambda m: print(m, file=sys.stderr, flush=True))

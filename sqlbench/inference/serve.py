@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from sqlbench.chat import Engine, GenParams, GenResult, PromptTooLong
+from sqlbench.inference.chat import Engine, GenParams, GenResult, PromptTooLong
 from sqlbench.redact import redact, register_secret
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}

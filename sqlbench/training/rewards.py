@@ -32,6 +32,8 @@ from typing import Any, Callable, Sequence
 
 from sqlbench.prompts import parse_answer
 from sqlbench.records import MISMATCH, OK, TIMEOUT, UNVERIFIED, Task
+from sqlbench.sqlcheck.shared import get_validator
+from sqlbench.sqlcheck.shared import set_validator as _share_validator
 
 TAGS = ("<think>", "</think>", "<sql>", "</sql>")
 LENGTH_TARGET = 600  # characters of reasoning that cost nothing
@@ -184,27 +186,9 @@ def length_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
 
 
 # ---- execution --------------------------------------------------------------------------
-_validator = None
-_validator_lock = threading.Lock()
-
-
-def get_validator():
-    """The process-wide validator: one instance so each task's database is built once
-    and reused by every later step."""
-    global _validator
-    with _validator_lock:
-        if _validator is None:
-            from sqlbench.sqlcheck import Validator
-
-            _validator = Validator()
-        return _validator
-
-
 def set_validator(validator) -> None:
     """Use a configured validator (timeout, max_rows) for the execution reward."""
-    global _validator
-    with _validator_lock:
-        _validator = validator
+    _share_validator(validator)
     _scores.clear()  # scores judged with other settings no longer hold
 
 

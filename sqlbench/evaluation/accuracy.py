@@ -12,10 +12,13 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from sqlbench.prompts import build_messages, parse_answer
 from sqlbench.records import Task
+
+if TYPE_CHECKING:
+    from sqlbench.inference.models import TinyStudent
 
 BREAKDOWNS = ("sql_complexity", "sql_task_type")
 # The execution-accuracy rules eval reports, by --match name -> eval.json field.
@@ -67,7 +70,7 @@ def generate_answers(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens:
 
 def judge(task: Task, completion: str, validator=None) -> dict[str, Any]:
     """One answer record: the parsed answer and the validator's verdict."""
-    from sqlbench.rewards import get_validator
+    from sqlbench.sqlcheck.shared import get_validator
 
     answer = parse_answer(completion)
     spider = bird = False
@@ -159,14 +162,16 @@ def evaluate_model(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens: i
 
 
 def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, argv: list[str] | None = None,
-             stop: threading.Event | None = None, log: Callable[[str], None] | None = None) -> Path:
-    """The ``sqlbench eval`` job: returns the run directory holding eval.json."""
+             stop: threading.Event | None = None, log: Callable[[str], None] | None = None,
+             tiny: TinyStudent | None = None) -> Path:
+    """The ``sqlbench eval`` job: returns the run directory holding eval.json. ``tiny``
+    builds the default model, the tiny student."""
     import json
 
     from sqlbench.errors import DatasetError
-    from sqlbench.models import load_model, resolve_model_path
+    from sqlbench.inference.models import load_model, resolve_model_path
     from sqlbench.runs import RunDir, atomic_write
-    from sqlbench.training.data import load_training_tasks
+    from sqlbench.data.loader import load_training_tasks
     from sqlbench.sqlcheck import Validator
 
     cfg = settings.eval
@@ -180,7 +185,7 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
 
         for line in database_problems(tasks):  # those rows count as wrong, like any bad_context
             (log or _stderr)(line)
-        model_path = resolve_model_path(cfg.model, cache_dir=settings.cache_dir)
+        model_path = resolve_model_path(cfg.model, cache_dir=settings.cache_dir, tiny=tiny)
         model, tokenizer = load_model(model_path, token=secrets.get("hf_token"), cache_dir=settings.cache_dir)
         validator = Validator.from_settings(settings.validate_)
         run.event("stage", name="eval", n=len(tasks), model=str(model_path))

@@ -1,7 +1,8 @@
 """Find and load a student model: a model folder, a train run directory, a PEFT
 adapter folder, a GGUF file (or a folder or Hub repo holding one), a named student
 (``tiny``, ``smollm2-135m``) or a Hub id. Used by distill (Transformers provider),
-train, eval, chat, serve: this is the one resolver all of them go through.
+train, eval, chat, serve: this is the one resolver all of them go through. It never
+builds the tiny student itself (that is training's work): callers pass ``tiny``.
 
 Heavy imports (torch, transformers, peft) happen inside the functions.
 """
@@ -20,6 +21,9 @@ from sqlbench.errors import ProviderError
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 _HUB_GGUF = re.compile(r"^([A-Za-z0-9][\w.\-]*/[\w.\-]+)/([\w.\-]+\.gguf)$", re.IGNORECASE)
 DEFAULT_CACHE = ".cache/sqlbench"
+# How to get the tiny offline student: cache_dir -> its folder, built on first use. Building
+# it is training's work, so callers above pass it in (sqlbench.training.tiny.default_tiny_model).
+TinyStudent = Callable[[str | os.PathLike], Path]
 
 
 def _is_model_folder(p: Path) -> bool:
@@ -48,22 +52,24 @@ def with_gguf_file(spec: str | None, gguf_file: str | None) -> str | None:
 
 
 def resolve_model_path(spec: str | os.PathLike | None, *, cache_dir: str | os.PathLike = DEFAULT_CACHE,
-                       token: str | None = None, announce: Callable[[str], None] | None = None) -> Path | str:
+                       token: str | None = None, announce: Callable[[str], None] | None = None,
+                       tiny: TinyStudent | None = None) -> Path | str:
     """Where ``spec`` lives: a local folder (Path) or a Hub id (str).
 
-    ``None`` or ``tiny`` is the tiny offline student (built under ``cache_dir`` on first
-    use); ``smollm2-135m`` a named real student (sqlbench.students). A run directory
-    resolves to its ``model/`` (or, while training, its last checkpoint). A GGUF file, a
-    folder holding one, or ``owner/repo/NAME.gguf`` on the Hub resolves to its converted
-    safetensors folder under ``cache_dir`` (converted on first use).
+    ``None`` or ``tiny`` is the tiny offline student, ``tiny(cache_dir)`` (built under
+    ``cache_dir`` on first use); ``smollm2-135m`` a named real student
+    (sqlbench.inference.students). A run directory resolves to its ``model/`` (or, while
+    training, its last checkpoint). A GGUF file, a folder holding one, or
+    ``owner/repo/NAME.gguf`` on the Hub resolves to its converted safetensors folder
+    under ``cache_dir`` (converted on first use).
     """
-    from sqlbench.gguf_convert import ensure_converted, gguf_files, is_gguf, pick_gguf
-    from sqlbench.students import STUDENTS, TINY, resolve_student
+    from sqlbench.inference.gguf_convert import ensure_converted, gguf_files, is_gguf, pick_gguf
+    from sqlbench.inference.students import STUDENTS, TINY, resolve_student
 
     if spec is None or str(spec) in ("", TINY):
-        from sqlbench.training.tiny import default_tiny_model
-
-        return default_tiny_model(cache_dir)
+        if tiny is None:
+            raise ProviderError("the tiny student needs its builder: pass tiny=sqlbench.training.tiny.default_tiny_model")
+        return tiny(cache_dir)
     if str(spec) in STUDENTS and not Path(spec).exists():
         return resolve_student(str(spec), cache_dir, announce=_once(announce, f"{spec}@{Path(cache_dir).resolve()}"))
     p = Path(spec).expanduser()
@@ -124,7 +130,7 @@ def _hub_gguf_only(repo: str, token: str | None) -> str | None:
 
 
 def _aliases() -> list[str]:
-    from sqlbench.students import aliases
+    from sqlbench.inference.students import aliases
 
     return aliases()
 
@@ -186,20 +192,21 @@ def _torch_dtype(dtype: Any, device: str):
 
 
 def load_model(spec: str | os.PathLike | None, *, device: str = "cpu", dtype: Any = None,
-               token: str | None = None, merge: bool = True, cache_dir: str | os.PathLike = DEFAULT_CACHE):
+               token: str | None = None, merge: bool = True, cache_dir: str | os.PathLike = DEFAULT_CACHE,
+               tiny: TinyStudent | None = None):
     """``(model, tokenizer)`` in eval mode on ``device``. An adapter folder loads its base
     then the adapter (merged into the weights when ``merge``, which makes inference as
     fast as a plain model). The tokenizer pads on the left, as batched generation needs."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    where = resolve_model_path(spec, cache_dir=cache_dir, token=token)
+    where = resolve_model_path(spec, cache_dir=cache_dir, token=token, tiny=tiny)
     torch_dtype = _torch_dtype(dtype, device)
     base = adapter_base(where) if isinstance(where, Path) else None
     try:
         if base is not None:
             from peft import PeftModel
 
-            base_where = resolve_model_path(base, cache_dir=cache_dir)
+            base_where = resolve_model_path(base, cache_dir=cache_dir, tiny=tiny)
             model = AutoModelForCausalLM.from_pretrained(base_where, dtype=torch_dtype, token=token)
             model = PeftModel.from_pretrained(model, str(where))
             if merge:

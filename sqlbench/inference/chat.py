@@ -22,13 +22,16 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from sqlbench.dbconn import Database, QueryResult, connect
+from sqlbench.inference.dbconn import Database, QueryResult, connect
 from sqlbench.errors import SqlbenchError
 from sqlbench.prompts import SYSTEM_PROMPT, parse_answer
 from sqlbench.records import Answer
-from sqlbench.streaming import Delta, StreamSplitter
+from sqlbench.inference.streaming import Delta, StreamSplitter
+
+if TYPE_CHECKING:
+    from sqlbench.inference.models import TinyStudent
 
 __all__ = ["ChatSession", "Delta", "Engine", "GenParams", "GenResult", "PromptTooLong", "QueryResult", "load_engine"]
 
@@ -324,15 +327,15 @@ def _vllm_available() -> bool:
 
 
 def load_engine(model_spec: str | None, settings: Any = None, *, announce: Callable[[str], None] | None = None,
-                token: str | None = None) -> Engine:
+                token: str | None = None, tiny: TinyStudent | None = None) -> Engine:
     """Load ``model_spec`` once: vLLM when CUDA and vllm are present, else transformers
-    on CPU. ``None`` is the tiny offline student."""
-    from sqlbench.models import load_model, resolve_model_path
+    on CPU. ``None`` is the tiny offline student, which ``tiny`` builds (models.resolve_model_path)."""
+    from sqlbench.inference.models import load_model, resolve_model_path
 
     cache_dir = getattr(settings, "cache_dir", ".cache/sqlbench")
     say = announce or (lambda msg: print(msg, file=sys.stderr))
     # a missing folder fails here, before torch is imported
-    where = resolve_model_path(model_spec, cache_dir=cache_dir) if model_spec is not None else None
+    where = resolve_model_path(model_spec, cache_dir=cache_dir, tiny=tiny) if model_spec is not None else None
     if model_spec is not None and _vllm_available():
         from vllm import LLM
 
@@ -340,7 +343,7 @@ def load_engine(model_spec: str | None, settings: Any = None, *, announce: Calla
         tp = getattr(settings, "tensor_parallel_size", 1)
         llm = LLM(model=str(where), tensor_parallel_size=tp)
         return VllmEngine(llm, llm.get_tokenizer(), model_id=str(model_spec))
-    model, tokenizer = load_model(model_spec, cache_dir=cache_dir, token=token)
+    model, tokenizer = load_model(model_spec, cache_dir=cache_dir, token=token, tiny=tiny)
     return Engine(model, tokenizer, model_id=str(model_spec) if model_spec else "sqlbench-tiny")
 
 
@@ -356,16 +359,18 @@ class ChatSession:
     """A conversation with one loaded model, optionally over a read-only database.
 
     ``model_spec`` is a model folder, a run directory, an adapter folder, a Hub id, or
-    ``None`` for the tiny offline student; an already loaded :class:`Engine` is reused.
-    ``db`` is a path/URL (opened read-only) or an open :class:`Database`.
+    ``None`` for the tiny offline student (which ``tiny`` builds); an already loaded
+    :class:`Engine` is reused. ``db`` is a path/URL (opened read-only) or an open :class:`Database`.
     """
 
     def __init__(self, model_spec: Any = None, *, settings: Any = None, db: Any = None,
-                 system_prompt: str | None = None, engine: Engine | None = None) -> None:
+                 system_prompt: str | None = None, engine: Engine | None = None,
+                 tiny: TinyStudent | None = None) -> None:
         from sqlbench.config import Settings
 
         self.settings = settings or Settings()
-        self.engine = engine or (model_spec if isinstance(model_spec, Engine) else load_engine(model_spec, self.settings))
+        self.engine = engine or (model_spec if isinstance(model_spec, Engine)
+                                 else load_engine(model_spec, self.settings, tiny=tiny))
         self.system_prompt = system_prompt or self.settings.system_prompt or SYSTEM_PROMPT
         v = self.settings.validate_
         if db is None or isinstance(db, Database):

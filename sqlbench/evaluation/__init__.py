@@ -1,0 +1,2 @@
+"""Evaluation: a model's execution accuracy on tasks (``accuracy``), used by ``sqlbench
+eval`` and by training's held-out check alike."""
