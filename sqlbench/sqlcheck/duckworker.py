@@ -99,7 +99,9 @@ class _Server:
         self.unsafe_reason = unsafe_reason
         self.max_memory_mb = max_memory_mb
         self.dbs: dict[int, Any] = {}
+        threading.stack_size(256 << 10)  # the address space is the cap: no 8 MiB stack for a timer
         self.dog = _Watchdog()
+        threading.stack_size(0)
 
     def handle(self, msg: tuple) -> Any:
         op, hid, *args = msg
@@ -138,7 +140,8 @@ class _Server:
             for text in statements:
                 # One statement at a time, as DuckDB's parser splits them: the text a
                 # caller split (SQLite's way) may hide more statements from it.
-                for stmt in self.duckdb.extract_statements(text):
+                # (not duckdb.extract_statements: its default database starts 9 threads)
+                for stmt in conn.extract_statements(text):
                     self.check(stmt, shared)
                     conn.execute(stmt)
                     kind = stmt.type.name
@@ -247,7 +250,7 @@ class Worker:
         self.pool = pool
         ours, theirs = socket.socketpair()
         env = dict(os.environ)
-        env["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per arena
+        env["MALLOC_ARENA_MAX"] = "1"  # glibc reserves 64 MiB of address space per arena
         root = str(Path(__file__).resolve().parents[2])  # the sqlbench this process runs
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         try:

@@ -10,8 +10,8 @@ Every run holds three limits:
   interrupts (SQLite's ``instr`` on megabyte strings): that call is abandoned and its
   connection closed when it lets go (``VALUE_LIMIT`` bounds it to seconds). A DuckDB
   call still running then is ended by killing its worker process;
-* memory: ``max_memory_mb`` (``validate.max_memory_mb``) is SQLite's process-wide hard
-  heap limit (a quarter of it, at most 256 MiB, per database, in pages) and the address
+* memory: a quarter of ``max_memory_mb`` (``validate.max_memory_mb``) is SQLite's
+  process-wide hard heap limit (an eighth, at most 256 MiB, each database's size in pages) and the address
   space of each DuckDB worker process (``RLIMIT_AS``: DuckDB's own ``memory_limit``, half
   of it, does not cover ``repeat``, ``lpad`` or list building); no value may exceed
   ``VALUE_LIMIT`` in SQLite, and ``printf``/``format`` are replaced by a copy that
@@ -59,7 +59,7 @@ UNSAFE, TIMEOUT, SYNTAX, EXECUTION = "unsafe", "timeout", "syntax", "execution"
 DEFAULT_MAX_MEMORY_MB = 1024  # validate.max_memory_mb
 MAX_SQL_BYTES = 100_000  # longer model-written SQL is refused before anything parses it
 PAGE_SIZE = 4096
-PAGE_LIMIT = 64 * 1024  # 4 KiB pages: 256 MiB per database (a quarter of the default cap)
+PAGE_LIMIT = 64 * 1024  # 4 KiB pages: 256 MiB per database at most (an eighth of the cap below that)
 # Longest string/blob/row SQLite may build. It also bounds the quadratic string
 # functions (instr/replace/trim on a crafted 1 MiB value take seconds, on 16 MiB hours).
 VALUE_LIMIT = 1024 * 1024
@@ -192,9 +192,11 @@ _heap_cap = 0  # the process-wide cap set so far (0: none yet)
 
 def _cap_heap(conn: sqlite3.Connection, max_memory_mb: int) -> None:
     """SQLite's heap limit is process-wide: the largest cap any sandbox asked for holds
-    (a validator never gets less than it was configured with)."""
+    (a validator never gets less than it was configured with). A quarter of the cap:
+    what malloc holds beyond SQLite's count (per-thread arenas, fragmentation: measured
+    up to 1.6 times as much) and a result of up to ``max_bytes`` stay under it."""
     global _heap_cap
-    cap = max(1, int(max_memory_mb)) << 20
+    cap = max(1, int(max_memory_mb)) << 18
     with _heap_lock:
         if _heap_cap >= cap:
             return
@@ -203,8 +205,29 @@ def _cap_heap(conn: sqlite3.Connection, max_memory_mb: int) -> None:
         _heap_cap = cap
 
 
+def _release_memory() -> None:
+    """Give the memory a statement stopped at its limit held back to the system. Runs
+    take turns on pooled threads, and glibc keeps what one thread freed in that thread's
+    arena: without this, each arena would keep its own high-water mark."""
+    global _trim
+    if _trim is None:
+        try:
+            import ctypes
+
+            _trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _trim = False
+    if _trim:
+        _trim(0)
+
+
+_trim: Any = None
+
+
 def _page_limit(max_memory_mb: int) -> int:
-    return max(256, min(PAGE_LIMIT, (int(max_memory_mb) << 20) // 4 // PAGE_SIZE))
+    # an eighth of the cap: half of SQLite's heap limit, so a full database is "full",
+    # not out of memory
+    return max(256, min(PAGE_LIMIT, (int(max_memory_mb) << 20) // 8 // PAGE_SIZE))
 
 
 # ---- printf/format, bounded ---------------------------------------------------------
@@ -382,7 +405,11 @@ class SqliteSandbox:
                 raise self._classify(e) from None
             except SandboxError:
                 raise
-            except Exception as e:  # huge integers, sqlite3.Warning, MemoryError
+            except MemoryError:  # SQLITE_NOMEM: the heap limit
+                _release_memory()
+                raise SandboxError(EXECUTION, f"out of memory: over the {_heap_cap >> 20} MiB SQLite heap "
+                                              "limit (a quarter of validate.max_memory_mb)") from None
+            except Exception as e:  # huge integers, sqlite3.Warning
                 raise SandboxError(EXECUTION, str(e) or type(e).__name__) from None
         return result
 
@@ -420,6 +447,8 @@ class SqliteSandbox:
                     if isinstance(v, (str, bytes)):
                         nbytes += len(v)
             if nbytes > self.max_bytes:
+                del rows, batch
+                _release_memory()
                 raise SandboxError(EXECUTION, f"result larger than {self.max_bytes >> 20} MiB")
             if len(rows) > self.max_rows:
                 return Result(rows=rows[: self.max_rows], ncols=len(columns), overflow=True, columns=columns)
