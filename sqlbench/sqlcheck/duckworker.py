@@ -266,6 +266,7 @@ class Worker:
         self.ready = False
         self.dead = False
         self.waiting = 0
+        self.owner = os.getpid()  # a forked child must not talk on its parent's socket
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
         self.pid = self.proc.pid
@@ -290,7 +291,7 @@ class Worker:
             if not self.lock.acquire(timeout=max(0.0, answer_by - time.monotonic())):
                 raise WorkerError(TIMEOUT, "stopped at the time limit (DuckDB's worker was busy)")
         try:
-            if self.dead:
+            if self.dead or self.owner != os.getpid():
                 raise WorkerError(TIMEOUT, LOST)
             seq = next(self._seq)
             try:
@@ -378,13 +379,21 @@ class Pool:
 
 _pools: dict[int, Pool] = {}
 _pools_lock = threading.Lock()
+_pools_owner = os.getpid()
+MIN_MEMORY_MB = 256  # python and DuckDB take ~120 MB of address space before any query
 
 
 def pool(max_memory_mb: int) -> Pool:
+    """The workers capped at ``max_memory_mb`` (at least MIN_MEMORY_MB) of this process."""
+    global _pools_owner
+    mb = max(MIN_MEMORY_MB, int(max_memory_mb))
     with _pools_lock:
-        p = _pools.get(int(max_memory_mb))
+        if _pools_owner != os.getpid():  # a forked child starts its own workers
+            _pools.clear()
+            _pools_owner = os.getpid()
+        p = _pools.get(mb)
         if p is None:
-            p = _pools[int(max_memory_mb)] = Pool(max_memory_mb)
+            p = _pools[mb] = Pool(mb)
         return p
 
 
@@ -406,7 +415,7 @@ class Handle:
 
     @property
     def alive(self) -> bool:
-        return not self.closed and not self.worker.dead
+        return not self.closed and not self.worker.dead and self.worker.owner == os.getpid()
 
     @classmethod
     def open(cls, p: Pool, path: str | None, answer_by: float) -> "Handle":

@@ -234,15 +234,21 @@ class Validator:
     def result_rows(self, task: Task, sql: str) -> tuple[list[tuple] | None, list[tuple] | None]:
         """(gold rows, answer rows) of a task whose gold returns rows, for the benchmark
         EX rules (sqlcheck/ex_rules.py); None for a side with no result set, or that fails
-        or overflows ``max_rows``."""
-        gold = self._gold(task)
-        if gold.engine is None or gold.result.rows is None:
-            return None, None
-        try:
-            result, _, _ = self._run_candidate(gold, sql, time.monotonic() + self.timeout)
-        except SandboxError:
-            return gold.result.rows, None
-        return gold.result.rows, (None if result.overflow else result.rows)
+        or overflows ``max_rows``. Under one deadline, as ``check``: (None, None) past it."""
+        deadline = time.monotonic() + self.timeout
+
+        def rows() -> tuple[list[tuple] | None, list[tuple] | None]:
+            gold = self._gold(task)
+            if gold.engine is None or gold.result.rows is None:
+                return None, None
+            try:
+                result, _, _ = self._run_candidate(gold, sql, deadline)
+            except SandboxError:
+                return gold.result.rows, None
+            return gold.result.rows, (None if result.overflow else result.rows)
+
+        done, value = call_by_deadline(rows, deadline + CHECK_SLACK - GRACE, lambda: None)
+        return value if done else (None, None)
 
     def __getstate__(self) -> dict:
         # Sent to worker processes (Ray, process pools) as settings only: caches and
