@@ -19,6 +19,7 @@ Run as ``python -m sqlbench.sqlcheck.duckworker FD MB``: the worker end of the p
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import resource
 import socket
@@ -65,6 +66,8 @@ class _Watchdog(threading.Thread):
         self.start()
 
     def arm(self, conn: Any, deadline: float) -> None:
+        if math.isinf(deadline):
+            return
         with self.cond:
             self.conn, self.deadline, self.fired = conn, deadline, False
             self.cond.notify()
@@ -288,7 +291,7 @@ class Worker:
         ``answer_by`` is killed (``kill_late``; a starting worker is not) and the request
         is a timeout; otherwise its late answer is discarded when it comes."""
         with _counted(self):
-            if not self.lock.acquire(timeout=max(0.0, answer_by - time.monotonic())):
+            if not self.lock.acquire(timeout=_left(answer_by, -1)):
                 raise WorkerError(TIMEOUT, "stopped at the time limit (DuckDB's worker was busy)")
         try:
             if self.dead or self.owner != os.getpid():
@@ -297,7 +300,7 @@ class Worker:
             try:
                 self.conn.send((seq,) + msg)
                 while True:
-                    if not self.conn.poll(max(0.0, answer_by - time.monotonic())):
+                    if not self.conn.poll(_left(answer_by, None)):
                         if kill_late and self.ready:
                             self.kill()
                             if self.pool is not None:  # the next request finds one started
@@ -318,6 +321,11 @@ class Worker:
         if reply[1] == "ok":
             return reply[2]
         raise WorkerError(reply[2], reply[3])
+
+
+def _left(until: float, forever: Any) -> Any:
+    """Seconds until ``until`` (0 when past), or ``forever`` for an infinite deadline."""
+    return forever if math.isinf(until) else max(0.0, until - time.monotonic())
 
 
 class _counted:
