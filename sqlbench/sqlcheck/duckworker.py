@@ -348,12 +348,12 @@ class Pool:
         self.lock = threading.Lock()
         self.workers: list[Worker] = []
 
-    def prestart(self) -> None:
-        """Two workers (one with ``size`` 1) starting in the background: the first DuckDB
-        task waits less, and a worker killed at a deadline has one ready to take over."""
+    def prestart(self, count: int = 1) -> None:
+        """``count`` workers at least, starting in the background: the first DuckDB task
+        waits less."""
         with self.lock:
             self._alive()
-            while len(self.workers) < min(2, self.size):
+            while len(self.workers) < min(count, self.size):
                 self.workers.append(Worker(self.max_memory_mb, self))
 
     def pick(self) -> Worker:
@@ -361,6 +361,10 @@ class Pool:
         for later, up to ``size``)."""
         with self.lock:
             self._alive()
+            if 0 < len(self.workers) < min(2, self.size):
+                # a spare, once DuckDB is in use: a worker killed at a deadline has one
+                # ready to take over
+                self.workers.append(Worker(self.max_memory_mb, self))
             idle = [w for w in self.workers if w.waiting == 0 and not w.lock.locked()]
             if idle:
                 return min(idle, key=lambda w: not w.ready)
