@@ -134,8 +134,10 @@ reopening shows it again.
         self.query_one(SampleTable).add_samples(upd.samples)
         for ev in upd.events:  # the job's own word about its input (duplicate or torn tasks)
             if ev.get("type") == "input_warning":
-                self.app.notify(str(ev.get("message") or ev.get("detail") or ev), title="input", severity="warning",
-                                timeout=10)
+                messages = ev.get("messages")  # the lines the CLI printed on stderr
+                text = "\n".join(map(str, messages)) if isinstance(messages, list) and messages \
+                    else str(ev.get("message") or ev.get("detail") or "the input has repeated or torn tasks")
+                self.app.notify(text, title="input", severity="warning", timeout=10)
         counts = follower.counts()
         progress = follower.progress
         paused = upd.status == "running" and is_paused(follower.path)

@@ -59,7 +59,7 @@ class ValidateSettings(_Section):
     timeout: float = Field(2.0, gt=0)
     max_rows: int = Field(10_000, ge=1)
     workers: Optional[int] = Field(None, ge=1)
-    max_memory_mb: int = Field(1024, ge=64)  # SQLite heap / DuckDB memory_limit for model-written SQL
+    max_memory_mb: int = Field(1024, ge=256)  # memory cap for model-written SQL (SQLite heap, DuckDB workers)
     db_dir: Optional[str] = None  # `sqlbench validate`'s database files (DB_DIR/<db_id>/<db_id>.sqlite)
     max_copy_mb: float = Field(64.0, gt=0)  # largest database file copied into memory for a DML/DDL gold
     test_databases: int = Field(3, ge=0, le=16)  # generated databases for schema-only contexts (0: none)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -136,8 +139,9 @@ def test_sqlglot_sees_only_short_shallow_text_and_stops_at_the_deadline(tasks):
     assert len(long) > PARSE_MAX_CHARS
     assert rewrites(long, "sqlite") == [] and not parses(long) and referenced_names(long) == (set(), set())
     # SQLite has no ILIKE and sqlglot never sees text this long: the answer is judged on DuckDB,
-    # which runs ILIKE itself (no x… names: a mismatch, never an error of the bound).
-    verdict = Validator(timeout=1.0).check(tasks["sqlite"], long)
+    # which runs ILIKE itself (no x… names: a mismatch, never an error of the bound). A
+    # generous limit: the check includes building the context on DuckDB, on a loaded machine.
+    verdict = Validator(timeout=30.0).check(tasks["sqlite"], long)
     assert verdict.reason == "mismatch", verdict
 
 
@@ -149,13 +153,15 @@ def test_the_memory_cap_reaches_both_engines():
     v = Validator(max_memory_mb=256)
     sb = v._sqlite()
     sb.conn.set_authorizer(None)  # PRAGMAs are refused to SQL; the test reads them directly
-    assert sb.conn.execute("PRAGMA max_page_count").fetchone() == (256 * 1024 * 1024 // 4 // 4096,)
+    assert sb.conn.execute("PRAGMA max_page_count").fetchone() == (256 * 1024 * 1024 // 8 // 4096,)
     (heap,) = sb.conn.execute("PRAGMA hard_heap_limit").fetchone()
     assert 0 < heap  # process-wide: the largest cap any validator asked for
     sb.close()
     duck = v._duck()
-    assert duck.conn.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone() \
-        == ("256.0 MiB", 1)
+    assert duck.conn.query("SELECT current_setting('memory_limit'), current_setting('threads')") \
+        == [("128.0 MiB", 1)]  # DuckDB's own limit: half; the worker process is capped at the whole
+    limits = Path(f"/proc/{duck.conn.worker.pid}/limits").read_text()
+    assert re.search(r"Max address space\s+268435456\s+268435456", limits), limits
     duck.close()
     state = Validator(max_memory_mb=256).__getstate__()
     assert state["max_memory_mb"] == 256
@@ -244,6 +250,9 @@ def test_chat_queries_hold_the_same_limits(backend, request, empty_cwd):
         big = db.execute("SELECT * FROM riders WHERE name = '" + "x" * MAX_SQL_BYTES + "'")
         assert big.refused and f"{MAX_SQL_BYTES:,}-byte limit" in big.error
         assert not db.execute("SELECT 1\x00").ok
+        # 40,000 nested parentheses, under the size cap: no sqlglot parse (it took 7 s); the
+        # engine's own parser refuses it (or, on a loaded machine, the time limit stops it)
+        assert not db.execute("SELECT " + "(" * 40_000 + "1" + ")" * 40_000).ok
         stuck = INSTR_BOMB if backend == "sqlite" else "SELECT length(repeat('x', 300000000))"
         r = db.execute(stuck)
         assert not r.ok and r.error.startswith("timeout:"), r.error
@@ -291,3 +300,153 @@ def test_a_wal_file_already_there_is_read_not_ignored(tmp_path):
     with connect(str(path)) as db:
         assert db.execute("SELECT count(*) FROM t").rows == [(3,)]
     writer.close()
+
+
+# ---- memory, measured: hostile statements in a child process ------------------------
+CAP_MB = 256  # validate.max_memory_mb's smallest value: every blow-up below asks for GBs
+# (statement, verdict reasons it may get): each asks DuckDB for gigabytes its memory_limit
+# does not cover (before: repeat 3.9 GB of RSS, range 7 GB), or runs past the limit.
+DUCK_HOSTILE = [
+    ("SELECT repeat('x', 2000000000)", {"execution"}),
+    ("SELECT length(repeat('x', 2e9::BIGINT))", {"execution"}),
+    ("SELECT len(range(100000000))", {"execution"}),
+    ("SELECT len(range(10000000000))", {"execution"}),
+    ("SELECT length(string_agg('xxxxxxxxxx', '')) FROM range(100000000)", {"execution", "timeout"}),
+    ("SELECT sum(len(range(i))) FROM range(30000) t(i)", {"execution", "timeout"}),
+    ("SELECT len(list_resize([1], 1000000000))", {"execution", "timeout"}),
+    ("SELECT length(lpad('x', 2000000000, 'y'))", {"execution", "timeout"}),
+    ("SELECT count(*) FROM range(10000000000)", {"timeout"}),
+]
+SQLITE_HOSTILE = [
+    ("SELECT length(randomblob(1000000000))", {"execution"}),
+    ("SELECT zeroblob(2000000000)", {"execution"}),
+    ("SELECT printf('%.*c', 2147483647, 'x'), printf('%.*c', 2147483647, 'y')", {"mismatch"}),
+    ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 5000) SELECT zeroblob(1000000) FROM r",
+     {"execution"}),
+    ("WITH RECURSIVE r(x) AS (SELECT zeroblob(900000) UNION ALL SELECT x FROM r LIMIT 100000) "
+     "SELECT count(*) FROM (SELECT x FROM r ORDER BY random())", {"execution", "timeout"}),
+    ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 2000) "
+     "SELECT length(group_concat(zeroblob(100000))) FROM r", {"execution"}),
+    ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r", {"timeout"}),
+]
+_CHILD = r'''
+import json, resource, sys, time
+from sqlbench import rewards
+from sqlbench.inference.dbconn import connect
+from sqlbench.sqlcheck import Validator, duckworker
+from tests.fixtures.sqlcheck import make_task
+
+cap, duck_gold, duck_hostile, sqlite_hostile, duck_file, sqlite_file = json.loads(sys.argv[1])
+out = {"validator": {}, "reward": {}, "chat": {}}
+tasks = {"duckdb": make_task(duck_gold), "sqlite": make_task("SELECT name FROM customers")}
+v = Validator(timeout=60, max_memory_mb=cap)  # warm: the tasks' first checks build them
+for task in tasks.values():
+    assert v.check(task, task.gold_sql).valid
+rewards.set_validator(v)
+chats = {"duckdb": connect(duck_file, timeout=1.0, max_memory_mb=cap),
+         "sqlite": connect(sqlite_file, timeout=1.0, max_memory_mb=cap)}
+for db in chats.values():
+    assert db.execute("SELECT count(*) FROM riders").rows == [(5,)]
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+v.timeout = 1.0
+for engine, hostile in (("duckdb", duck_hostile), ("sqlite", sqlite_hostile)):
+    task = tasks[engine]
+    for sql, _ in hostile:
+        verdict = v.check(task, sql)
+        out["validator"][sql] = [verdict.reason, verdict.detail]
+        out["reward"][sql] = rewards.execution_reward(
+            ["<think>x</think><sql>" + sql + "</sql>"], gold_sql=[task.gold_sql], context=[task.context],
+            task_id=[engine])[0]
+        r = chats[engine].execute(sql)
+        out["chat"][sql] = r.error
+    assert v.check(task, task.gold_sql).valid  # still judging
+for db in chats.values():
+    assert db.execute("SELECT count(*) FROM riders").rows == [(5,)]  # still answering
+    db.close()
+duckworker.shutdown()  # every worker ended and waited for: RUSAGE_CHILDREN covers them
+out["parent_growth_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline
+out["workers_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps(out))
+'''
+
+
+@pytest.mark.timeout(600)
+def test_hostile_statements_stay_under_the_memory_cap_on_every_path(cycling_sqlite, cycling_duckdb, tmp_path):
+    """The validator, the execution reward and chat, in a child process whose peak RSS
+    (and its DuckDB workers') is measured: every hostile statement gets its verdict and
+    none makes a process grow past validate.max_memory_mb."""
+    import os
+    import subprocess
+    import sys
+
+    args = json.dumps([CAP_MB, DUCK_GOLD, DUCK_HOSTILE, SQLITE_HOSTILE, str(cycling_duckdb), str(cycling_sqlite)],
+                      default=sorted)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-c", _CHILD, args], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=540)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for sql, allowed in DUCK_HOSTILE + SQLITE_HOSTILE:
+        reason, detail = out["validator"][sql]
+        assert reason in allowed, (sql, reason, detail)
+        if reason == "timeout":  # stopped by the deadline, whatever the call was doing
+            assert detail.startswith("stopped at the 1 s time limit"), (sql, detail)
+        if reason == "execution" and sql in dict(DUCK_HOSTILE) and "range(1" not in sql:
+            assert "Out of Memory" in detail or "memory" in detail.lower(), (sql, detail)
+        assert out["reward"][sql] == (0.1 if reason == "mismatch" else 0.0), sql
+    for sql, allowed in DUCK_HOSTILE + SQLITE_HOSTILE:
+        error = out["chat"][sql]
+        if "printf" in sql:
+            assert error is None  # NULL: text over the length limit
+        else:
+            assert error, sql
+    assert out["parent_growth_kb"] < CAP_MB * 1024, out["parent_growth_kb"]
+    assert out["workers_kb"] < CAP_MB * 1024, out["workers_kb"]
+
+
+# ---- one deadline for the whole check ------------------------------------------------
+def test_a_task_whose_first_preparation_runs_over_gets_a_timeout_and_is_prepared_once(monkeypatch, tasks):
+    """The first check of a task builds it (context, test databases, gold run, rewrites):
+    when that runs past the check's deadline, the verdict is a timeout, and the
+    preparation goes on to serve the next checks. Slowness is a gate the test holds."""
+    gate = threading.Event()
+    calls = []
+    real = Validator._prepare_gold
+
+    def slow_prepare(self, task):
+        calls.append(task.id)
+        assert gate.wait(120)
+        return real(self, task)
+
+    monkeypatch.setattr(Validator, "_prepare_gold", slow_prepare)
+    v = Validator(timeout=0.2)
+    verdict = v.check(tasks["sqlite"], "SELECT name FROM customers")
+    assert (verdict.reason, verdict.detail) == \
+        ("timeout", "stopped at the 0.2 s time limit (preparing the task: its database and gold query)")
+    assert verdict.sql == "SELECT name FROM customers"
+    assert v.check(tasks["sqlite"]).reason == "timeout"  # the gold's own check: the same rule
+    gate.set()
+    v.timeout = 60
+    assert v.check(tasks["sqlite"], "SELECT name FROM customers").valid
+    assert calls == ["t"]  # prepared once, by the first check, for all three
+
+
+def test_an_answer_whose_rewrites_run_over_gets_a_timeout(monkeypatch, tasks):
+    from sqlbench.sqlcheck import verdict as verdict_module
+
+    gate = threading.Event()
+
+    def stuck_rewrites(*args, **kwargs):
+        assert gate.wait(120)
+        return []
+
+    v = Validator(timeout=60)
+    assert v.check(tasks["sqlite"]).valid
+    monkeypatch.setattr(verdict_module, "rewrites", stuck_rewrites)
+    v.timeout = 0.2
+    try:
+        verdict = v.check(tasks["sqlite"], "SELECT name FROM customers WHERE name ILIKE 'a%'")
+    finally:
+        gate.set()
+    assert (verdict.reason, verdict.detail) == ("timeout", "stopped at the 0.2 s time limit (running the answer)")

@@ -125,11 +125,19 @@ def test_runaway_queries_stop_at_the_time_limit(engine, sql, tasks, empty_cwd):
 @pytest.mark.timeout(60)
 def test_an_uninterruptible_duckdb_operation_still_returns_on_time(tasks, empty_cwd):
     """repeat() builds one huge string without checking for interrupts: the caller
-    gets its timeout verdict anyway (the abandoned run finishes on its own)."""
-    v = Validator(timeout=0.5)
+    gets its timeout verdict anyway, and the call is ended with its worker process."""
+    from sqlbench.sqlcheck import duckworker
+
+    v = Validator(timeout=60)  # the task's first check builds it on DuckDB: not what is tested
     assert v.check(tasks["duckdb"]).valid
+    assert v.check(tasks["duckdb"], "SELECT name FROM customers").valid
+    workers = duckworker.pool(v.max_memory_mb).pids()
+    v.timeout = 0.5
     verdict = v.check(tasks["duckdb"], "SELECT length(repeat('x', 300000000))")
     assert verdict.reason == "timeout" and "0.5 s" in verdict.detail
+    gone = [pid for pid in workers if pid not in duckworker.pool(v.max_memory_mb).pids()]
+    assert len(gone) == 1  # the worker running it was killed, not left to finish
+    v.timeout = 60
     assert v.check(tasks["duckdb"], "SELECT name FROM customers").valid  # the validator still works
     assert _files(empty_cwd) == []
 

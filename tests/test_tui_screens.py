@@ -271,3 +271,27 @@ async def test_attaching_to_another_run_starts_the_views_afresh(tui_app, tui_run
         app.open_run(tui_runs / INTERRUPTED_DISTILL)
         assert await wait_until(pilot, lambda: app.view("distill").snapshot()["done"] == 7)
         assert samples.row_count == 7 and "valid 2" in text_of(app.query_one(Counters))
+
+
+async def test_a_runs_input_warning_is_shown_on_the_distill_screen(tui_app, tui_runs):
+    """Repeated ids and a torn last line: the job's input_warning event, as the lines the
+    CLI printed on stderr (not the raw event)."""
+    messages = ["2 task id(s) repeat in the input ('a' x2, 'b' x3); every task is asked: the 3 repeat(s) "
+                "are keyed <id>#2, <id>#3, ...", "in.jsonl:41: the last line is incomplete (not JSON) and was skipped"]
+    event = {"t": 1767268800.5, "type": "input_warning", "duplicate_ids": {"a": 2, "b": 3}, "duplicate_id_count": 2,
+             "duplicates": 3, "renamed": {"a#2": "a", "b#2": "b", "b#3": "b"},
+             "torn_last_line": {"path": "in.jsonl", "line": 41}, "messages": messages}
+    events = tui_runs / FINISHED_DISTILL / "events.jsonl"
+    lines = events.read_text().splitlines(keepends=True)
+    events.write_text(lines[0] + json.dumps(event) + "\n" + "".join(lines[1:]))
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        table = app.query_one("#runs-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        await pilot.press("down", "down", "enter")
+        assert app.query_one("#tabs").active == "distill"
+        shown = lambda: [n for n in app._notifications if n.title == "input"]  # noqa: E731
+        assert await wait_until(pilot, lambda: shown())
+        note = shown()[0]
+        assert note.severity == "warning" and note.message == "\n".join(messages)

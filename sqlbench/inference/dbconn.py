@@ -271,15 +271,17 @@ class DuckDatabase(_SandboxedDatabase):
 
     def __init__(self, target: str, **kw: Any) -> None:
         super().__init__(target, **kw)
-        import duckdb
-
-        try:
-            # No file-system access: COPY TO, ATTACH and read_csv('/etc/...') are refused,
-            # and the locked configuration stops a query from switching that back on.
-            self._base = DuckSandbox(path=target, max_rows=self.max_rows, max_memory_mb=self.max_memory_mb)
-        except duckdb.Error as e:
-            raise DatabaseError(f"{target}: cannot open as a DuckDB database read-only ({e})") from None
+        self._base = self._open()
         self._conn = self._base.conn
+
+    def _open(self) -> DuckSandbox:
+        try:
+            # In a capped worker process, with no file-system access: COPY TO, ATTACH and
+            # read_csv('/etc/...') are refused, and the locked configuration stops a query
+            # from switching that back on.
+            return DuckSandbox(path=self.target, max_rows=self.max_rows, max_memory_mb=self.max_memory_mb)
+        except SandboxError as e:
+            raise DatabaseError(f"{self.target}: cannot open as a DuckDB database read-only ({e.message})") from None
 
     def _run(self, sql: str) -> tuple[list[str], list[tuple], bool]:
         box = self._sandbox()
@@ -289,22 +291,27 @@ class DuckDatabase(_SandboxedDatabase):
             box.close()
 
     def _sandbox(self) -> DuckSandbox:
-        # each query on its own cursor, in a transaction rolled back after it: a query
-        # stuck past its limit keeps (and then closes) only that cursor
-        return DuckSandbox(template=self._conn, max_rows=self.max_rows)
+        if not self._conn.alive:  # its worker was killed: a query ran past its limit there
+            self._base = self._open()
+            self._conn = self._base.conn
+        # each query on its own cursor, in a transaction rolled back after it
+        return DuckSandbox(template=self._conn, max_rows=self.max_rows, deadline=time.monotonic() + self.timeout)
 
     def close(self) -> None:
-        try:
-            self._base.close()
-        except self._base.duckdb.Error:
-            pass  # a query abandoned at its limit still holds the database; it lets go when it ends
+        self._base.close()
 
     def schema_text(self) -> str:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT sql FROM duckdb_tables() WHERE NOT internal AND NOT temporary "
-                "UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal AND NOT temporary"
-            ).fetchall()
+            if not self._conn.alive:
+                self._base = self._open()
+                self._conn = self._base.conn
+            try:
+                rows = self._conn.query(
+                    "SELECT sql FROM duckdb_tables() WHERE NOT internal AND NOT temporary "
+                    "UNION ALL SELECT sql FROM duckdb_views() WHERE NOT internal AND NOT temporary"
+                )
+            except Exception as e:  # noqa: BLE001 - the worker's error, as one line
+                raise DatabaseError(f"{self.target}: cannot read the schema ({e})") from None
         return _ddl(r[0] for r in rows)
 
 

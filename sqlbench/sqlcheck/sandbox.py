@@ -5,15 +5,17 @@ Every run holds three limits:
 
 * input: SQL over ``MAX_SQL_BYTES`` is refused (``unsafe``, the cap named), a NUL
   character is a ``syntax`` error; sqlglot sees only short, shallow text (dialect.py);
-* time: statements run on a pooled runner thread and the caller gets its verdict at the
-  deadline plus at most ``GRACE`` seconds, even when one engine call ignores interrupts
-  (SQLite's ``instr`` on megabyte strings, DuckDB's ``repeat``): that call is abandoned
-  and its connection closed when it lets go;
-* memory: ``max_memory_mb`` (``validate.max_memory_mb``) is SQLite's process-wide hard
-  heap limit (a quarter of it, at most 256 MiB, per database, in pages) and each DuckDB database's
-  ``memory_limit``; no value may exceed ``VALUE_LIMIT`` in SQLite, and ``printf``/``format``
-  are replaced by a copy that refuses a ``%c`` repeated past it (SQLite 3.40 loops
-  2^31 times in one VM step there).
+* time: SQLite statements run on a pooled runner thread and the caller gets its verdict
+  at the deadline plus at most ``GRACE`` seconds, even when one engine call ignores
+  interrupts (SQLite's ``instr`` on megabyte strings): that call is abandoned and its
+  connection closed when it lets go (``VALUE_LIMIT`` bounds it to seconds). A DuckDB
+  call still running then is ended by killing its worker process;
+* memory: a quarter of ``max_memory_mb`` (``validate.max_memory_mb``) is SQLite's
+  process-wide hard heap limit (an eighth, at most 256 MiB, each database's size in pages) and the address
+  space of each DuckDB worker process (``RLIMIT_AS``: DuckDB's own ``memory_limit``, half
+  of it, does not cover ``repeat``, ``lpad`` or list building); no value may exceed
+  ``VALUE_LIMIT`` in SQLite, and ``printf``/``format`` are replaced by a copy that
+  refuses a ``%c`` repeated past it (SQLite 3.40 loops 2^31 times in one VM step there).
 
 SQLite (the default): in-memory, or a user's file opened read-only (``path=``); an
 authorizer allows plain reads, writes and DDL (reads only for a file) and refuses
@@ -22,8 +24,8 @@ ATTACH/DETACH (which also catches ``VACUUM INTO 'file'``), PRAGMA (including
 stops statements at the deadline. A built context is kept as the bytes of
 ``serialize()`` and copied into a fresh connection per candidate with ``deserialize()``.
 
-DuckDB (for contexts/golds SQLite cannot run, and DuckDB files in chat): external
-access off (no files, no ATTACH, no extension install/load), configuration locked, one
+DuckDB (for contexts/golds SQLite cannot run, and DuckDB files in chat), in worker
+processes (sqlcheck/duckworker.py): external access off (no files, no ATTACH, no extension install/load), configuration locked, one
 thread, a memory cap, no spill directory. A string is split by DuckDB's own parser and
 run one statement at a time, so a statement SQLite's splitter cannot see (``$$…$$``
 quoting) is still checked, and a COMMIT cannot end the transaction a shared template
@@ -57,7 +59,7 @@ UNSAFE, TIMEOUT, SYNTAX, EXECUTION = "unsafe", "timeout", "syntax", "execution"
 DEFAULT_MAX_MEMORY_MB = 1024  # validate.max_memory_mb
 MAX_SQL_BYTES = 100_000  # longer model-written SQL is refused before anything parses it
 PAGE_SIZE = 4096
-PAGE_LIMIT = 64 * 1024  # 4 KiB pages: 256 MiB per database (a quarter of the default cap)
+PAGE_LIMIT = 64 * 1024  # 4 KiB pages: 256 MiB per database at most (an eighth of the cap below that)
 # Longest string/blob/row SQLite may build. It also bounds the quadratic string
 # functions (instr/replace/trim on a crafted 1 MiB value take seconds, on 16 MiB hours).
 VALUE_LIMIT = 1024 * 1024
@@ -190,9 +192,11 @@ _heap_cap = 0  # the process-wide cap set so far (0: none yet)
 
 def _cap_heap(conn: sqlite3.Connection, max_memory_mb: int) -> None:
     """SQLite's heap limit is process-wide: the largest cap any sandbox asked for holds
-    (a validator never gets less than it was configured with)."""
+    (a validator never gets less than it was configured with). A quarter of the cap:
+    what malloc holds beyond SQLite's count (per-thread arenas, fragmentation: measured
+    up to 1.6 times as much) and a result of up to ``max_bytes`` stay under it."""
     global _heap_cap
-    cap = max(1, int(max_memory_mb)) << 20
+    cap = max(1, int(max_memory_mb)) << 18
     with _heap_lock:
         if _heap_cap >= cap:
             return
@@ -201,8 +205,29 @@ def _cap_heap(conn: sqlite3.Connection, max_memory_mb: int) -> None:
         _heap_cap = cap
 
 
+def _release_memory() -> None:
+    """Give the memory a statement stopped at its limit held back to the system. Runs
+    take turns on pooled threads, and glibc keeps what one thread freed in that thread's
+    arena: without this, each arena would keep its own high-water mark."""
+    global _trim
+    if _trim is None:
+        try:
+            import ctypes
+
+            _trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _trim = False
+    if _trim:
+        _trim(0)
+
+
+_trim: Any = None
+
+
 def _page_limit(max_memory_mb: int) -> int:
-    return max(256, min(PAGE_LIMIT, (int(max_memory_mb) << 20) // 4 // PAGE_SIZE))
+    # an eighth of the cap: half of SQLite's heap limit, so a full database is "full",
+    # not out of memory
+    return max(256, min(PAGE_LIMIT, (int(max_memory_mb) << 20) // 8 // PAGE_SIZE))
 
 
 # ---- printf/format, bounded ---------------------------------------------------------
@@ -380,7 +405,11 @@ class SqliteSandbox:
                 raise self._classify(e) from None
             except SandboxError:
                 raise
-            except Exception as e:  # huge integers, sqlite3.Warning, MemoryError
+            except MemoryError:  # SQLITE_NOMEM: the heap limit
+                _release_memory()
+                raise SandboxError(EXECUTION, f"out of memory: over the {_heap_cap >> 20} MiB SQLite heap "
+                                              "limit (a quarter of validate.max_memory_mb)") from None
+            except Exception as e:  # huge integers, sqlite3.Warning
                 raise SandboxError(EXECUTION, str(e) or type(e).__name__) from None
         return result
 
@@ -407,7 +436,9 @@ class SqliteSandbox:
         nbytes = 0
         columns = [d[0] for d in cur.description]
         while True:
-            batch = cur.fetchmany(512)
+            # small batches: a row may hold values up to VALUE_LIMIT each, and a batch is
+            # built in Python before its size is known
+            batch = cur.fetchmany(16)
             if not batch:
                 break
             rows.extend(batch)
@@ -416,6 +447,8 @@ class SqliteSandbox:
                     if isinstance(v, (str, bytes)):
                         nbytes += len(v)
             if nbytes > self.max_bytes:
+                del rows, batch
+                _release_memory()
                 raise SandboxError(EXECUTION, f"result larger than {self.max_bytes >> 20} MiB")
             if len(rows) > self.max_rows:
                 return Result(rows=rows[: self.max_rows], ncols=len(columns), overflow=True, columns=columns)
@@ -498,27 +531,11 @@ def _index_key(sql: str) -> tuple[str, bool]:
     return f"on {table}({cols})", bool(m.group(1))
 
 
-DUCK_CONFIG = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-    "threads": 1,
-    "max_memory": f"{DEFAULT_MAX_MEMORY_MB}MiB",
-    "temp_directory": "",  # no spilling to disk
-    "lock_configuration": True,  # last: the settings above cannot be changed back
-}
-
-
 def duck_config(max_memory_mb: int = DEFAULT_MAX_MEMORY_MB) -> dict[str, Any]:
-    return {**DUCK_CONFIG, "max_memory": f"{int(max_memory_mb)}MiB"}
+    """The locked-down settings every DuckDB database of model-written SQL opens with."""
+    from sqlbench.sqlcheck.duckworker import duck_config as config
 
-
-# Statement kinds (DuckDB's parser) refused whatever their text looks like, and the ones
-# that only read.
-_DUCK_REFUSED = frozenset({"ATTACH", "DETACH", "COPY", "COPY_DATABASE", "EXPORT", "EXTENSION", "LOAD", "SET",
-                           "VARIABLE_SET", "PRAGMA", "CALL", "VACUUM", "PREPARE", "EXECUTE"})
-_DUCK_READS = frozenset({"SELECT", "EXPLAIN", "RELATION"})
+    return config(max_memory_mb)
 
 
 def duck_statements(sql: str) -> list[str]:
@@ -530,35 +547,45 @@ def duck_statements(sql: str) -> list[str]:
 
 
 class DuckSandbox:
-    """A locked-down DuckDB database: a fresh in-memory one, a user's file opened
-    read-only (``path``), or (``template`` given) a transaction on a cursor of an
-    already open one, rolled back by ``close()`` so the next run sees it unchanged.
-    Opening a DuckDB database costs ~10 ms, a cursor and a rolled-back transaction well
-    under 1 ms."""
+    """A locked-down DuckDB database in a capped worker process (sqlcheck/duckworker.py):
+    a fresh in-memory one, a user's file opened read-only (``path``), or (``template``: a
+    ``Handle`` kept open) a transaction on a cursor of an already open one, rolled back
+    by ``close()`` so the next run sees it unchanged. Opening a database costs ~10 ms, a
+    cursor and a rolled-back transaction well under 1 ms, a request ~0.1 ms.
+
+    ``deadline`` bounds the opening (a worker may still be starting); without one it
+    may take up to the worker's start-up time. Raises SandboxError."""
 
     engine = "duckdb"
 
     def __init__(self, *, max_rows: int = 10_000, max_bytes: int = 64 << 20, trusted: bool = False,
                  template: Any = None, on_close: Any = None, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
-                 path: str | os.PathLike | None = None):
-        import duckdb
+                 path: str | os.PathLike | None = None, deadline: float | None = None):
+        from sqlbench.sqlcheck import duckworker as W
 
-        self.duckdb = duckdb
+        self._w = W
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.trusted = trusted
         self.shared = template is not None  # its transaction protects a database others use
         self.wrote = False  # a statement DuckDB's parser calls a write ran
-        self._lock = threading.Lock()
-        self._abandoned = False
         self._on_close = on_close
-        if template is not None:
-            self.conn = template.cursor()  # same database (and locked settings), own transaction
-            self.conn.begin()
-        elif path is not None:
-            self.conn = duckdb.connect(str(path), read_only=True, config=duck_config(max_memory_mb))
-        else:
-            self.conn = duckdb.connect(":memory:", config=duck_config(max_memory_mb))
+        answer_by = deadline + GRACE if deadline is not None else time.monotonic() + W.SPAWN_TIMEOUT
+        try:
+            if template is not None:
+                if not template.alive:
+                    raise SandboxError(TIMEOUT, W.LOST)
+                self.conn = template.cursor(answer_by)
+            else:
+                self.conn = W.Handle.open(W.pool(max_memory_mb), None if path is None else str(path), answer_by)
+        except W.WorkerError as e:
+            if on_close is not None:
+                on_close()
+            raise SandboxError(e.kind, e.message) from None
+        except SandboxError:
+            if on_close is not None:
+                on_close()
+            raise
 
     def run(self, statements: Sequence[str], deadline: float) -> Result:
         for stmt in statements:
@@ -569,81 +596,15 @@ class DuckSandbox:
             if why:
                 raise SandboxError(UNSAFE, why)
         # DuckDB checks for interrupts between vectors, but a single huge operation
-        # (repeat('x', 2e9)) ignores it for many seconds. The statements run on a
-        # runner thread so the caller gets its timeout verdict on time regardless; an
-        # abandoned run closes its own connection when DuckDB lets go.
-        done, value = call_by_deadline(lambda: self._work(list(statements), deadline), deadline,
-                                       self.conn.interrupt)
-        if not done:
-            with self._lock:
-                self._abandoned = True
-            raise SandboxError(TIMEOUT, "stopped at the time limit")
-        if isinstance(value, SandboxError):
-            raise value
-        return value
-
-    def _work(self, statements: list[str], deadline: float) -> Result | SandboxError:
+        # (repeat('x', 2e9)) ignores it for many seconds: its worker is then killed at
+        # the deadline plus GRACE, and the caller has its timeout verdict on time.
         try:
-            result = Result(rows=None)
-            for text in statements:
-                # One statement at a time, as DuckDB's parser splits them: the text a
-                # caller split (SQLite's way) may hide more statements from it.
-                for stmt in self.duckdb.extract_statements(text):
-                    self._check(stmt)
-                    self.conn.execute(stmt)
-                    kind = stmt.type.name
-                    if kind not in _DUCK_READS:
-                        self.wrote = True
-                    desc = self.conn.description
-                    # DuckDB answers INSERT/UPDATE/DELETE/CREATE with a one-row "Count" result;
-                    # SQLite returns no result set, and neither does a gold there: drop it.
-                    counted = desc is not None and len(desc) == 1 and desc[0][0] == "Count" \
-                        and kind not in _DUCK_READS
-                    result = self._fetch() if desc is not None and not counted else Result(rows=None)
-            return result
-        except SandboxError as e:
-            return e
-        except self.duckdb.Error as e:
-            return self._classify(e, deadline)
-        except Exception as e:  # values Python cannot hold, odd types
-            return SandboxError(EXECUTION, str(e) or type(e).__name__)
-        finally:
-            with self._lock:
-                if self._abandoned:
-                    self.conn.close()
-
-    def _check(self, stmt: Any) -> None:
-        kind = stmt.type.name
-        if kind in _DUCK_REFUSED:
-            raise SandboxError(UNSAFE, f"refused: {kind.replace('_', ' ')} statements are not allowed")
-        if self.shared and kind == "TRANSACTION":
-            # COMMIT here would make the rest of the run permanent in a shared database
-            raise SandboxError(UNSAFE, "refused: transaction control inside a shared database's run")
-        why = unsafe_reason(stmt.query, "duckdb")
-        if why:
-            raise SandboxError(UNSAFE, why)
-
-    def _fetch(self) -> Result:
-        desc = self.conn.description
-        columns = [d[0] for d in desc]
-        rows = self.conn.fetchmany(self.max_rows + 1)
-        nbytes = sum(len(v) for row in rows for v in row if isinstance(v, (str, bytes)))
-        if nbytes > self.max_bytes:
-            raise SandboxError(EXECUTION, f"result larger than {self.max_bytes >> 20} MiB")
-        if len(rows) > self.max_rows:
-            return Result(rows=rows[: self.max_rows], ncols=len(columns), overflow=True, columns=columns)
-        return Result(rows=rows, ncols=len(columns), columns=columns)
-
-    def _classify(self, e: Exception, deadline: float) -> SandboxError:
-        d = self.duckdb
-        msg = str(e).split("\n")[0]
-        if isinstance(e, d.InterruptException) or time.monotonic() > deadline:
-            return SandboxError(TIMEOUT, "stopped at the time limit")
-        if isinstance(e, d.PermissionException) or "configuration has been locked" in msg:
-            return SandboxError(UNSAFE, f"refused: {msg}")
-        if isinstance(e, d.ParserException):
-            return SandboxError(SYNTAX, msg)
-        return SandboxError(EXECUTION, msg)
+            rows, ncols, overflow, columns, wrote = self.conn.run(
+                list(statements), deadline, self.shared, self.max_rows, self.max_bytes)
+        except self._w.WorkerError as e:
+            raise SandboxError(e.kind, e.message) from None
+        self.wrote = self.wrote or wrote
+        return Result(rows=rows, ncols=ncols, overflow=overflow, columns=columns)
 
     def changed_since(self, schema: Any = None) -> bool:
         """Whether a statement DuckDB's parser calls a write ran."""
@@ -666,9 +627,7 @@ class DuckSandbox:
 
     def close(self) -> None:
         try:
-            with self._lock:
-                if not self._abandoned:
-                    self.conn.close()  # a cursor's open transaction is rolled back
+            self.conn.close()  # a cursor's open transaction is rolled back
         finally:
             if self._on_close is not None:
                 self._on_close()

@@ -21,7 +21,7 @@ from sqlbench.prompts import extract_sql, looks_like_answer, parse_answer
 from sqlbench.records import Task, Verdict
 from sqlbench.sqlcheck import compare as C
 from sqlbench.sqlcheck.dbfile import COPY_LIMIT, DbFileError, copy_image, file_key, probe
-from sqlbench.sqlcheck import testdb
+from sqlbench.sqlcheck import duckworker, testdb
 from sqlbench.sqlcheck.dialect import (
     READ_ONLY_WORDS,
     SOURCE_DIALECTS,
@@ -36,6 +36,7 @@ from sqlbench.sqlcheck.dialect import (
 from sqlbench.sqlcheck.sandbox import (
     DEFAULT_MAX_MEMORY_MB,
     EXECUTION,
+    GRACE,
     SYNTAX,
     TIMEOUT,
     UNSAFE,
@@ -44,6 +45,7 @@ from sqlbench.sqlcheck.sandbox import (
     SandboxError,
     SqliteSandbox,
     State,
+    call_by_deadline,
     input_error,
 )
 
@@ -108,6 +110,7 @@ class _DuckTemplate:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+CHECK_SLACK = 0.9  # seconds past the check's deadline by which its verdict comes back, whatever runs over
 DUCK_TEMPLATES = 16  # built DuckDB databases kept open (each holds a DuckDB instance)
 _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "start", "savepoint", "release"})
 
@@ -143,6 +146,8 @@ class Validator:
         self._contexts: OrderedDict[str, _Built] = OrderedDict()
         self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
         self._duck_templates: OrderedDict[int, _DuckTemplate] = OrderedDict()
+        self._flights: dict[Any, threading.Event] = {}  # preparations under way
+        duckworker.pool(self.max_memory_mb).prestart()
 
     @classmethod
     def from_settings(cls, validate_settings: Any) -> "Validator":
@@ -157,6 +162,21 @@ class Validator:
 
     # -- public ------------------------------------------------------------------
     def check(self, task: Task, candidate: str | None = None) -> Verdict:
+        """The verdict, within ``timeout`` + CHECK_SLACK seconds: the whole check (the
+        task's first preparation included: building its database, test databases, the
+        gold's run, sqlglot's rewrites) runs under one deadline, and a check that runs
+        over it is a ``timeout``. A preparation cut off goes on in the background and
+        is cached for the next check of the task."""
+        deadline = time.monotonic() + self.timeout
+        progress = _Progress()
+        done, verdict = call_by_deadline(lambda: self._check(task, candidate, deadline, progress),
+                                         deadline + CHECK_SLACK - GRACE, lambda: None)
+        if done:
+            return verdict
+        return Verdict(False, R.TIMEOUT, f"stopped at the {self.timeout:g} s time limit ({progress.phase})",
+                       sql=progress.sql)
+
+    def _check(self, task: Task, candidate: str | None, deadline: float, progress: "_Progress") -> Verdict:
         if candidate is None:
             gold = self._gold(task)
             if gold.engine is None:
@@ -174,6 +194,7 @@ class Validator:
                 return Verdict(False, R.FORMAT, _format_detail(candidate, answer), sql=sql)
         else:
             sql = extract_sql(candidate)
+        progress.sql = sql
         if not sql.strip():
             return Verdict(False, R.SYNTAX, "empty SQL", sql=sql)
         refused = input_error(sql)  # too long or a NUL: before any parser or engine sees it
@@ -183,7 +204,7 @@ class Validator:
         gold = self._gold(task)
         if gold.engine is None:
             return Verdict(False, gold.reason, gold.detail, sql=sql)
-        deadline = time.monotonic() + self.timeout
+        progress.phase = "running the answer"
         verdict = None
         for i, g in enumerate([gold] + gold.tests):
             try:
@@ -213,15 +234,21 @@ class Validator:
     def result_rows(self, task: Task, sql: str) -> tuple[list[tuple] | None, list[tuple] | None]:
         """(gold rows, answer rows) of a task whose gold returns rows, for the benchmark
         EX rules (sqlcheck/ex_rules.py); None for a side with no result set, or that fails
-        or overflows ``max_rows``."""
-        gold = self._gold(task)
-        if gold.engine is None or gold.result.rows is None:
-            return None, None
-        try:
-            result, _, _ = self._run_candidate(gold, sql, time.monotonic() + self.timeout)
-        except SandboxError:
-            return gold.result.rows, None
-        return gold.result.rows, (None if result.overflow else result.rows)
+        or overflows ``max_rows``. Under one deadline, as ``check``: (None, None) past it."""
+        deadline = time.monotonic() + self.timeout
+
+        def rows() -> tuple[list[tuple] | None, list[tuple] | None]:
+            gold = self._gold(task)
+            if gold.engine is None or gold.result.rows is None:
+                return None, None
+            try:
+                result, _, _ = self._run_candidate(gold, sql, deadline)
+            except SandboxError:
+                return gold.result.rows, None
+            return gold.result.rows, (None if result.overflow else result.rows)
+
+        done, value = call_by_deadline(rows, deadline + CHECK_SLACK - GRACE, lambda: None)
+        return value if done else (None, None)
 
     def __getstate__(self) -> dict:
         # Sent to worker processes (Ray, process pools) as settings only: caches and
@@ -265,26 +292,43 @@ class Validator:
     def _gold(self, task: Task) -> _Gold:
         if task.db_path or task.db_error:  # the task's data is a real database file
             return self._file_gold(task)
-        key = (task.context, task.gold_sql)
-        gold = self._cached(self._golds, key)
-        if gold is None:
-            gold = self._store(self._golds, key, self._prepare_gold(task))
-        return gold
+        return self._once(self._golds, (task.context, task.gold_sql), lambda: self._prepare_gold(task))
+
+    def _once(self, cache: OrderedDict, key: Any, make: Any) -> Any:
+        """The cached value, else made once: a check that finds it being made (by a check
+        cut off at its deadline, or another thread) waits for that one."""
+        value = self._cached(cache, key)
+        if value is not None:
+            return value
+        with self._lock:
+            flight = self._flights.get(key)
+            mine = flight is None
+            if mine:
+                flight = self._flights[key] = threading.Event()
+        if not mine:
+            flight.wait()
+            value = self._cached(cache, key)
+            return value if value is not None else self._store(cache, key, make())
+        try:
+            return self._store(cache, key, make())
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.set()
 
     def _duck_gold(self, task: Task, gold: _Gold) -> _Gold | None:
         """The gold judged on DuckDB, for a candidate the gold's SQLite cannot run; None
         when the gold already ran there or does not run there."""
         if gold.engine != "sqlite" or task.db_path:  # a database file runs on SQLite alone
             return None
-        key = (task.context, task.gold_sql, "duckdb")
-        duck = self._cached(self._golds, key)
-        if duck is None:
+        def make() -> _Gold:
             with self._duck_lock:
                 self._build_duck(gold.built, task.context)
-            duck = _Gold(None, R.BAD_CONTEXT, "the context does not build on duckdb")
-            if gold.built.duck_statements is not None:
-                duck = self._gold_on(task, gold.built, "duckdb", gold.ordered)
-            self._store(self._golds, key, duck)
+            if gold.built.duck_statements is None:
+                return _Gold(None, R.BAD_CONTEXT, "the context does not build on duckdb")
+            return self._gold_on(task, gold.built, "duckdb", gold.ordered)
+
+        duck = self._once(self._golds, (task.context, task.gold_sql, "duckdb"), make)
         return duck if duck.engine is not None else None
 
     def _built(self, context: str) -> _Built:
@@ -302,11 +346,7 @@ class Validator:
             fkey = file_key(task.db_path)
         except DbFileError as e:
             return _Gold(None, R.BAD_CONTEXT, str(e))
-        key = (fkey, task.gold_sql)
-        gold = self._cached(self._golds, key)
-        if gold is None:
-            gold = self._store(self._golds, key, self._prepare_file_gold(task, fkey))
-        return gold
+        return self._once(self._golds, (fkey, task.gold_sql), lambda: self._prepare_file_gold(task, fkey))
 
     def _prepare_file_gold(self, task: Task, fkey: tuple) -> _Gold:
         stmts = split_statements(task.gold_sql)
@@ -369,7 +409,13 @@ class Validator:
         """Fill in the DuckDB statements that rebuild the context (once per context)."""
         if built.duck_tried:
             return
-        sb = self._duck(trusted=True)
+        try:
+            sb = self._duck(trusted=True)  # waits for a starting worker: not the context's time
+        except SandboxError as e:
+            built.duck_error = e.message
+            if e.kind != TIMEOUT:
+                built.duck_tried = True
+            return
         kept: list[str] = []
         deadline = time.monotonic() + self.timeout
         try:
@@ -503,12 +549,15 @@ class Validator:
         # statements manage transactions themselves or the database is busy.
         if not any(first_keyword(s) in _TRANSACTION_WORDS for s in statements):
             tpl = self._duck_template(built, deadline)
-            if tpl is not None and tpl.lock.acquire(timeout=max(0.0, min(0.2, deadline - time.monotonic()))):
+            # a template whose worker is busy with another run: a fresh database elsewhere
+            if tpl is not None and not tpl.conn.worker.lock.locked() \
+                    and tpl.lock.acquire(timeout=max(0.0, min(0.2, deadline - time.monotonic()))):
                 try:
-                    return self._duck(template=tpl.conn, on_close=tpl.lock.release)
-                except Exception:
-                    tpl.lock.release()
-        sb = self._duck()
+                    return self._duck(template=tpl.conn, on_close=tpl.lock.release, deadline=deadline)
+                except SandboxError as e:
+                    if e.kind == UNSAFE:
+                        raise
+        sb = self._duck(deadline=deadline)
         try:
             sb.run(built.duck_statements or [], deadline)
         except SandboxError:
@@ -520,10 +569,13 @@ class Validator:
         key = id(built)
         with self._lock:
             tpl = self._duck_templates.get(key)
-            if tpl is not None and tpl.built is built:
+            if tpl is not None and tpl.built is built and tpl.conn.alive:
                 self._duck_templates.move_to_end(key)
                 return tpl
-        sb = self._duck()
+        try:
+            sb = self._duck(deadline=deadline)
+        except SandboxError:
+            return None
         try:
             sb.run(built.duck_statements or [], deadline)
         except SandboxError:
@@ -705,6 +757,14 @@ def _trivial(gold: _Gold) -> bool:
 def _size(gold: _Gold) -> int:
     rows = gold.result.rows
     return int(gold.changed) if rows is None else min(len(set(map(repr, rows))), 64)
+
+
+class _Progress:
+    """How far a check got: what its timeout verdict says when it is cut off."""
+
+    def __init__(self) -> None:
+        self.phase = "preparing the task: its database and gold query"
+        self.sql = ""
 
 
 def _on_db(i: int, detail: str) -> str:
