@@ -331,7 +331,7 @@ SQLITE_HOSTILE = [
 ]
 _CHILD = r'''
 import json, resource, sys, time
-from sqlbench import rewards
+from sqlbench.training import rewards
 from sqlbench.inference.dbconn import connect
 from sqlbench.sqlcheck import Validator, duckworker
 from tests.fixtures.sqlcheck import make_task
