@@ -1,7 +1,7 @@
 """Followers that tail run directories, for the screens.
 
 The workbench never runs a long job inside its own process: the engine's job control
-(:mod:`sqlbench.jobs`, re-exported here) starts ``python -m sqlbench <kind> --run-dir R …``
+(:mod:`sqlbench.runs.jobs`, re-exported here) starts ``python -m sqlbench <kind> --run-dir R …``
 detached, and the screens follow ``R`` exactly as they would follow a run started by
 someone else from a shell. Stop is SIGTERM to the job's pid; pause is the file ``R/pause``.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlbench.jobs import (PAUSE_FILE, STARTING, STDOUT_LOG, Job, JobManager, check_job, cli_argv, is_paused,
+from sqlbench.runs.jobs import (PAUSE_FILE, STARTING, STDOUT_LOG, Job, JobManager, check_job, cli_argv, is_paused,
                            launch_info, pending_status, resume_argv, set_paused, settle, stop)
 from sqlbench.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunDir, TailCursor
 

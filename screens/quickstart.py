@@ -260,7 +260,7 @@ def elapsed(t0: float) -> str:
 
 
 def last_log_line(log: Path) -> str:
-    from sqlbench.jobs import last_line
+    from sqlbench.runs.jobs import last_line
 
     return last_line(log)
 

@@ -23,7 +23,7 @@ def scan_runs(root: Path) -> list[dict[str, Any]]:
 
     if not root.is_dir():
         return []
-    from sqlbench.jobs import LAUNCH_FILE
+    from sqlbench.runs.jobs import LAUNCH_FILE
 
     # launch.json alone: a job started here that has not written run.json yet (or died first)
     rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file() or (p / LAUNCH_FILE).is_file()]

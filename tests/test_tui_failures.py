@@ -39,7 +39,7 @@ def test_a_job_that_dies_before_run_json_is_recorded_failed_with_its_last_line(t
 def test_a_starting_job_is_listed_and_a_stopped_start_is_interrupted(tmp_path):
     import subprocess
 
-    from sqlbench.jobs import record_launch
+    from sqlbench.runs.jobs import record_launch
 
     def launch(name: str) -> tuple[Path, subprocess.Popen]:
         run = tmp_path / "runs" / name

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from sqlbench.commands.base import load_context
-    from sqlbench.jobs import settle_all
+    from sqlbench.runs.jobs import settle_all
     from sqlbench.runs import UNREADABLE, list_runs
 
     ctx = load_context(args)

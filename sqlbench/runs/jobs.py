@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlbench.redact import redact, redact_obj
-from sqlbench.runs import FAILED, INTERRUPTED, RUNNING, RunDir, _pid_alive, atomic_write, default_run_path
+from sqlbench.runs.store import FAILED, INTERRUPTED, RUNNING, RunDir, _pid_alive, atomic_write, default_run_path
 
 LAUNCH_FILE = "launch.json"
 STDOUT_LOG = "stdout.log"
