@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from screens.actions import bindings
 from screens.base import View
-from screens.jobs import RunDir
+from sqlbench.runs import RunDir
 from sqlbench.training.tiny import PROMPT_TOKENS
 
 WARM_STEPS = 300
@@ -254,7 +254,7 @@ _WARM = re.compile(r"warm-up step (\d+)/(\d+)")
 
 
 def elapsed(t0: float) -> str:
-    from screens.jobs import fmt_eta
+    from screens.timefmt import fmt_eta
 
     return fmt_eta(time.monotonic() - t0)
 
@@ -277,7 +277,7 @@ def tiny_progress(log: Path) -> str:
 
 def job_progress(run_path: Path) -> str:
     """``7/16 answers`` or ``grpo step 3/8`` from the run's newest progress/step event."""
-    from screens.jobs import last_events
+    from sqlbench.runs.summary import last_events
 
     for ev in reversed(last_events(Path(run_path), 16384)):
         if ev.get("type") == "progress":
@@ -291,7 +291,7 @@ def distill_result(run_path: Path) -> str:
     """``16 answers: 3 valid, 9 syntax, 4 format`` (most common reasons first)."""
     from collections import Counter
 
-    from screens.jobs import sample_outcome
+    from sqlbench.runs.outcome import sample_outcome
 
     outcomes = Counter(sample_outcome(r) for r in RunDir(run_path).iter_records("samples"))
     total = sum(outcomes.values())

@@ -16,7 +16,8 @@ from textual.widgets import Button, Checkbox, Collapsible, DataTable, Input, Lab
 
 from screens.actions import bindings
 from screens.base import View
-from screens.jobs import RunFollower, RunUpdate, fmt_eta
+from screens.timefmt import fmt_eta
+from sqlbench.runs.follow import RunFollower, RunUpdate
 from screens.widgets import form
 from screens.widgets.curve import PALETTE, Curve
 from screens.widgets.form import Field
@@ -459,7 +460,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         box.value = not box.value
 
     def form_flags(self) -> tuple[dict[str, Any], Any]:
-        from screens.jobs import check_job
+        from sqlbench.commands.preflight import check_job
 
         flags, error = form.read(self, "train", FIELDS)
         if error is None:

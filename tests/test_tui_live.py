@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, DataTable, Input, Label, Select
 
-from screens.jobs import RunDir
+from sqlbench.runs import RunDir
 from screens.modals import ConfirmScreen
 from screens.widgets.counters import Counters
 from screens.widgets.sample_table import SampleTable

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Label
 
-from screens.jobs import RunDir
+from sqlbench.runs import RunDir
 from tests.fixtures.tui import wait_until
 
 SIZE = (130, 42)

@@ -108,7 +108,7 @@ from screens.app import SqlbenchApp
 seen = {}
 class Probe(SqlbenchApp):
     def on_ready(self):
-        seen["at_ready"] = sorted(m for m in ("yaml", "pydantic", "screens.jobs") if m in sys.modules)
+        seen["at_ready"] = sorted(m for m in ("yaml", "pydantic", "sqlbench.runs.jobs", "sqlbench.runs.follow") if m in sys.modules)
         seen["rows_at_ready"] = self.query_one("#runs-table").row_count
 
 args = build_parser().parse_args([])

@@ -451,37 +451,6 @@ class RunDir:
         with open(p, "rb") as fh:
             return sum(1 for raw in fh if raw.endswith(b"\n"))
 
-    def summary(self) -> dict[str, Any]:
-        """What a runs list shows: kind, status, timing and headline counts. A run whose
-        run.json cannot be read is summarised as ``unreadable`` with the reason in
-        ``error``: one bad run never hides the others."""
-        try:
-            info = self.info()
-            status = self.status
-        except RunDirError as e:
-            return {"id": self.id, "path": str(self.path), "kind": "?", "status": UNREADABLE, "started": None,
-                    "finished": None, "error": str(e)}
-        out = {
-            "id": self.id,
-            "path": str(self.path),
-            "kind": info.get("kind", "?"),
-            "status": status,
-            "started": info.get("started"),
-            "finished": info.get("finished"),
-        }
-        if info.get("error"):
-            out["error"] = info["error"]
-        last = None
-        try:
-            for rec in self.iter_records("events"):
-                if isinstance(rec, dict) and rec.get("type") in ("progress", "step", "finished"):
-                    last = rec
-        except OSError:
-            pass
-        if last:
-            out["last"] = last
-        return out
-
 
 def _started(run: RunDir) -> float:
     try:
