@@ -196,7 +196,10 @@ class SqlbenchApp(App):
     async def _shutdown(self) -> None:
         # Every way out (quit, exit(), a test's teardown) ends here. Tearing down a tab
         # still being mounted raises inside Textual (a Select mid-mount), so wait for
-        # the mounting under way: a fraction of a second, capped.
+        # the mounting under way: a fraction of a second, capped. Private, and kept on
+        # purpose: run_test's teardown calls it without exit(), and on_unmount comes
+        # after the widgets are gone. tests/test_tui_shutdown.py fails if Textual
+        # renames it or stops calling it.
         if self._mounting:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._views_ready.wait(), timeout=3)
