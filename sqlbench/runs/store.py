@@ -409,11 +409,8 @@ class RunDir:
             for raw in fh:
                 if not raw.endswith(b"\n"):
                     break  # torn last line: being written or left by a crash
-                try:
-                    rec = json.loads(raw)
-                except ValueError:  # not JSON, or not UTF-8
-                    continue
-                if isinstance(rec, dict):
+                rec = parse_record(raw)
+                if rec is not None:
                     yield rec
 
     def read(self, stream: str) -> list[dict[str, Any]]:
@@ -433,11 +430,8 @@ class RunDir:
                 if not raw.endswith(b"\n"):
                     break
                 cursor.offset += len(raw)
-                try:
-                    rec = json.loads(raw)
-                except ValueError:  # not JSON, or not UTF-8
-                    continue
-                if not isinstance(rec, dict):
+                rec = parse_record(raw)
+                if rec is None:
                     continue
                 out.append(rec)
                 if max_records is not None and len(out) >= max_records:
@@ -450,6 +444,16 @@ class RunDir:
             return 0
         with open(p, "rb") as fh:
             return sum(1 for raw in fh if raw.endswith(b"\n"))
+
+
+def parse_record(raw: bytes) -> dict[str, Any] | None:
+    """One stream line as a record; None for a line that is not a JSON object (damage a
+    reader skips, never a reason to stop)."""
+    try:
+        rec = json.loads(raw)
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
 def _started(run: RunDir) -> float:

@@ -18,7 +18,7 @@ from sqlbench.errors import RunDirError
 from sqlbench.runs.jobs import LAUNCH_FILE, launch_info, pending_status, settle
 from sqlbench.runs.outcome import tally
 from sqlbench.runs.pause import is_paused
-from sqlbench.runs.store import UNREADABLE, RunDir
+from sqlbench.runs.store import UNREADABLE, RunDir, parse_record
 
 BRIEF_EVENTS = ("progress", "step")  # what "how far along" is read from
 LAST_EVENTS = ("progress", "step", "finished")
@@ -27,8 +27,6 @@ LAST_EVENTS = ("progress", "step", "finished")
 def tail_records(path: str | os.PathLike, stream: str, nbytes: int = 65536) -> list[dict[str, Any]]:
     """The complete records in the last ``nbytes`` of ``RUN/<stream>.jsonl``, oldest first
     (a runs list must not read a whole 100 MB stream to show one line)."""
-    import json
-
     try:
         with open(Path(path) / f"{stream}.jsonl", "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -40,15 +38,8 @@ def tail_records(path: str | os.PathLike, stream: str, nbytes: int = 65536) -> l
     lines = data.split(b"\n")
     if size > nbytes:
         lines = lines[1:]  # the first one is cut
-    out = []
-    for raw in lines[:-1]:  # the last piece is empty, or a line still being written
-        try:
-            rec = json.loads(raw)
-        except ValueError:  # not JSON, or not UTF-8
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
+    # the last piece is empty, or a line still being written
+    return [rec for rec in map(parse_record, lines[:-1]) if rec is not None]
 
 
 def last_events(path: str | os.PathLike, nbytes: int = 65536) -> list[dict[str, Any]]:
