@@ -113,11 +113,9 @@ def chart_matches(stage: str, key: str, filt: str) -> bool:
 
 
 def load_state(root: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((Path(root) / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    from sqlbench.runs.store import read_json_object
+
+    return read_json_object(Path(root) / STATE_FILE)
 
 
 def save_state(root: Path, **fields: Any) -> None:

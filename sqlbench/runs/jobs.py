@@ -27,7 +27,8 @@ from typing import Any
 from sqlbench.errors import RunDirError
 from sqlbench.redact import redact, redact_obj
 from sqlbench.runs.pause import PAUSABLE_KINDS, is_paused, set_paused
-from sqlbench.runs.store import FAILED, INTERRUPTED, RUNNING, RunDir, _pid_alive, atomic_write, default_run_path
+from sqlbench.runs.store import (FAILED, INTERRUPTED, RUNNING, RunDir, _pid_alive, atomic_write, default_run_path,
+                                 read_json_object)
 
 LAUNCH_FILE = "launch.json"
 STDOUT_LOG = "stdout.log"
@@ -146,11 +147,7 @@ def record_launch(run_path: Path, kind: str, argv: list[str], pid: int | None) -
 
 
 def launch_info(run_path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((Path(run_path) / LAUNCH_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_object(Path(run_path) / LAUNCH_FILE)
 
 
 def last_line(log: Path, nbytes: int = 8192) -> str:

@@ -446,6 +446,16 @@ class RunDir:
             return sum(1 for raw in fh if raw.endswith(b"\n"))
 
 
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """A small JSON side file (a launch record, the workbench's state) as a dict; {} when
+    it is missing, damaged or not an object: such files are hints, never required."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def parse_record(raw: bytes) -> dict[str, Any] | None:
     """One stream line as a record; None for a line that is not a JSON object (damage a
     reader skips, never a reason to stop)."""
