@@ -1,8 +1,9 @@
 """List run directories (newest first) with kind, status and headline progress.
 
 A run whose process died without finishing (crash, SIGKILL, reboot) shows as
-"interrupted": `sqlbench runs resume RUN` (or its command with the same --run-dir) resumes it. A run whose
-run.json cannot be read shows as "unreadable" with the reason; the others are listed."""
+"interrupted": `sqlbench runs resume RUN` (or its command with the same --run-dir)
+resumes it. A run whose run.json cannot be read shows as "unreadable" with the reason;
+the others are listed. `sqlbench runs show|stop|pause|resume RUN` acts on one run."""
 
 from __future__ import annotations
 

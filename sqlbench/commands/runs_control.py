@@ -1,6 +1,6 @@
 """`sqlbench runs stop|pause|resume|show RUN`: what the workbench does to a run, from a shell.
 
-RUN is a run id under runs_dir (``--root``) or a run directory's path.
+RUN is a run id under runs_dir (or `sqlbench runs --root DIR`) or a run directory's path.
 
 * ``stop`` sends SIGTERM to the run's job; it ends ``interrupted`` (resume it later).
 * ``pause`` creates ``RUN/pause``: a distillation finishes the requests in flight, then
@@ -19,10 +19,10 @@ import json
 from pathlib import Path
 
 HELP = {
+    "show": "a run's status, counts and last metrics",
     "stop": "stop a running job (SIGTERM; it ends interrupted)",
     "pause": "pause a running distillation (RUN/pause)",
     "resume": "resume a paused job, or restart an interrupted run detached",
-    "show": "a run's status, counts and last metrics",
 }
 
 
