@@ -295,10 +295,10 @@ class SqlbenchApp(App):
         return job
 
     def resume_run(self, path: Path) -> None:
-        self.stopping.discard(Path(path))  # a stop asked earlier is over: the run goes on
         from sqlbench.errors import RunDirError
         from sqlbench.runs.jobs import request_resume
 
+        self.stopping.discard(Path(path))  # a stop asked earlier is over: the run goes on
         try:
             job = request_resume(path, self.jobs)
         except (OSError, RunDirError) as e:
