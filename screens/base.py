@@ -62,7 +62,7 @@ class View(Vertical):
             return None
         pid = (getattr(self, "info", None) or {}).get("pid")
         if not pid:
-            from sqlbench.jobs import launch_info
+            from sqlbench.runs.jobs import launch_info
 
             pid = launch_info(path).get("pid")
         return int(pid) if pid else None

@@ -126,7 +126,7 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
         from screens.widgets import form
         from sqlbench.config import apply_flags
         from sqlbench.errors import SqlbenchError
-        from sqlbench.jobs import FieldError
+        from sqlbench.commands.preflight import FieldError
 
         settings = self.workbench.settings
         for fid, section, key, kind in (("chat-temperature", "", "temperature", float),

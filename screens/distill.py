@@ -12,7 +12,9 @@ from textual.widgets import Button, Collapsible, Input, Label, ProgressBar, Sele
 
 from screens.actions import bindings
 from screens.base import View
-from screens.jobs import RunFollower, RunUpdate, fmt_eta, is_paused, read_sample, set_paused
+from screens.timefmt import fmt_eta
+from sqlbench.runs.follow import RunFollower, RunUpdate, read_sample
+from sqlbench.runs.pause import is_paused, set_paused
 from screens.widgets import form
 from screens.widgets.form import Field
 from screens.widgets.load import LoadLine
@@ -199,7 +201,7 @@ reopening shows it again.
 
     def form_flags(self) -> tuple[dict[str, Any], Any]:
         """The form as flags, and what the engine would refuse in them (None: nothing)."""
-        from screens.jobs import check_job
+        from sqlbench.commands.preflight import check_job
 
         flags, error = form.read(self, "distill", FIELDS)
         if error is None:

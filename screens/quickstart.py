@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from screens.actions import bindings
 from screens.base import View
-from screens.jobs import RunDir
+from sqlbench.runs import RunDir
 from sqlbench.training.tiny import PROMPT_TOKENS
 
 WARM_STEPS = 300
@@ -193,8 +193,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         if run is None:
             call(self._state, "train", "failed to start (see the notification)", "red")
             return False
-        call(wb.view("train").attach, run.run_path)
-        call(wb.action_show, "train")
+        call(self._follow, "train", run.run_path)
         if not self._wait(run, "train", t0):
             call(self._state, "train", f"failed after {elapsed(t0)}: {run_failure(run)}", "red")
             return False
@@ -206,16 +205,25 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         except Exception as e:  # noqa: BLE001 - disk full, a broken bundled task: the step fails, not the app
             call(self._state, "chat", f"failed to build the sample database: {e}", "red")
             return False
-        t0 = time.monotonic()
         call(self._state, "chat", f"loading the trained model, then asking on Chat over {db.name}…", "cyan")
-        chat = wb.view("chat")
-        call(chat.answer_listeners.append, lambda turn, answer, result: self._answered(t0, answer, result))
-        call(chat.set_model, str(run.run_path), str(db))
-        call(wb.action_show, "chat")
-        call(chat.action_load, then_ask=question)
-        # a newcomer types next (alt+N still switches tabs); after the tab's own focus
-        call(wb.call_after_refresh, chat.action_ask_focus)
+        call(self._ask_on_chat, time.monotonic(), run.run_path, db, question)
         return True
+
+    # ---- on the app thread: the worker above never touches a widget itself ------------------
+    def _follow(self, tab: str, run_path: Path) -> None:
+        """Follow a step's run on its own tab (Distill or Train)."""
+        self.workbench.view(tab).attach(run_path)
+        self.workbench.action_show(tab)
+
+    def _ask_on_chat(self, t0: float, run_path: Path, db: Path, question: str) -> None:
+        wb = self.workbench
+        chat = wb.view("chat")
+        chat.answer_listeners.append(lambda turn, answer, result: self._answered(t0, answer, result))
+        chat.set_model(str(run_path), str(db))
+        wb.action_show("chat")
+        chat.action_load(then_ask=question)
+        # a newcomer types next (alt+N still switches tabs); after the tab's own focus
+        wb.call_after_refresh(chat.action_ask_focus)
 
     def _answered(self, t0: float, answer, result) -> None:
         """Step 4's last word, from the answer itself: never "asking…" once it is in."""
@@ -238,8 +246,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         """Follow the job to its end, saying how far it got from its own events."""
         worker = get_current_worker()
         if job.kind == "distill":
-            self.app.call_from_thread(self.workbench.view("distill").attach, job.run_path)
-            self.app.call_from_thread(self.workbench.action_show, "distill")
+            self.app.call_from_thread(self._follow, "distill", job.run_path)
         while job.process.poll() is None:
             if worker.is_cancelled:
                 return False
@@ -254,13 +261,13 @@ _WARM = re.compile(r"warm-up step (\d+)/(\d+)")
 
 
 def elapsed(t0: float) -> str:
-    from screens.jobs import fmt_eta
+    from screens.timefmt import fmt_eta
 
     return fmt_eta(time.monotonic() - t0)
 
 
 def last_log_line(log: Path) -> str:
-    from sqlbench.jobs import last_line
+    from sqlbench.runs.jobs import last_line
 
     return last_line(log)
 
@@ -277,7 +284,7 @@ def tiny_progress(log: Path) -> str:
 
 def job_progress(run_path: Path) -> str:
     """``7/16 answers`` or ``grpo step 3/8`` from the run's newest progress/step event."""
-    from screens.jobs import last_events
+    from sqlbench.runs.summary import last_events
 
     for ev in reversed(last_events(Path(run_path), 16384)):
         if ev.get("type") == "progress":
@@ -291,7 +298,7 @@ def distill_result(run_path: Path) -> str:
     """``16 answers: 3 valid, 9 syntax, 4 format`` (most common reasons first)."""
     from collections import Counter
 
-    from screens.jobs import sample_outcome
+    from sqlbench.runs.outcome import sample_outcome
 
     outcomes = Counter(sample_outcome(r) for r in RunDir(run_path).iter_records("samples"))
     total = sum(outcomes.values())

@@ -14,7 +14,8 @@ from textual.widgets import Button, DataTable, Input, Label, Select
 
 from screens.actions import bindings
 from screens.base import View
-from screens.jobs import RunDir, sample_outcome
+from sqlbench.runs import RunDir
+from sqlbench.runs.outcome import is_rejected, sample_outcome
 from screens.widgets.badge import badge
 from screens.widgets.sample_table import _short
 from screens.widgets.sql_diff import SampleDetail
@@ -26,8 +27,8 @@ FOLLOW_S = 1.0  # a running distillation's new rejections join at most once a se
 
 
 def rejected_samples(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, record) of every sample that is not valid."""
-    return [(i, r) for i, r in enumerate(RunDir(path).iter_records("samples")) if sample_outcome(r) != "valid"]
+    """(line number, record) of every rejected sample (invalid, unverified or failed)."""
+    return [(i, r) for i, r in enumerate(RunDir(path).iter_records("samples")) if is_rejected(r)]
 
 
 def reason_options(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[str, str]]:
@@ -140,7 +141,7 @@ read from the run's `samples.jsonl`. Open a distill run on *Runs* (or press `x` 
             while True:
                 got = run.tail("samples", cursor, max_records=5000)
                 for rec in got:
-                    if sample_outcome(rec) != "valid":
+                    if is_rejected(rec):
                         rows.append((seq, rec))
                     seq += 1
                 if len(got) < 5000:

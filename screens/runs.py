@@ -19,15 +19,14 @@ REFRESH_S = 2.0
 
 
 def scan_runs(root: Path) -> list[dict[str, Any]]:
-    from screens.jobs import run_brief  # in the scan worker, after the first frame
+    """The engine's runs list (launched-only runs too), read in the scan worker."""
+    from sqlbench.errors import RunDirError
+    from sqlbench.runs.summary import summarize_all  # after the first frame
 
-    if not root.is_dir():
+    try:
+        return summarize_all(root)
+    except RunDirError:
         return []
-    from sqlbench.jobs import LAUNCH_FILE
-
-    # launch.json alone: a job started here that has not written run.json yet (or died first)
-    rows = [run_brief(p) for p in root.iterdir() if (p / "run.json").is_file() or (p / LAUNCH_FILE).is_file()]
-    return sorted(rows, key=lambda r: (r.get("started") or 0, r["id"]), reverse=True)
 
 
 class RunsView(View):
@@ -118,7 +117,7 @@ The list follows the folder: runs started from a shell appear within seconds.
 
     @staticmethod
     def _cells(r: dict[str, Any]) -> tuple[Any, ...]:
-        from screens.jobs import fmt_time
+        from screens.timefmt import fmt_time
 
         brief = r.get("brief") or ""
         if r.get("status") == "failed":
@@ -189,7 +188,9 @@ The list follows the folder: runs started from a shell appear within seconds.
         run = self.selected()
         if run is None:
             return
-        if run["status"] != "interrupted":
+        from sqlbench.runs.jobs import can_resume
+
+        if not can_resume(run["status"]):
             self.app.notify(f"{run['id']} is {run['status']}: only interrupted runs can be resumed",
                             severity="warning")
             return

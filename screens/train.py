@@ -16,7 +16,8 @@ from textual.widgets import Button, Checkbox, Collapsible, DataTable, Input, Lab
 
 from screens.actions import bindings
 from screens.base import View
-from screens.jobs import RunFollower, RunUpdate, fmt_eta
+from screens.timefmt import fmt_eta
+from sqlbench.runs.follow import RunFollower, RunUpdate
 from screens.widgets import form
 from screens.widgets.curve import PALETTE, Curve
 from screens.widgets.form import Field
@@ -112,11 +113,9 @@ def chart_matches(stage: str, key: str, filt: str) -> bool:
 
 
 def load_state(root: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((Path(root) / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    from sqlbench.runs.store import read_json_object
+
+    return read_json_object(Path(root) / STATE_FILE)
 
 
 def save_state(root: Path, **fields: Any) -> None:
@@ -459,7 +458,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         box.value = not box.value
 
     def form_flags(self) -> tuple[dict[str, Any], Any]:
-        from screens.jobs import check_job
+        from sqlbench.commands.preflight import check_job
 
         flags, error = form.read(self, "train", FIELDS)
         if error is None:

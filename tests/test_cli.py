@@ -48,8 +48,9 @@ def test_only_the_invoked_subcommand_is_imported():
             "print(sorted(m for m in sys.modules if m.startswith('sqlbench.commands.')))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    # `runs plot` lives in its own module, part of the runs command
-    assert r.stdout.splitlines() == ["[]", "['sqlbench.commands.runs', 'sqlbench.commands.runs_plot']"]
+    # `runs plot` and `runs stop|pause|resume|show` live in their own modules, part of the runs command
+    assert r.stdout.splitlines() == ["[]", "['sqlbench.commands.runs', 'sqlbench.commands.runs_control', "
+                                           "'sqlbench.commands.runs_plot']"]
 
 
 def test_engine_alone_prints_help():

@@ -58,8 +58,10 @@ def test_sigkill_mid_run_then_the_same_command_resumes_exactly(loopback_teacher,
     cmd = _cmd(loopback_teacher, tasks40, run_dir, "--limit", "40", "--batch-size", "4")
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_samples(run_dir, 10, proc)
+    loopback_teacher.hold_completions()  # the run cannot finish before the kill, however slow the machine
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    loopback_teacher.release_completions()
     before = RunDir(run_dir).read("samples")
     assert 10 <= len(before) < 40
     assert RunDir(run_dir).status == "interrupted"  # "running" but its process is gone

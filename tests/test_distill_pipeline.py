@@ -123,6 +123,15 @@ def test_without_validation_rows_carry_no_verdict(loopback_teacher, shop, tmp_pa
     samples = run.read("samples")
     assert all(s["verdict"] is None and s["valid"] is None and s["reason"] is None for s in samples)
     assert run.read("events")[-1]["counts"]["unjudged"] == 3
+    # the one classification rule: the workbench's follower and badges say "unjudged", not invalid
+    from sqlbench.runs.follow import RunFollower
+    from sqlbench.runs.outcome import is_rejected, sample_outcome
+
+    follower = RunFollower(run.path)
+    follower.poll()
+    assert follower.counts() == {**follower.counts(), "done": 3, "unjudged": 3, "valid": 0, "invalid": 0,
+                                 "failed": 0, "invalid_by_reason": {}}
+    assert [sample_outcome(s) for s in samples] == ["unjudged"] * 3 and not any(map(is_rejected, samples))
 
 
 def test_transient_errors_are_retried_and_exhausted_ones_recorded_as_failed(loopback_teacher, shop, tmp_path):

@@ -29,9 +29,7 @@ LAYERS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("inference", (("sqlbench.inference",),)),
     ("teachers, evaluation", (("sqlbench.providers",), ("sqlbench.evaluation",))),
     ("pipelines", (("sqlbench.distill",), ("sqlbench.training",))),
-    # sqlbench.jobs checks a job's form against the models and teachers before starting it,
-    # so it stands with the commands until job control joins the run store (sqlbench.runs)
-    ("commands", (("sqlbench.commands", "sqlbench.jobs"),)),
+    ("commands", (("sqlbench.commands",),)),
     ("cli", (("sqlbench.cli", "sqlbench.__main__"),)),
     ("workbench", (("screens",),)),
 )

@@ -12,6 +12,7 @@ import pytest
 from sqlbench.errors import RunDirError
 from sqlbench.redact import register_secret
 from sqlbench.runs import RunDir, TailCursor, list_runs
+from sqlbench.runs.summary import summarize
 
 
 def test_create_writes_info_and_config(tmp_path):
@@ -128,7 +129,7 @@ def test_one_corrupt_run_json_is_listed_as_unreadable_and_the_others_still_shown
         (tmp_path / name / "run.json").write_bytes(data)
     runs = list_runs(tmp_path)
     assert sorted(r.id for r in runs) == ["bad-pid", "good", "latin1", "list", "torn"]
-    summaries = {r.id: r.summary() for r in runs}
+    summaries = {r.id: summarize(r.path) for r in runs}
     assert summaries["good"]["status"] == "finished"
     for name in ("torn", "latin1", "list"):
         s = summaries[name]

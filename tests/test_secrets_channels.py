@@ -41,7 +41,7 @@ def _run_files(run_dir: Path) -> list[Path]:
 
 def test_no_key_in_any_channel_of_a_workbench_job_or_the_hub(loopback_teacher, loopback_hub, tasks40, tmp_path,
                                                              monkeypatch):
-    from screens.jobs import JobManager
+    from sqlbench.runs.jobs import JobManager
 
     rows = shop_rows(40)
     loopback_teacher.inject("echo_auth_400", times=None, match=rows[1]["sql_prompt"])  # a failed sample's error

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Label, Select
 
-from screens.jobs import JobManager, pending_status, run_brief, settle
+from sqlbench.runs.jobs import JobManager, pending_status, settle
+from sqlbench.runs.summary import summarize
 from sqlbench.runs import RunDir
 from tests.fixtures.tui import wait_until
 
@@ -28,7 +29,7 @@ def test_a_job_that_dies_before_run_json_is_recorded_failed_with_its_last_line(t
     assert not RunDir(job.run_path).exists()
     assert pending_status(job.run_path) == "failed"
     # a reader that never saw the process (another workbench, the next start) settles it
-    brief = run_brief(job.run_path)
+    brief = summarize(job.run_path)
     assert brief["status"] == "failed" and brief["kind"] == "distill"
     assert brief["error"] == f"sqlbench distill: error: no such file or folder: {tmp_path / 'missing.jsonl'}"
     info = RunDir(job.run_path).info()
@@ -39,7 +40,7 @@ def test_a_job_that_dies_before_run_json_is_recorded_failed_with_its_last_line(t
 def test_a_starting_job_is_listed_and_a_stopped_start_is_interrupted(tmp_path):
     import subprocess
 
-    from sqlbench.jobs import record_launch
+    from sqlbench.runs.jobs import record_launch
 
     def launch(name: str) -> tuple[Path, subprocess.Popen]:
         run = tmp_path / "runs" / name
@@ -51,7 +52,7 @@ def test_a_starting_job_is_listed_and_a_stopped_start_is_interrupted(tmp_path):
 
     run, proc = launch("stopped")
     try:
-        assert pending_status(run) == "starting" and run_brief(run)["status"] == "starting"
+        assert pending_status(run) == "starting" and summarize(run)["status"] == "starting"
         assert settle(run) is None  # still alive: nothing to settle
     finally:
         proc.terminate()

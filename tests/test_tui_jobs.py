@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 
 from screens.config import check_settings, parse_value, set_env_values, set_yaml_values
-from screens.jobs import (RunFollower, fmt_eta, read_sample, resume_argv, run_brief, sample_outcome, set_paused,
-                          is_paused, stop)
+from screens.timefmt import fmt_eta
+from sqlbench.runs.follow import RunFollower, read_sample
+from sqlbench.runs.jobs import resume_argv, stop
+from sqlbench.runs.outcome import sample_outcome
+from sqlbench.runs.pause import is_paused, set_paused
+from sqlbench.runs.summary import summarize
 from screens.rejected import export_samples, matches, rejected_samples
 from screens.widgets.curve import Series, downsample, render_chart
 from sqlbench.runs import RunDir
@@ -27,7 +31,7 @@ def test_follower_counts_everything_but_hands_over_a_window(tui_runs):
     upd = f.poll()
     assert [seq for seq, _ in upd.samples] == [7, 8, 9, 10, 11]
     assert upd.dropped_samples == 7
-    assert f.counts() == {"done": 12, "valid": 5, "unverified": 0, "failed": 1, "invalid": 6,
+    assert f.counts() == {"done": 12, "valid": 5, "unverified": 0, "failed": 1, "unjudged": 0, "invalid": 6,
                           "invalid_by_reason": {"mismatch": 2, "syntax": 1, "execution": 1, "format": 1, "unsafe": 1}}
     assert f.progress["done"] == 12 and f.progress["total"] == 12
     assert not f.poll()  # nothing new
@@ -55,6 +59,31 @@ def test_follower_reads_only_new_complete_lines(tmp_path):
     assert counts["unverified"] == 1 and counts["valid"] == 1 and "unverified" not in counts["invalid_by_reason"]
 
 
+def test_an_unvalidated_sample_is_unjudged_on_every_screen_not_invalid(tmp_path):
+    """A --no-validate run's record (answered, never judged): one rule for the table's
+    badge, the counters and the Rejected list; a failed or judged one is what it was."""
+    from screens.rejected import rejected_samples
+    from screens.widgets.counters import counters_text
+    from screens.widgets.sample_table import sample_row
+
+    unjudged = {"task_id": "a", "status": "ok", "verdict": None, "valid": None, "reason": None, "error": None}
+    assert sample_outcome(unjudged) == "unjudged"
+    assert sample_outcome({**unjudged, "reason": "format"}) == "unjudged"  # malformed, but never judged
+    assert sample_outcome({**unjudged, "status": "failed", "valid": False, "error": "HTTP 500"}) == "failed"
+    assert sample_outcome({**unjudged, "valid": False, "reason": "mismatch"}) == "mismatch"
+    assert sample_row(0, unjudged)[3].plain == "unjudged"
+    run = RunDir.create(tmp_path / "r", "distill", {})
+    for i in range(3):
+        run.append("samples", {**unjudged, "task_id": str(i)})
+    f = RunFollower(run.path)
+    f.poll()
+    counts = f.counts()
+    assert (counts["unjudged"], counts["invalid"], counts["valid"]) == (3, 0, 0)
+    text = counters_text(counts).plain
+    assert "not validated 3" in text and "invalid 0" in text
+    assert rejected_samples(run.path) == []
+
+
 def test_sample_outcomes_and_reading_one_back(tui_runs):
     recs = RunDir(tui_runs / FINISHED_DISTILL).read("samples")
     assert [sample_outcome(r) for r in recs[:7]] == ["valid", "valid", "mismatch", "syntax", "execution", "format",
@@ -64,12 +93,12 @@ def test_sample_outcomes_and_reading_one_back(tui_runs):
 
 
 def test_run_brief_per_kind_and_status(tui_runs):
-    d = run_brief(tui_runs / FINISHED_DISTILL)
+    d = summarize(tui_runs / FINISHED_DISTILL)
     assert (d["kind"], d["status"], d["brief"]) == ("distill", "finished", "12/12 done · 5 valid · 1 failed")
-    t = run_brief(tui_runs / TRAIN)
+    t = summarize(tui_runs / TRAIN)
     assert t["kind"] == "train" and t["brief"].startswith("grpo step 40/40 · reward ")
     # "running" in run.json with no live process: interrupted
-    assert run_brief(tui_runs / INTERRUPTED_DISTILL)["status"] == "interrupted"
+    assert summarize(tui_runs / INTERRUPTED_DISTILL)["status"] == "interrupted"
 
 
 def test_resume_argv_keeps_flags_and_forces_run_dir():

@@ -6,17 +6,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Label, Select
 
-from screens.jobs import RunDir
+from sqlbench.runs import RunDir
 from screens.modals import ConfirmScreen
 from screens.widgets.counters import Counters
 from screens.widgets.sample_table import SampleTable
 from tests.fixtures.tui import wait_until
+from tests.fixtures.waiting import wait_for
 
 SIZE = (130, 42)
 WRONG_Q = "Find customers whose email address is hosted at mailbox.org."
@@ -82,9 +82,17 @@ async def test_distill_started_from_the_screen_streams_verdicts(tui_app, tmp_pat
                                 and app.view("runs").rows[run.id]["status"] == "finished", timeout=10)
 
 
+def _event(run: RunDir, type_: str, nth: int = 1) -> dict | None:
+    found = [e for e in run.read("events") if e["type"] == type_]
+    return found[nth - 1] if len(found) >= nth else None
+
+
 @pytest.mark.timeout(150)
 async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loopback_teacher):
-    loopback_teacher.latency = 0.3
+    """The teacher holds its answers whenever the job must still be busy at the next step
+    (pause, stop, quit): every wait is on an event, however slow the machine."""
+    loopback_teacher.latency = 0.05
+    loopback_teacher.hold_completions()
     cfg = write_config(tmp_path, loopback_teacher, batch_size=1, limit=14)
     app = tui_app(config_path=str(cfg), live=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -93,26 +101,30 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
         view = app.view("distill")
         table = app.query_one(SampleTable)
         await pilot.click("#distill-start")
-        assert await wait_until(pilot, lambda: table.row_count >= 2, timeout=60)
+        # the first request is in flight (held): pause now, then let it land
+        assert await wait_until(pilot, lambda: loopback_teacher.count() >= 1, timeout=60)
         table.focus()
         await pilot.press("p")
         assert (view.run_path / "pause").exists()
+        loopback_teacher.release_completions()
         assert await wait_until(pilot, lambda: "paused" in label(app, "#distill-run"))
         assert str(app.query_one("#distill-pause", Button).label) == "Resume"
         run = RunDir(view.run_path)
-        assert await wait_until(pilot, lambda: any(e["type"] == "paused" for e in run.read("events")), timeout=30)
+        assert await wait_until(pilot, lambda: _event(run, "paused"), timeout=30)
         # the request in flight (batch size 1) lands: every request the teacher got is a sample
         assert await wait_until(pilot, lambda: run.count("samples") == loopback_teacher.count(), timeout=30)
         held = run.count("samples")
-        # nothing new while paused: neither a request nor a sample within a generous window
-        assert not await wait_until(pilot, lambda: loopback_teacher.count() > held or run.count("samples") > held,
-                                    timeout=1.5)
         assert held < 14
         assert await wait_until(pilot, lambda: table.row_count == held)
-        loopback_teacher.latency = 1.5  # slow enough that Stop lands before the last task, however busy the machine
+        # resumed, it asks again; its next answer is held so that Stop lands while it runs
+        loopback_teacher.hold_completions()
         await pilot.press("p")
         assert not (view.run_path / "pause").exists()
-        assert await wait_until(pilot, lambda: table.row_count > held, timeout=20)
+        assert await wait_until(pilot, lambda: _event(run, "resumed") and loopback_teacher.count() > held,
+                                timeout=20)
+        # nothing was asked while paused: every request came before the pause or after the resume
+        paused_t, resumed_t = _event(run, "paused")["t"], _event(run, "resumed")["t"]
+        assert [r for r in loopback_teacher.completions() if paused_t + 0.001 < r.t < resumed_t - 0.001] == []
         # stop asks first; "no" keeps it running
         await pilot.press("s")
         await pilot.pause()
@@ -123,14 +135,17 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
         await pilot.press("s")
         await pilot.pause()
         await pilot.press("y")
+        assert await wait_until(pilot, lambda: view.run_path in app.stopping)  # SIGTERM sent
+        loopback_teacher.release_completions()  # the answer in flight lands, then the job ends
         assert await wait_until(pilot, lambda: view.status == "interrupted", timeout=30), \
             (view.status, RunDir(view.run_path).info(), (view.run_path / "stdout.log").read_text()[-800:])
+        assert await wait_until(pilot, lambda: table.row_count > held)
         stopped_at = table.row_count
         assert stopped_at < 14
         assert "interrupted" in label(app, "#distill-run")
         assert app.query_one("#distill-stop", Button).disabled and app.query_one("#distill-pause", Button).disabled
-        loopback_teacher.latency = 0.1
-        # resume from Runs: same run dir, the rest of the tasks
+        # resume from Runs: same run dir, the rest of the tasks (held until the UI is gone)
+        loopback_teacher.hold_completions()
         await pilot.press("1")
         runs_view = app.view("runs")
         assert await wait_until(pilot, lambda: runs_view.rows.get(view.run_path.name, {}).get("status")
@@ -149,6 +164,7 @@ async def test_pause_stop_resume_and_jobs_outlive_the_ui(tui_app, tmp_path, loop
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
     assert job.process.poll() is None, "closing the UI must not stop a job"
+    loopback_teacher.release_completions()
     assert job.process.wait(timeout=60) == 0
     run = RunDir(job.run_path)
     assert run.status == "finished"
@@ -166,9 +182,7 @@ async def test_attach_to_a_run_started_by_the_cli(tui_app, tmp_path, tui_runs, l
     proc = subprocess.Popen([sys.executable, "-m", "sqlbench", "--config", str(cfg), "distill", "--run-dir",
                              str(run_dir)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while not (run_dir / "run.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: (run_dir / "run.json").exists(), "the CLI job's run.json", proc=proc)
         app = tui_app(config_path=str(cfg), live=True)
         async with app.run_test(size=SIZE) as pilot:
             assert await wait_until(pilot, lambda: app.views_mounted)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Label
 
-from screens.jobs import RunDir
+from sqlbench.runs import RunDir
 from tests.fixtures.tui import wait_until
 
 SIZE = (130, 42)
@@ -28,6 +28,7 @@ async def test_quickstart_walks_the_whole_loop(tui_app, tmp_path, monkeypatch):
     cfg.write_text(f"cache_dir: {tmp_path / 'cache'}\ntrain:\n  num_generations: 2\n  per_device_train_batch_size: 2\n"
                    "  max_completion_length: 32\n  eval_steps: 1\n  save_steps: 2\n")
     app = tui_app(config_path=str(cfg), live=True)
+    off_thread = _record_dom_queries_off_the_app_thread(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: app.views_mounted)
         await pilot.press("7")
@@ -77,6 +78,71 @@ async def test_quickstart_walks_the_whole_loop(tui_app, tmp_path, monkeypatch):
         assert "asking" not in state("chat") and not app.view("quickstart").running
         if not app.view("chat").session.last_answer.sql.strip():
             assert "no SQL found" in state("chat") and turn.query(".chat-nosql")
+    assert off_thread == []  # the step worker posts to the app thread; it never reads a widget itself
+
+
+def _record_dom_queries_off_the_app_thread(app, monkeypatch) -> list[str]:
+    """Every DOM query made from another thread than the app's (a worker's), by selector."""
+    import threading
+
+    from textual.dom import DOMNode
+
+    seen: list[str] = []
+    for name in ("query", "query_one"):
+        original = getattr(DOMNode, name)
+
+        def spy(self, *args, _original=original, **kw):
+            if getattr(app, "_thread_id", None) not in (None, threading.get_ident()):
+                seen.append(f"{threading.current_thread().name}: {args[:1]}")
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(DOMNode, name, spy)
+    return seen
+
+
+async def test_the_step_worker_touches_widgets_only_through_the_app_thread(tui_app, tmp_path, monkeypatch):
+    """The four steps with stand-in jobs (each run written finished at once, a process
+    that exits at once) and Chat's model loading recorded, not done: every widget the
+    worker needs is reached on the app thread, and each step ends where it should."""
+    import subprocess
+    import sys
+
+    from screens.chat import ChatView
+    from sqlbench.runs.jobs import Job, JobManager
+
+    spawn = JobManager.start_command
+    monkeypatch.setattr(JobManager, "start_command", lambda self, kind, argv, log: spawn(
+        self, kind, [sys.executable, "-c", "print('tiny student: cached')"], log))
+
+    def start_job(kind, args, run_path=None):
+        run = RunDir.create(app.runs_root / f"quick-{kind}", kind, {})
+        if kind == "distill":
+            run.append("samples", {"task_id": "1", "status": "ok", "valid": True, "reason": "ok"})
+        else:
+            run.append("metrics", {"stage": "grpo", "step": 1, "reward": 0.25})
+        run.finish()
+        return Job(kind, run.path, [], subprocess.Popen([sys.executable, "-c", ""]))
+
+    loaded = []
+    monkeypatch.setattr(ChatView, "set_model", lambda self, model, db=None: loaded.append(("model", model, db)))
+    monkeypatch.setattr(ChatView, "action_load", lambda self, then_ask=None: loaded.append(("ask", then_ask)))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"cache_dir: {tmp_path / 'cache'}\n")
+    app = tui_app(config_path=str(cfg), live=True)
+    monkeypatch.setattr(app, "start_job", start_job)
+    off_thread = _record_dom_queries_off_the_app_thread(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        await pilot.press("7")
+        await pilot.click("#qs-run")
+        assert await wait_until(pilot, lambda: len(loaded) == 2, timeout=60), \
+            [str(app.query_one(f"#qs-state-{k}", Label).content) for k in ("tiny", "distill", "train", "chat")]
+        assert "1 answers: 1 valid" in str(app.query_one("#qs-state-distill", Label).content)
+        assert app.view("distill").run_path == app.runs_root / "quick-distill"
+        assert app.view("train").run_path == app.runs_root / "quick-train"
+        assert loaded[0][1] == str(app.runs_root / "quick-train") and loaded[0][2].endswith(".sqlite")
+        assert await wait_until(pilot, lambda: app.query_one("#tabs").active == "chat")
+    assert off_thread == []
 
 
 async def test_a_step_that_cannot_start_fails_without_ending_the_app(tui_app, tmp_path):

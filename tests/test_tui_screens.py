@@ -208,7 +208,7 @@ async def test_quit_asks_only_when_a_job_started_here_still_runs(tui_app, tmp_pa
     import subprocess
     import sys
 
-    from screens.jobs import Job
+    from sqlbench.runs.jobs import Job
     from screens.modals import ConfirmScreen
 
     app = tui_app()

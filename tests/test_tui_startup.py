@@ -108,7 +108,7 @@ from screens.app import SqlbenchApp
 seen = {}
 class Probe(SqlbenchApp):
     def on_ready(self):
-        seen["at_ready"] = sorted(m for m in ("yaml", "pydantic", "screens.jobs") if m in sys.modules)
+        seen["at_ready"] = sorted(m for m in ("yaml", "pydantic", "sqlbench.runs.jobs", "sqlbench.runs.follow") if m in sys.modules)
         seen["rows_at_ready"] = self.query_one("#runs-table").row_count
 
 args = build_parser().parse_args([])
@@ -152,9 +152,8 @@ class Probe(SqlbenchApp):
 async def main():
     app = Probe(runs_dir=sys.argv[1], live=False, freeze_gc=True)   # as the `sqlbench` command runs it
     async with app.run_test(size=(120, 40)) as pilot:
-        while not app.views_mounted:
+        while not app._views_ready.is_set():  # set once the tabs are built, after collection resumes
             await pilot.pause(0.05)
-        await pilot.pause(0.1)
         seen["collecting_after"] = gc.isenabled()
         seen["frozen"] = gc.get_freeze_count()
 asyncio.run(main())

@@ -5,13 +5,15 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-# outcome -> style; outcomes are "valid", "failed" or an invalid verdict's reason
+# outcome -> style; outcomes (sqlbench.runs.outcome) are "valid", "unverified", "failed",
+# "unjudged" or an invalid verdict's reason
 STYLES = {
     "valid": "bold green",
     "ok": "bold green",
     "failed": "bold magenta",
     "mismatch": "bold yellow",
     "unverified": "bold bright_blue",  # the data cannot tell right from wrong: not a mismatch
+    "unjudged": "dim",  # a --no-validate run: answered, never judged, so neither valid nor invalid
     "syntax": "bold red",
     "execution": "bold red",
     "timeout": "bold dark_orange",
@@ -30,6 +32,7 @@ RUN_STYLES = {
     "finished": "bold green",
     "failed": "bold white on red",
     "interrupted": "bold orange1",
+    "unreadable": "bold red",  # its run.json cannot be read: listed with the reason
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from screens.jobs import fmt_eta
+from screens.timefmt import fmt_eta
 from screens.widgets.badge import STYLES
 
 
@@ -33,6 +33,9 @@ def counters_text(counts: dict[str, Any], progress: dict[str, Any] | None = None
         t.append(")")
     t.append("   failed ", style="dim")
     t.append(str(counts.get("failed", 0)), style=STYLES["failed"])
+    if counts.get("unjudged"):  # a --no-validate run: answered, never judged
+        t.append("   not validated ", style="dim")
+        t.append(str(counts["unjudged"]), style=STYLES["unjudged"])
     rate = progress.get("samples_per_s")
     if rate is not None:
         t.append(f"   {float(rate):.1f} samples/s", style="cyan")

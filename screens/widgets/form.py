@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from textual.widget import Widget
 from textual.widgets import Input, Select
 
-from sqlbench.jobs import FieldError as FormError  # one shape for the form's and the engine's refusals
+from sqlbench.commands.preflight import FieldError as FormError  # one shape for the form's and the engine's refusals
 
 ERROR_CLASS = "field-error"
 

@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from screens.jobs import sample_outcome
+from sqlbench.runs.outcome import sample_outcome
 from screens.widgets.badge import badge
 
 # (title, width); width None = takes what is left

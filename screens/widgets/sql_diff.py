@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from screens.jobs import sample_outcome
+from sqlbench.runs.outcome import sample_outcome
 from screens.widgets.badge import STYLES, badge
 
 

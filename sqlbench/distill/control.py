@@ -1,5 +1,6 @@
 """Stop and pause for a running distillation: threading.Events from an embedding
-thread (the TUI), SIGTERM/SIGINT for a detached process, and a ``RUN/pause`` file."""
+thread (the TUI), SIGTERM/SIGINT for a detached process, and the run store's pause
+file (``sqlbench.runs.pause``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import signal
 import threading
 from pathlib import Path
 
-PAUSE_FILE = "pause"
+from sqlbench.runs.pause import pause_path
+
 POLL_S = 0.1
 
 
 class Control:
     def __init__(self, run_path: Path, stop: threading.Event | None = None, pause: threading.Event | None = None):
-        self.pause_file = Path(run_path) / PAUSE_FILE
+        self.pause_file = pause_path(run_path)
         self._stop = stop
         self._pause = pause
         self._signalled = 0

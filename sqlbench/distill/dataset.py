@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from sqlbench.prompts import SYSTEM_PROMPT, build_messages, format_answer
 from sqlbench.records import UNVERIFIED, Task
+from sqlbench.runs.outcome import tally
 
 DATASET_JSONL = "dataset.jsonl"
 DATASET_DIR = "dataset"
@@ -84,23 +84,10 @@ def final_rows(tasks: Sequence[Task], records: Iterable[dict[str, Any]], *, remo
 
 
 def counts(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Headline counts of samples: valid, invalid by reason, failed, unjudged."""
-    by_reason: Counter[str] = Counter()
-    valid = failed = unjudged = unverified = total = 0
-    for rec in records:
-        total += 1
-        if rec.get("status") == "failed":
-            failed += 1
-        elif rec.get("valid") is True:
-            valid += 1
-        elif rec.get("reason") == UNVERIFIED:
-            unverified += 1
-        elif rec.get("valid") is False:
-            by_reason[str(rec.get("reason"))] += 1
-        else:
-            unjudged += 1
-    return {"samples": total, "valid": valid, "unverified": unverified, "invalid": sum(by_reason.values()),
-            "invalid_by_reason": dict(sorted(by_reason.items())), "failed": failed, "unjudged": unjudged}
+    """Headline counts of samples: valid, invalid by reason, failed, unjudged (the run
+    store's one classification rule)."""
+    counted = tally(records).as_dict()
+    return {"samples": counted.pop("done"), **counted}
 
 
 def write_dataset(run_path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:

@@ -5,38 +5,20 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from sqlbench.records import UNVERIFIED
+from sqlbench.runs.outcome import Tally
 
 
 @dataclass
-class Counters:
-    total: int  # samples the run needs (tasks x num_samples)
-    done: int = 0
-    valid: int = 0
-    failed: int = 0
-    unjudged: int = 0
-    unverified: int = 0  # ran, but the data cannot tell right from wrong: not valid, not a mismatch
-    invalid_by_reason: Counter = field(default_factory=Counter)
+class Counters(Tally):
+    """The run's tally (the run store's one classification rule) plus its clock."""
+
+    total: int = 0  # samples the run needs (tasks x num_samples)
     done_at_start: int = 0
     t0: float = field(default_factory=time.monotonic)
     t_end: float | None = None  # set when generation ends (dataset writing is not generation)
-
-    def add(self, rec: dict[str, Any]) -> None:
-        self.done += 1
-        if rec.get("status") == "failed":
-            self.failed += 1
-        elif rec.get("valid") is True:
-            self.valid += 1
-        elif rec.get("reason") == UNVERIFIED:
-            self.unverified += 1
-        elif rec.get("valid") is False:
-            self.invalid_by_reason[str(rec.get("reason"))] += 1
-        else:
-            self.unjudged += 1
 
     def start_clock(self) -> None:
         self.done_at_start = self.done
@@ -47,10 +29,6 @@ class Counters:
 
     def elapsed(self) -> float:
         return (self.t_end or time.monotonic()) - self.t0
-
-    @property
-    def invalid(self) -> int:
-        return sum(self.invalid_by_reason.values())
 
     def rate(self) -> float:
         elapsed = self.elapsed()

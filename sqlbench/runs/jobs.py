@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -25,12 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlbench.errors import RunDirError
 from sqlbench.redact import redact, redact_obj
-from sqlbench.runs import FAILED, INTERRUPTED, RUNNING, RunDir, _pid_alive, atomic_write, default_run_path
+from sqlbench.runs.pause import PAUSABLE_KINDS, is_paused, set_paused
+from sqlbench.runs.store import (FAILED, INTERRUPTED, RUNNING, RunDir, _pid_alive, atomic_write, default_run_path,
+                                 read_json_object)
 
 LAUNCH_FILE = "launch.json"
 STDOUT_LOG = "stdout.log"
-PAUSE_FILE = "pause"
 STARTING = "starting"  # launched, run.json not written yet
 
 
@@ -146,11 +147,7 @@ def record_launch(run_path: Path, kind: str, argv: list[str], pid: int | None) -
 
 
 def launch_info(run_path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((Path(run_path) / LAUNCH_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_object(Path(run_path) / LAUNCH_FILE)
 
 
 def last_line(log: Path, nbytes: int = 8192) -> str:
@@ -222,7 +219,26 @@ def settle_all(root: str | os.PathLike) -> list[Path]:
     return [p for p in root.iterdir() if (p / LAUNCH_FILE).is_file() and settle(p)]
 
 
-# ---- stopping / pausing ------------------------------------------------------------------
+# ---- stopping / pausing / resuming: the intents of the CLI and the workbench ---------------
+def can_resume(status: str) -> bool:
+    """Only an interrupted run restarts: a finished one is done, a failed one would fail
+    again the same way, a running one is running."""
+    return status == INTERRUPTED
+
+
+def running_info(run_path: Path) -> dict[str, Any]:
+    """The run.json of a run whose job runs now; one line (RunDirError) otherwise."""
+    run = RunDir(run_path)
+    if not run.exists():
+        if pending_status(run_path) == STARTING:
+            raise RunDirError(f"{run.id} is still starting (no run.json yet); try again in a moment")
+        raise RunDirError(f"{run.path} is not a run directory (no run.json)")
+    status = run.status
+    if status != RUNNING:
+        raise RunDirError(f"{run.id} is not running (it is {status})")
+    return run.info()
+
+
 def stop(run_path: Path) -> bool:
     """SIGTERM the job owning ``run_path``; the job finishes as ``interrupted``. A job
     still starting (no run.json yet) is reached through its launch record."""
@@ -245,85 +261,29 @@ def stop(run_path: Path) -> bool:
     return True
 
 
-def set_paused(run_path: Path, paused: bool) -> None:
-    p = Path(run_path) / PAUSE_FILE
-    if paused:
-        p.touch()
-    else:
-        p.unlink(missing_ok=True)
+def request_pause(run_path: Path, paused: bool) -> None:
+    """Pause (or un-pause) a running job through the pause file; one line when the run is
+    not running, cannot pause, or is already in that state."""
+    info = running_info(run_path)
+    name = Path(run_path).name
+    if info.get("kind") not in PAUSABLE_KINDS:
+        raise RunDirError(f"{name} is a {info.get('kind')} run; only {', '.join(PAUSABLE_KINDS)} runs can pause")
+    if is_paused(run_path) == paused:
+        raise RunDirError(f"{name} is already {'paused' if paused else 'running (not paused)'}")
+    set_paused(run_path, paused)
 
 
-def is_paused(run_path: Path) -> bool:
-    return (Path(run_path) / PAUSE_FILE).exists()
-
-
-# ---- checking a job's form before starting it -----------------------------------------------
-@dataclass
-class FieldError:
-    field: str  # the settings key at fault (e.g. ``max_steps``), which names the form field
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-
-_HUB_DATASET = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
-
-
-def check_job(kind: str, settings: Any, flags: dict[str, Any]) -> FieldError | None:
-    """What the CLI would refuse in these flags, found before a process is spent on it:
-    the settings models' own rules (so the words are the CLI's), plus a dataset or model
-    that is neither on disk nor shaped like a Hub id."""
-    from sqlbench.config import apply_flags
-    from sqlbench.errors import SqlbenchError
-
-    for key, value in flags.items():
-        if value is None:
-            continue
-        try:
-            apply_flags(settings, kind, {key: value})
-        except SqlbenchError as e:
-            return FieldError(key, str(e).replace("command line: ", ""))
-    if kind == "distill" and flags.get("provider"):
-        from sqlbench.providers import canonical_name
-
-        try:
-            canonical_name(str(flags["provider"]))
-        except SqlbenchError as e:
-            return FieldError("provider", f"--provider: {e}")
-    dataset = flags.get("dataset_repo_id")
-    if dataset:
-        err = _check_dataset(str(dataset))
-        if err:
-            return FieldError("dataset_repo_id", err)
-    model = flags.get("model")
-    if model:
-        err = _check_model(str(model))
-        if err:
-            return FieldError("model", err)
-    return None
-
-
-def _check_dataset(text: str) -> str | None:
-    from sqlbench.data.loader import _looks_local
-
-    if Path(text).expanduser().exists():
+def request_resume(run_path: Path, jobs: "JobManager") -> Job | None:
+    """``resume``: a paused job goes on (None), an interrupted run's own command is
+    started again, detached, with the same --run-dir (its Job)."""
+    run = RunDir(run_path)
+    if not run.exists():
+        raise RunDirError(f"{run.path} is not a run directory (no run.json)")
+    status = run.status
+    if status == RUNNING:
+        request_pause(run_path, False)
         return None
-    if _looks_local(text):
-        return f"dataset: no such file or folder: {text}"
-    if not _HUB_DATASET.match(text):
-        return f"dataset: {text!r} is neither a file, a folder nor a Hub id (owner/name)"
-    return None
-
-
-def _check_model(text: str) -> str | None:
-    if text == "tiny":
-        return None
-    from sqlbench.errors import SqlbenchError
-    from sqlbench.inference.models import resolve_model_path
-
-    try:
-        resolve_model_path(text)
-    except SqlbenchError as e:
-        return f"model: {e}"
-    return None
+    if not can_resume(status):
+        raise RunDirError(f"{run.id} is {status}: only a paused or an interrupted run can be resumed")
+    set_paused(run_path, False)  # a pause asked before the crash must not hold the new job
+    return jobs.resume(Path(run_path))

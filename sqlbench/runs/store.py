@@ -409,11 +409,8 @@ class RunDir:
             for raw in fh:
                 if not raw.endswith(b"\n"):
                     break  # torn last line: being written or left by a crash
-                try:
-                    rec = json.loads(raw)
-                except ValueError:  # not JSON, or not UTF-8
-                    continue
-                if isinstance(rec, dict):
+                rec = parse_record(raw)
+                if rec is not None:
                     yield rec
 
     def read(self, stream: str) -> list[dict[str, Any]]:
@@ -433,11 +430,8 @@ class RunDir:
                 if not raw.endswith(b"\n"):
                     break
                 cursor.offset += len(raw)
-                try:
-                    rec = json.loads(raw)
-                except ValueError:  # not JSON, or not UTF-8
-                    continue
-                if not isinstance(rec, dict):
+                rec = parse_record(raw)
+                if rec is None:
                     continue
                 out.append(rec)
                 if max_records is not None and len(out) >= max_records:
@@ -451,36 +445,25 @@ class RunDir:
         with open(p, "rb") as fh:
             return sum(1 for raw in fh if raw.endswith(b"\n"))
 
-    def summary(self) -> dict[str, Any]:
-        """What a runs list shows: kind, status, timing and headline counts. A run whose
-        run.json cannot be read is summarised as ``unreadable`` with the reason in
-        ``error``: one bad run never hides the others."""
-        try:
-            info = self.info()
-            status = self.status
-        except RunDirError as e:
-            return {"id": self.id, "path": str(self.path), "kind": "?", "status": UNREADABLE, "started": None,
-                    "finished": None, "error": str(e)}
-        out = {
-            "id": self.id,
-            "path": str(self.path),
-            "kind": info.get("kind", "?"),
-            "status": status,
-            "started": info.get("started"),
-            "finished": info.get("finished"),
-        }
-        if info.get("error"):
-            out["error"] = info["error"]
-        last = None
-        try:
-            for rec in self.iter_records("events"):
-                if isinstance(rec, dict) and rec.get("type") in ("progress", "step", "finished"):
-                    last = rec
-        except OSError:
-            pass
-        if last:
-            out["last"] = last
-        return out
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """A small JSON side file (a launch record, the workbench's state) as a dict; {} when
+    it is missing, damaged or not an object: such files are hints, never required."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def parse_record(raw: bytes) -> dict[str, Any] | None:
+    """One stream line as a record; None for a line that is not a JSON object (damage a
+    reader skips, never a reason to stop)."""
+    try:
+        rec = json.loads(raw)
+    except ValueError:  # not JSON, or not UTF-8
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
 def _started(run: RunDir) -> float:
