@@ -89,7 +89,9 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
         max_batch=d.batch_size,
         cache_dir=settings.cache_dir,
         tensor_parallel_size=settings.tensor_parallel_size,
-        max_prompt_tokens=settings.max_prompt_length if provider == "Transformers" else None,
+        # the vLLM teacher fits prompts like the Transformers one: its context is known only once loaded
+        max_prompt_tokens=settings.max_prompt_length if provider in ("Transformers", "vLLM") else None,
+        device=settings.device,
     )
     return DistillOptions(
         provider=spec,

@@ -48,6 +48,7 @@ class ProviderSpec:
     cache_dir: str = ".cache/sqlbench"
     tensor_parallel_size: int = 1
     max_prompt_tokens: int | None = None
+    device: str = "auto"  # the Transformers teacher's torch device (sqlbench.devices)
 
     def public(self) -> dict[str, Any]:
         return {"provider": self.name, "model": self.model, "base_url": self.base_url}
@@ -66,6 +67,7 @@ def build_provider(spec: ProviderSpec) -> Provider:
     if name == "HuggingFace":
         return cls(spec.model, token=spec.api_key, base_url=spec.base_url, timeout=spec.timeout)
     if name == "vLLM":
-        return cls(spec.model, tensor_parallel_size=spec.tensor_parallel_size, max_batch=spec.max_batch)
+        return cls(spec.model, tensor_parallel_size=spec.tensor_parallel_size, max_batch=spec.max_batch,
+                   max_prompt_tokens=spec.max_prompt_tokens)
     return cls(spec.model, cache_dir=spec.cache_dir, max_batch=spec.max_batch, token=spec.api_key,
-               max_prompt_tokens=spec.max_prompt_tokens)
+               max_prompt_tokens=spec.max_prompt_tokens, device=spec.device)

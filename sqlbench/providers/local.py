@@ -18,8 +18,12 @@ class TransformersProvider(Provider):
     name = "Transformers"
 
     def __init__(self, model: str | None, *, cache_dir: str | os.PathLike = ".cache/sqlbench",
-                 max_batch: int = 8, token: str | None = None, max_prompt_tokens: int | None = None):
+                 max_batch: int = 8, token: str | None = None, max_prompt_tokens: int | None = None,
+                 device: str = "auto"):
+        from sqlbench.devices import check_spec
+
         self.model = model or "?"
+        self._device = check_spec(device)
         self._want_model = model
         self._cache_dir = cache_dir
         self._token = token
@@ -40,7 +44,8 @@ class TransformersProvider(Provider):
 
         # None -> the tiny offline student; a run directory -> its model/ (or last checkpoint)
         self.model = str(resolve_model_path(self._want_model, cache_dir=self._cache_dir))
-        self._lm, self._tok = load_model(self.model, token=self._token, cache_dir=self._cache_dir)
+        self._lm, self._tok = load_model(self.model, device=self._device, token=self._token,
+                                         cache_dir=self._cache_dir)
         self._tok.padding_side = "left"  # decoder-only batched generation
         self._tok.truncation_side = "left"  # an over-long prompt loses its start, not the assistant turn
         if self._tok.pad_token is None:
