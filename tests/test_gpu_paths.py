@@ -302,3 +302,32 @@ def test_train_imports_unsloth_first_and_asks_for_fast_inference_with_colocated_
     assert kwargs.get("fast_inference", False) is fast
     if fast:
         assert kwargs["max_lora_rank"] == 16
+
+
+# ---- Ray actors and GPUs ------------------------------------------------------------------
+def _opts(provider: str, **top):
+    from sqlbench.config import Secrets, Settings
+    from sqlbench.distill.options import resolve_options
+
+    s = Settings(**top)
+    s.distill.provider = provider
+    s.distill.model = "m"
+    return resolve_options(s, Secrets())
+
+
+def test_ray_actors_ask_for_the_gpus_their_teacher_needs_one_model_each():
+    from sqlbench.distill.ray_backend import actor_plan
+    from sqlbench.errors import ProviderError
+
+    # an HTTP teacher: no GPU, one actor per CPU
+    assert actor_plan(_opts("OpenAI"), {"CPU": 16, "GPU": 8}) == (16, 0.0)
+    # a vLLM teacher: its tensor-parallel GPUs per actor, as many actors as the GPUs hold
+    assert actor_plan(_opts("vLLM", tensor_parallel_size=2), {"CPU": 64, "GPU": 8}) == (4, 2.0)
+    # a Transformers teacher: one GPU each where there are GPUs, none on a CPU cluster or with device cpu
+    assert actor_plan(_opts("Transformers"), {"CPU": 64, "GPU": 8}) == (8, 1.0)
+    assert actor_plan(_opts("Transformers"), {"CPU": 4}) == (4, 0.0)
+    assert actor_plan(_opts("Transformers", device="cpu"), {"CPU": 4, "GPU": 8}) == (4, 0.0)
+    # ray_num_gpus overrides: fractional shares pack several actors on one GPU
+    assert actor_plan(_opts("Transformers", ray_num_gpus=0.5), {"CPU": 64, "GPU": 2}) == (4, 0.5)
+    with pytest.raises(ProviderError, match=r"needs 1 GPU\(s\) and the Ray cluster has 0; .*ray_num_gpus: 0"):
+        actor_plan(_opts("vLLM"), {"CPU": 8})

@@ -45,6 +45,7 @@ class DistillOptions:
     validator_max_copy_bytes: int = 64 << 20
     validator_test_databases: int = 3
     validator_test_databases_with_rows: bool = False
+    ray_num_gpus: float | None = None  # GPUs per Ray actor; None: what the provider needs
 
     def public(self) -> dict[str, Any]:
         """The run options as recorded in config.yaml (no secrets)."""
@@ -125,4 +126,5 @@ def resolve_options(settings: Settings, secrets: Secrets) -> DistillOptions:
         validator_max_copy_bytes=int(settings.validate_.max_copy_mb * (1 << 20)),
         validator_test_databases=settings.validate_.test_databases,
         validator_test_databases_with_rows=settings.validate_.test_databases_with_rows,
+        ray_num_gpus=settings.ray_num_gpus,
     )
