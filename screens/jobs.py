@@ -182,6 +182,8 @@ def run_brief(path: Path) -> dict[str, Any]:
         metrics = last_metrics(path)
         if "reward" in metrics:
             brief += f" · reward {float(metrics['reward']):.3f}"
+    if (info.get("processes") or 1) > 1:  # a multi-process train (sqlbench train --num-processes)
+        brief = f"{info['processes']} processes" + (f" · {brief}" if brief else "")
     return {"id": path.name, "path": path, "kind": info.get("kind", "?"), "status": status,
             "started": info.get("started"), "brief": brief, "error": info.get("error")}
 

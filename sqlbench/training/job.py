@@ -138,6 +138,8 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     base = base.resolve() if isinstance(base, Path) else base
     if ranks.main:
         run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
+        if ranks.world > 1:  # what the workbench's Runs tab shows
+            run.update_info(processes=ranks.world)
     else:  # the launcher fixed --run-dir for every rank; rank 0 writes it
         run = QuietRun(RunDir(run_dir))
     with run.recording_failure():
