@@ -331,3 +331,23 @@ def test_ray_actors_ask_for_the_gpus_their_teacher_needs_one_model_each():
     assert actor_plan(_opts("Transformers", ray_num_gpus=0.5), {"CPU": 64, "GPU": 2}) == (4, 0.5)
     with pytest.raises(ProviderError, match=r"needs 1 GPU\(s\) and the Ray cluster has 0; .*ray_num_gpus: 0"):
         actor_plan(_opts("vLLM"), {"CPU": 8})
+
+
+def test_the_gpu_suite_says_why_it_skips(monkeypatch, tmp_path, tiny_model_dir):
+    import torch
+
+    from tests.gpu.conftest import GPU_MODEL_ENV, gpu_skip_reason
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gpu_skip_reason() == "GPU smoke suite: no CUDA GPU on this machine"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.delenv(GPU_MODEL_ENV, raising=False)
+    assert "set SQLBENCH_GPU_MODEL to a local model folder" in gpu_skip_reason()
+    monkeypatch.setenv(GPU_MODEL_ENV, str(tmp_path))
+    assert "is not a local model folder" in gpu_skip_reason()
+    monkeypatch.setenv(GPU_MODEL_ENV, str(tiny_model_dir))
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        assert "vllm is not installed" in gpu_skip_reason()
