@@ -52,8 +52,9 @@ FIELDS = (
     Field("lora_r", "LoRA r", "int"),
     Field("lora_alpha", "LoRA alpha", "int"),
     Field("lora_dropout", "LoRA dropout", "float"),
+    Field("num_processes", "processes", "int"),  # > 1: data-parallel under torchrun
 )
-ROWS = (("model", "dataset_repo_id", "stage"),
+ROWS = (("model", "dataset_repo_id", "stage", "num_processes"),
         ("max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "lora_r", "lora_alpha",
          "lora_dropout"))
 

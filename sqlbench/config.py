@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from sqlbench.configfile import ENV_PREFIX, NOT_SETTINGS, find_config
 from sqlbench.errors import ConfigError
@@ -147,6 +147,10 @@ class Settings(_Section):
     system_prompt: Optional[str] = None
     # workbench key remapping: action id -> keys (the workbench names an unknown id)
     keys: dict[str, str] = Field(default_factory=dict)
+    # torch device of eval, chat, serve and the Transformers teacher: auto (CUDA when present)
+    device: str = "auto"
+    # GPUs each Ray actor asks for; None: 1 when the provider runs a model on a GPU, else 0
+    ray_num_gpus: Optional[float] = Field(None, ge=0)
     distill: DistillSettings = Field(default_factory=DistillSettings)
     validate_: ValidateSettings = Field(default_factory=ValidateSettings, alias="validate")
     train: TrainSettings = Field(default_factory=TrainSettings)
@@ -155,6 +159,16 @@ class Settings(_Section):
     serve: ServeSettings = Field(default_factory=ServeSettings)
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, v: str) -> str:
+        from sqlbench.devices import check_spec
+
+        try:
+            return check_spec(v)
+        except ConfigError as e:
+            raise ValueError(str(e).replace("--device ", "")) from None
 
     def public_dict(self) -> dict[str, Any]:
         """As written to a run's config.yaml (no secrets live in Settings at all)."""

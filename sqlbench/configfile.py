@@ -16,7 +16,8 @@ DEFAULT_CONFIG = "config.yaml"
 ENV_PREFIX = "SQLBENCH_"
 # SQLBENCH_* variables that are not settings: where settings are, and what tests and
 # benchmarks read (shared data, the GPU suite's model, per-rank training reports).
-NOT_SETTINGS = frozenset({"SQLBENCH_CONFIG", "SQLBENCH_SHARED_DATA", "SQLBENCH_GPU_MODEL", "SQLBENCH_RANK_REPORT"})
+NOT_SETTINGS = frozenset({"SQLBENCH_CONFIG", "SQLBENCH_SHARED_DATA", "SQLBENCH_GPU_MODEL", "SQLBENCH_RANK_REPORT",
+                          "SQLBENCH_LAUNCHER"})
 
 
 def find_config(path: str | os.PathLike | None = None) -> Path | None:

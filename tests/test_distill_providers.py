@@ -159,11 +159,22 @@ def test_with_retries_counts_attempts_and_gives_up():
     assert info.value.attempts == 1  # not retried
 
 
-def test_vllm_on_this_machine_says_what_to_install():
+@pytest.mark.parametrize("cuda,vllm_importable,says", [(False, True, "needs a CUDA GPU"),
+                                                      (True, False, "vllm is not installed")])
+def test_vllm_where_it_cannot_run_says_what_to_install(monkeypatch, cuda, vllm_importable, says):
+    # The machine is pinned here (no GPU; or a GPU without vllm), so the test holds on a GPU
+    # machine with the gpu extra too.
+    import sys
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    if not vllm_importable:
+        monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm raises ImportError
     with pytest.raises(ProviderError) as info:
         build_provider(ProviderSpec("vLLM", model="some/model"))
     msg = str(info.value)
-    assert "\n" not in msg and "pip install 'sqlbench[gpu]'" in msg
+    assert "\n" not in msg and "pip install 'sqlbench[gpu]'" in msg and says in msg
 
 
 def test_transformers_provider_batches_the_tiny_model(tiny_model_dir):

@@ -22,7 +22,7 @@ PACKAGES = ("sqlbench", "screens")
 LAYERS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("foundation", (("sqlbench.__init__", "sqlbench.errors", "sqlbench.redact", "sqlbench.records",
                      "sqlbench.stats", "sqlbench.configfile", "sqlbench.config", "sqlbench.prompts",
-                     "sqlbench.sysload"),)),
+                     "sqlbench.sysload", "sqlbench.devices"),)),
     ("sql judge", (("sqlbench.sqlcheck",),)),
     ("data", (("sqlbench.data",),)),
     ("run store, publishing", (("sqlbench.runs",), ("sqlbench.publish",))),

@@ -111,3 +111,50 @@ def test_two_processes_train_together_and_rank_0_writes_the_run_once(tiny_model_
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
     assert (run / "model" / "config.json").is_file() and (run / "sft" / "model").is_dir()
     assert proc.stdout.count("train finished") == 1
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_launcher_stops_every_rank_at_the_same_step(tiny_model_dir, distilled_run_dir, tmp_path):
+    """A SIGTERM to `sqlbench train --num-processes 2` reaches both ranks; they agree on the
+    step to stop at, rank 0 writes the checkpoint and the interrupted status once, and the
+    command exits 130. --resume then continues across processes."""
+    import signal
+    import time
+
+    from sqlbench.runs import RunDir
+
+    run = tmp_path / "run"
+    report = tmp_path / "ranks"
+    args = ["train", "--model", str(tiny_model_dir), "--dataset-repo-id", str(distilled_run_dir), "--stage", "sft",
+            "--num-processes", "2", "--run-dir", str(run), "--per-device-train-batch-size", "2",
+            "--num-generations", "2", "--full",
+            "--eval-split", "2", "--eval-steps", "100000", "--save-steps", "100000"]
+    env = {**os.environ, "SQLBENCH_RANK_REPORT": str(report), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "sqlbench", *args, "--max-steps", "100000"], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not any(e["type"] == "step" for e in (RunDir(run).read("events") if (run / "events.jsonl").exists()
+                                                      else [])):
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "no training step within the deadline"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)  # to the launcher only
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    r = RunDir(run)
+    assert r.status == "interrupted"
+    ranks = {i: [json.loads(x) for x in (report / f"rank-{i}.jsonl").read_text().splitlines()] for i in (0, 1)}
+    last = {i: ranks[i][-1] for i in (0, 1)}
+    assert last[0]["step"] == last[1]["step"] > 0  # both ranks stopped after the same step
+    assert last[0]["checksum"] == pytest.approx(last[1]["checksum"], rel=1e-9, abs=1e-9)
+    ckpts = list(run.glob("checkpoints/checkpoint-*"))
+    assert [c.name for c in ckpts] == [f"checkpoint-{last[0]['step']}"]
+    events = r.read("events")
+    assert [e["type"] for e in events].count("plan") == 1
+    assert sum(1 for e in events if e["type"] == "checkpoint") == 1
+    assert out.count("train interrupted") == 1  # rank 0 alone reports the run

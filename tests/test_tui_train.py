@@ -132,3 +132,27 @@ async def test_a_completion_opens_in_full(tui_app, tui_runs):
         assert "advantage -0.750" in plain(screen.query_one("#cd-head"))
         await pilot.press("escape")
         assert await wait_until(pilot, lambda: not isinstance(app.screen, CompletionScreen))
+
+
+async def test_the_process_count_is_a_train_form_field_and_shows_on_runs(tui_app, tui_runs):
+    import json
+
+    from screens.jobs import run_brief
+
+    app = tui_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        view = app.view("train")
+        field = app.query_one("#train-num-processes", Input)
+        assert "--num-processes" in str(field.tooltip)
+        field.value = "2"
+        args = view.form_args()
+        assert args[args.index("--num-processes") + 1] == "2"
+        field.value = "two"
+        assert view.form_flags()[1] is not None  # not a number: the form says so, nothing starts
+    # a run trained by 2 processes says so on the Runs tab (rank 0 records it in run.json)
+    info_file = tui_runs / TRAIN / "run.json"
+    info = json.loads(info_file.read_text())
+    assert not run_brief(tui_runs / TRAIN)["brief"].startswith("2 processes")
+    info_file.write_text(json.dumps({**info, "processes": 2}))
+    assert run_brief(tui_runs / TRAIN)["brief"].startswith("2 processes · grpo step 40/40")

@@ -35,6 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N", help="answer length (default 512)")
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (0: greedy)")
     parser.add_argument("--system-prompt", default=None, metavar="TEXT", help="replace the default system prompt")
+    parser.add_argument("--device", default=None, metavar="D",
+                        help="torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:N, mps "
+                             "(default: config device, auto)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.training.tiny import default_tiny_model
 
     ctx = load_context(args, "chat", {"model": args.model, "db": args.db, "max_new_tokens": args.max_new_tokens},
-                       top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt})
+                       top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt,
+                                  "device": args.device})
     s = ctx.settings
     s.chat.model = with_gguf_file(s.chat.model, args.gguf_file) or default_student(s.cache_dir)
     # open the database first: a wrong --db fails fast, before the model loads

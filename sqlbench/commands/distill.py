@@ -45,6 +45,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "schema's tail, never the question (default max_prompt_length in config.yaml)")
     g.add_argument("--num-samples", type=int, metavar="K", help="answers per task; the best valid one is kept")
     bool_flag(g, "hint-gold", "show the gold SQL to the teacher (LEAKS the answer; the dataset card says so)")
+    g.add_argument("--device", metavar="D", help="the Transformers teacher's torch device: auto (CUDA when present, "
+                   "else CPU), cpu, cuda, cuda:N, mps (default: config device, auto)")
     d = parser.add_argument_group("data")
     d.add_argument("--dataset-repo-id", metavar="ID_OR_PATH",
                    help="Hub dataset id or local path (JSONL/JSON/Parquet/CSV/save_to_disk); default: bundled")
@@ -93,9 +95,14 @@ def run(args: argparse.Namespace) -> int:
         flags = {k: getattr(args, k, None) for k in SECTION_FLAGS}
         existing = args.run_dir and (Path(args.run_dir) / "run.json").is_file()
         ctx = load_context(args, "distill", flags, top_flags={"temperature": args.temperature,
-                                                                   "max_prompt_length": args.max_prompt_length},
+                                                                   "max_prompt_length": args.max_prompt_length,
+                                                                   "device": args.device},
                            resume=args.run_dir if existing else None)
         ctx = with_validate_flags(ctx, args)
+        if args.device is not None:  # a device this machine lacks: one line, before the run directory exists
+            from sqlbench.devices import pick_device
+
+            pick_device(ctx.settings.device)
         path = run_distill(ctx.settings, ctx.secrets, run_dir=args.run_dir, argv=["sqlbench", *sys.argv[1:]],
                            tiny=default_tiny_model)
         print(path)

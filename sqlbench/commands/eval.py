@@ -35,6 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--batch-size", type=int, help="tasks per generation batch (default 8)")
     a("--run-dir", help="eval run directory (default runs/<timestamp>-eval)")
     a("--json", action="store_true", help="print eval.json instead of the table")
+    a("--device", default=None, metavar="D",
+      help="torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:N, mps "
+      "(default: config device, auto)")
     test_databases_flag(parser)
 
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     flags = {k: getattr(args, k, None) for k in FLAGS}
     flags["model"] = with_gguf_file(args.model, args.gguf_file)
-    ctx = with_validate_flags(load_context(args, "eval", flags), args)
+    ctx = with_validate_flags(load_context(args, "eval", flags, top_flags={"device": args.device}), args)
     path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir, tiny=default_tiny_model)
     result = json.loads((path / "eval.json").read_text())
     if args.json:

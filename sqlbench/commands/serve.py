@@ -35,6 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--served-model-name", default=None, metavar="NAME",
                         help="the id GET /v1/models reports (default: the --model value)")
     parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
+    parser.add_argument("--device", default=None, metavar="D",
+                        help="torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:N, mps "
+                             "(default: config device, auto)")
     parser.add_argument("--api-key", default=None, metavar="KEY",
                         help="require 'Authorization: Bearer KEY' of every client (default: env SERVE_API_KEY, "
                              "else no key); prefer the environment: a flag is visible to other local users")
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = load_context(args, "serve", {"model": args.model, "host": args.host, "port": args.port,
                                         "max_new_tokens": args.max_new_tokens, "max_body_bytes": args.max_body_bytes,
                                         "max_queue": args.max_queue},
-                       top_flags={"temperature": args.temperature})
+                       top_flags={"temperature": args.temperature, "device": args.device})
     s = ctx.settings
     cfg = s.serve
     if cfg.model is None:  # the real student when it is present offline, else the tiny one

@@ -123,11 +123,18 @@ def run(args: argparse.Namespace) -> int:
 
     from sqlbench.training.distributed import Ranks
 
+    import os
+
+    from sqlbench.training.distributed import LAUNCHED_BY_SQLBENCH
+
+    # under `sqlbench train --num-processes`, a cleanly stopped rank exits 0 (torchrun would
+    # report any other code as a crash); the launcher exits 130 from the run's status
+    interrupted = 0 if os.environ.get(LAUNCHED_BY_SQLBENCH) else 130
     if not Ranks.from_env().main:  # rank 0 reports the run (and may still be saving it)
-        return 130 if stop.is_set() else 0
+        return interrupted if stop.is_set() else 0
     status = RunDir(path).status
     print(f"train {status}: {path}")
-    return 0 if status == "finished" else 130
+    return 0 if status == "finished" else interrupted
 
 
 def _launch(args: argparse.Namespace, settings) -> int:
@@ -137,11 +144,18 @@ def _launch(args: argparse.Namespace, settings) -> int:
 
     cfg = settings.train
     check_launch(cfg.num_processes, cfg.accelerate_config)
+    from sqlbench.training.grpo import check_batch
+
+    check_batch(cfg.per_device_train_batch_size, cfg.gradient_accumulation_steps, cfg.num_generations)  # once, not per rank
     run_dir = args.run_dir or str(default_run_path("train", settings.runs_dir))
     cmd = launch_command(args._argv, cfg.num_processes, run_dir, accelerate_config=cfg.accelerate_config)
     how = f"accelerate ({cfg.accelerate_config})" if cfg.accelerate_config else "torchrun"
     print(f"train: {cfg.num_processes} processes via {how}, run directory {run_dir}", file=sys.stderr)
     rc = launch(cmd)
-    if rc and not RunDir(run_dir).exists():
+    run = RunDir(run_dir)
+    if rc and not run.exists():
         print(f"train failed before rank 0 wrote {run_dir}: see the lines above", file=sys.stderr)
+        return rc
+    if run.exists() and run.status == "interrupted":  # torchrun reports a signal its own way; rank 0 said it
+        return 130
     return rc

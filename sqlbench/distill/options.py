@@ -48,6 +48,7 @@ class DistillOptions:
     validator_max_copy_bytes: int = 64 << 20
     validator_test_databases: int = 3
     validator_test_databases_with_rows: bool = False
+    ray_num_gpus: float | None = None  # GPUs per Ray actor; None: what the provider needs
 
     def public(self) -> dict[str, Any]:
         """The run options as recorded in config.yaml (no secrets)."""
@@ -93,7 +94,9 @@ def resolve_options(settings: Settings, secrets: Secrets, *, tiny: TinyStudent |
         max_batch=d.batch_size,
         cache_dir=settings.cache_dir,
         tensor_parallel_size=settings.tensor_parallel_size,
-        max_prompt_tokens=settings.max_prompt_length if provider == "Transformers" else None,
+        # the vLLM teacher fits prompts like the Transformers one: its context is known only once loaded
+        max_prompt_tokens=settings.max_prompt_length if provider in ("Transformers", "vLLM") else None,
+        device=settings.device,
         tiny=tiny,
     )
     return DistillOptions(
@@ -128,4 +131,5 @@ def resolve_options(settings: Settings, secrets: Secrets, *, tiny: TinyStudent |
         validator_max_copy_bytes=int(settings.validate_.max_copy_mb * (1 << 20)),
         validator_test_databases=settings.validate_.test_databases,
         validator_test_databases_with_rows=settings.validate_.test_databases_with_rows,
+        ray_num_gpus=settings.ray_num_gpus,
     )

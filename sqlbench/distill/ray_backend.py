@@ -1,5 +1,6 @@
-"""``--use-ray``: generation and validation as Ray actors (one per CPU of the cluster,
-each async with ``--batch-size`` concurrency), results streamed back to the driver,
+"""``--use-ray``: generation and validation as Ray actors (one per CPU of the cluster, or
+one per GPU share when the teacher runs a model on a GPU; each async with ``--batch-size``
+concurrency), results streamed back to the driver,
 which alone writes the run directory (so resume and crash safety are unchanged)."""
 
 from __future__ import annotations
@@ -16,6 +17,36 @@ from sqlbench.errors import ProviderError, SqlbenchError
 from sqlbench.records import Task
 
 LOCAL_CPUS = 2
+
+
+def actor_gpus(opts: DistillOptions, cluster_gpus: float) -> float:
+    """GPUs one actor asks Ray for: config ``ray_num_gpus``, else what its provider needs (a
+    vLLM teacher its tensor-parallel GPUs; a Transformers teacher one GPU when the cluster has
+    some and the device is not the CPU; an HTTP teacher none). Ray hides the GPUs from an actor
+    that asks for none."""
+    if opts.ray_num_gpus is not None:
+        return float(opts.ray_num_gpus)
+    spec = opts.provider
+    if spec.name == "vLLM":
+        return float(spec.tensor_parallel_size)
+    if spec.name == "Transformers" and cluster_gpus and spec.device != "cpu":
+        return 1.0
+    return 0.0
+
+
+def actor_plan(opts: DistillOptions, resources: dict[str, float]) -> tuple[int, float]:
+    """(actors, GPUs each): one model per actor, as many actors as the cluster's GPUs hold
+    (or one per CPU for actors without a GPU)."""
+    cpus = max(1, int(resources.get("CPU", 1)))
+    have = float(resources.get("GPU", 0))
+    gpus = actor_gpus(opts, have)
+    if not gpus:
+        return cpus, 0.0
+    count = int(have // gpus)
+    if count < 1:
+        raise ProviderError(f"--use-ray: each {opts.provider.name} actor needs {gpus:g} GPU(s) and the Ray cluster has "
+                            f"{have:g}; point ray_address at a cluster with GPUs, or set ray_num_gpus: 0")
+    return min(count, cpus), gpus
 
 
 class SampleWorker:
@@ -78,9 +109,9 @@ class RayProducer(ProviderProducer):
                 where = f"the Ray cluster at {self.opts.ray_address}" if self.opts.ray_address else "a local Ray"
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 raise ProviderError(f"--use-ray: cannot start {where}: {first}") from None
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        actor_cls = ray.remote(num_cpus=1, max_concurrency=max(2, self.opts.batch_size))(SampleWorker)
-        self.actors = [actor_cls.remote(self.opts, self.opts.seed + i) for i in range(cpus)]
+        count, gpus = actor_plan(self.opts, ray.cluster_resources())
+        actor_cls = ray.remote(num_cpus=1, num_gpus=gpus, max_concurrency=max(2, self.opts.batch_size))(SampleWorker)
+        self.actors = [actor_cls.remote(self.opts, self.opts.seed + i) for i in range(count)]
         models = await asyncio.gather(*(self._call(a.model.remote()) for a in self.actors))
         self.provider.model = models[0]
 

@@ -174,7 +174,10 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
     from sqlbench.data.loader import load_training_tasks
     from sqlbench.sqlcheck import Validator
 
+    from sqlbench.devices import pick_device
+
     cfg = settings.eval
+    device = pick_device(getattr(settings, "device", "auto"))  # a device this machine lacks: before the run exists
     run = RunDir.create(run_dir, "eval", settings.public_dict(), root=settings.runs_dir, argv=argv)
     with run.recording_failure():
         tasks = load_training_tasks(cfg.dataset_repo_id, split=cfg.split, limit=cfg.limit,
@@ -186,7 +189,8 @@ def run_eval(settings, secrets, *, run_dir: str | os.PathLike | None = None, arg
         for line in database_problems(tasks):  # those rows count as wrong, like any bad_context
             (log or _stderr)(line)
         model_path = resolve_model_path(cfg.model, cache_dir=settings.cache_dir, tiny=tiny)
-        model, tokenizer = load_model(model_path, token=secrets.get("hf_token"), cache_dir=settings.cache_dir)
+        model, tokenizer = load_model(model_path, device=device, token=secrets.get("hf_token"),
+                                      cache_dir=settings.cache_dir)
         validator = Validator.from_settings(settings.validate_)
         run.event("stage", name="eval", n=len(tasks), model=str(model_path))
         # A resumed eval starts over: answers.jsonl describes exactly one pass.

@@ -141,7 +141,7 @@ class Engine:
 
         tok, model = self.tokenizer, self.model
         prompt = self.render(messages)
-        enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
+        enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
         n_prompt = int(enc["input_ids"].shape[1])
         max_new = max(1, min(params.max_new_tokens, self.max_positions - n_prompt))
         if n_prompt >= self.max_positions:
@@ -289,10 +289,11 @@ class VllmEngine(Engine):
 
     name = "vllm"
 
-    def __init__(self, llm: Any, tokenizer: Any, *, model_id: str = "") -> None:
+    def __init__(self, llm: Any, tokenizer: Any, *, model_id: str = "", lora_request: Any = None) -> None:
         self.llm = llm
         self.tokenizer = tokenizer
         self.model_id = model_id
+        self.lora_request = lora_request  # a train run's adapter on its base (sqlbench.inference.vllm_load)
         self.sql_end_id = None
         self.max_positions = int(llm.llm_engine.model_config.max_model_len)
 
@@ -305,7 +306,8 @@ class VllmEngine(Engine):
                             top_p=params.top_p or 1.0, seed=params.seed, stop=stops or None,
                             include_stop_str_in_output=params.stop_at_sql_end)
         t0 = time.perf_counter()
-        out = self.llm.generate([prompt], sp, use_tqdm=False)[0]
+        lora = {"lora_request": self.lora_request} if self.lora_request is not None else {}
+        out = self.llm.generate([prompt], sp, use_tqdm=False, **lora)[0]
         text = out.outputs[0].text
         if params.stop_at_sql_end and "</sql>" in text:
             text = text[: text.index("</sql>") + len("</sql>")]
@@ -328,22 +330,28 @@ def _vllm_available() -> bool:
 
 def load_engine(model_spec: str | None, settings: Any = None, *, announce: Callable[[str], None] | None = None,
                 token: str | None = None, tiny: TinyStudent | None = None) -> Engine:
-    """Load ``model_spec`` once: vLLM when CUDA and vllm are present, else transformers
-    on CPU. ``None`` is the tiny offline student, which ``tiny`` builds (models.resolve_model_path)."""
+    """Load ``model_spec`` once: vLLM when CUDA and vllm are present (a train run's LoRA
+    adapter on its base through vLLM's LoRA support), else transformers on the configured
+    device (``auto``: CUDA when present, else CPU). ``None`` is the tiny offline student, which ``tiny`` builds
+    (models.resolve_model_path)."""
+    from sqlbench.devices import pick_device
     from sqlbench.inference.models import load_model, resolve_model_path
 
     cache_dir = getattr(settings, "cache_dir", ".cache/sqlbench")
     say = announce or (lambda msg: print(msg, file=sys.stderr))
+    want = getattr(settings, "device", "auto") or "auto"
     # a missing folder fails here, before torch is imported
     where = resolve_model_path(model_spec, cache_dir=cache_dir, tiny=tiny) if model_spec is not None else None
-    if model_spec is not None and _vllm_available():
-        from vllm import LLM
+    device = pick_device(want)  # a device this machine lacks: one line, before any weights load
+    if model_spec is not None and device == "cuda" and _vllm_available():  # cuda:N: transformers on that GPU
+        from sqlbench.inference.vllm_load import load_llm, vllm_target
 
-        say(f"sqlbench: using vLLM on CUDA for {model_spec}")
-        tp = getattr(settings, "tensor_parallel_size", 1)
-        llm = LLM(model=str(where), tensor_parallel_size=tp)
-        return VllmEngine(llm, llm.get_tokenizer(), model_id=str(model_spec))
-    model, tokenizer = load_model(model_spec, cache_dir=cache_dir, token=token, tiny=tiny)
+        target = vllm_target(where, cache_dir=cache_dir)
+        how = f" (base {target.model} + LoRA adapter {target.lora})" if target.lora else ""
+        say(f"sqlbench: using vLLM on CUDA for {model_spec}{how}")
+        llm, lora = load_llm(target, tensor_parallel_size=getattr(settings, "tensor_parallel_size", 1))
+        return VllmEngine(llm, llm.get_tokenizer(), model_id=str(model_spec), lora_request=lora)
+    model, tokenizer = load_model(model_spec, device=device, cache_dir=cache_dir, token=token, tiny=tiny)
     return Engine(model, tokenizer, model_id=str(model_spec) if model_spec else "sqlbench-tiny")
 
 

@@ -191,12 +191,16 @@ def _torch_dtype(dtype: Any, device: str):
     return dtype
 
 
-def load_model(spec: str | os.PathLike | None, *, device: str = "cpu", dtype: Any = None,
+def load_model(spec: str | os.PathLike | None, *, device: str | None = "auto", dtype: Any = None,
                token: str | None = None, merge: bool = True, cache_dir: str | os.PathLike = DEFAULT_CACHE,
                tiny: TinyStudent | None = None):
-    """``(model, tokenizer)`` in eval mode on ``device``. An adapter folder loads its base
+    """``(model, tokenizer)`` in eval mode on ``device`` (``auto``: CUDA when present, else
+    CPU; see sqlbench.devices). An adapter folder loads its base
     then the adapter (merged into the weights when ``merge``, which makes inference as
     fast as a plain model). The tokenizer pads on the left, as batched generation needs."""
+    from sqlbench.devices import pick_device
+
+    device = pick_device(device)  # an unavailable device fails before any weights load
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     where = resolve_model_path(spec, cache_dir=cache_dir, token=token, tiny=tiny)

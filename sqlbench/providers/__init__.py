@@ -54,6 +54,7 @@ class ProviderSpec:
     # Transformers with no model: how to get the tiny student, given from above (building it
     # is training's work)
     tiny: TinyStudent | None = field(default=None, repr=False, compare=False)
+    device: str = "auto"  # the Transformers teacher's torch device (sqlbench.devices)
 
     def public(self) -> dict[str, Any]:
         return {"provider": self.name, "model": self.model, "base_url": self.base_url}
@@ -72,6 +73,7 @@ def build_provider(spec: ProviderSpec) -> Provider:
     if name == "HuggingFace":
         return cls(spec.model, token=spec.api_key, base_url=spec.base_url, timeout=spec.timeout)
     if name == "vLLM":
-        return cls(spec.model, tensor_parallel_size=spec.tensor_parallel_size, max_batch=spec.max_batch)
+        return cls(spec.model, tensor_parallel_size=spec.tensor_parallel_size, max_batch=spec.max_batch,
+                   max_prompt_tokens=spec.max_prompt_tokens)
     return cls(spec.model, cache_dir=spec.cache_dir, max_batch=spec.max_batch, token=spec.api_key,
-               max_prompt_tokens=spec.max_prompt_tokens, tiny=spec.tiny)
+               max_prompt_tokens=spec.max_prompt_tokens, device=spec.device, tiny=spec.tiny)

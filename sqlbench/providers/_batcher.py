@@ -10,7 +10,8 @@ from typing import Callable, Sequence
 
 from sqlbench.providers.base import Completion, GenParams
 
-BatchFn = Callable[[Sequence[list[dict[str, str]]], GenParams], list[Completion]]
+# one Completion per request, or the exception that request alone ends with
+BatchFn = Callable[[Sequence[list[dict[str, str]]], GenParams], "list[Completion | BaseException]"]
 
 
 class MicroBatcher:
@@ -52,7 +53,11 @@ class MicroBatcher:
                             fut.set_exception(e)
                     continue
                 for (_, _, fut), out in zip(items, outs):
-                    if not fut.done():
+                    if fut.done():
+                        continue
+                    if isinstance(out, BaseException):  # this request alone failed (e.g. too long)
+                        fut.set_exception(out)
+                    else:
                         fut.set_result(out)
 
     async def aclose(self) -> None:

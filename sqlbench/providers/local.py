@@ -22,8 +22,11 @@ class TransformersProvider(Provider):
 
     def __init__(self, model: str | None, *, cache_dir: str | os.PathLike = ".cache/sqlbench",
                  max_batch: int = 8, token: str | None = None, max_prompt_tokens: int | None = None,
-                 tiny: TinyStudent | None = None):
+                 device: str = "auto", tiny: TinyStudent | None = None):
+        from sqlbench.devices import check_spec
+
         self.model = model or "?"
+        self._device = check_spec(device)
         self._want_model = model
         self._tiny = tiny  # builds the tiny student when no model is named
         self._cache_dir = cache_dir
@@ -45,7 +48,8 @@ class TransformersProvider(Provider):
 
         # None -> the tiny offline student; a run directory -> its model/ (or last checkpoint)
         self.model = str(resolve_model_path(self._want_model, cache_dir=self._cache_dir, tiny=self._tiny))
-        self._lm, self._tok = load_model(self.model, token=self._token, cache_dir=self._cache_dir)
+        self._lm, self._tok = load_model(self.model, device=self._device, token=self._token,
+                                         cache_dir=self._cache_dir)
         self._tok.padding_side = "left"  # decoder-only batched generation
         self._tok.truncation_side = "left"  # an over-long prompt loses its start, not the assistant turn
         if self._tok.pad_token is None:

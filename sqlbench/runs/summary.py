@@ -93,6 +93,9 @@ def summarize(path: str | os.PathLike) -> dict[str, Any]:
     out = {**base, "kind": info.get("kind", "?"), "status": status, "started": info.get("started"),
            "finished": info.get("finished"), "error": info.get("error")}
     out["brief"] = _brief(path, next((e for e in reversed(events) if e.get("type") in BRIEF_EVENTS), None))
+    if (info.get("processes") or 1) > 1:  # a multi-process train (sqlbench train --num-processes)
+        out["processes"] = info["processes"]
+        out["brief"] = f"{info['processes']} processes" + (f" · {out['brief']}" if out["brief"] else "")
     last = next((e for e in reversed(events) if e.get("type") in LAST_EVENTS), None)
     if last:
         out["last"] = last

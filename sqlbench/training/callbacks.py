@@ -59,12 +59,19 @@ class RunDirCallback(TrainerCallback):
         eta = elapsed / done * (state.max_steps - state.global_step) if done > 0 else None
         self.run.event("step", stage=self.stage, step=state.global_step, max_steps=state.max_steps,
                        eta_s=round(eta, 1) if eta is not None else None)
-        if self.stop is not None and self.stop.is_set():
+        if self.stop is not None and self._agree(self.stop.is_set()):
+            self.stop.set()  # a rank that saw no signal stops (and exits 130) with the others
             # Save where we are and stop cleanly; --resume continues from this checkpoint.
             control.should_save = True
             control.should_training_stop = True
             self.stopped = True
         return control
+
+    @staticmethod
+    def _agree(local: bool) -> bool:
+        from sqlbench.training.distributed import any_rank_stops
+
+        return any_rank_stops(local)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs:

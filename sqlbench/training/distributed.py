@@ -142,16 +142,23 @@ def _without(argv: list[str], flag: str) -> list[str]:
     return out
 
 
+LAUNCHED_BY_SQLBENCH = "SQLBENCH_LAUNCHER"
+
+
 def launch(cmd: list[str]) -> int:
-    """Run the launcher and pass Ctrl-C / SIGTERM on to it (it relays them to every rank, and
-    each saves its checkpoint as a single process would)."""
+    """Run the launcher; a Ctrl-C / SIGTERM goes straight to every rank (each stops after the
+    step they agree on, rank 0 saves the checkpoint and marks the run interrupted), not to
+    torchrun, which would tear the ranks down with a traceback of its own."""
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")  # N processes share the cores instead of each taking all
+    env[LAUNCHED_BY_SQLBENCH] = "1"  # a stopped rank exits 0: the launcher reports the interruption
     proc = subprocess.Popen(cmd, env=env)
 
     def relay(signum, frame):
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signum)
+        targets = _children(proc.pid) or [proc.pid]
+        for pid in targets:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     old = {s: signal.signal(s, relay) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -159,6 +166,34 @@ def launch(cmd: list[str]) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (torchrun's ranks), from /proc; [] where it cannot tell."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def any_rank_stops(local: bool) -> bool:
+    """True on every rank when any rank was asked to stop. A SIGTERM reaches the ranks at
+    slightly different steps; without agreeing they would leave the step's collectives
+    unmatched (a hang) and save different checkpoints. One tiny all-reduce per step."""
+    try:
+        import torch
+        import torch.distributed as dist
+    except ImportError:
+        return local
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return local
+    device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
+    flag = torch.tensor([1 if local else 0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
 
 
 def wait_for_everyone(ranks: Ranks) -> None:

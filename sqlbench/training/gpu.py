@@ -53,13 +53,34 @@ def detect(*, want_unsloth: bool = True, want_vllm: bool = True, full: bool = Fa
     )
 
 
+# Unsloth patches these at import: imported before it, they train unpatched (slower, more memory)
+_PATCHED_BY_UNSLOTH = ("transformers", "trl", "peft")
+
+
+def import_unsloth_first(log: Callable[[str], None] = print) -> None:
+    """Import unsloth before transformers/trl/peft (its patches apply only to modules imported
+    after it); says so in one line when something imported them first."""
+    import sys
+
+    early = [m for m in _PATCHED_BY_UNSLOTH if m in sys.modules and "unsloth" not in sys.modules]
+    import unsloth  # noqa: F401 - GPU only, checked by detect()
+
+    if early:
+        log(f"Unsloth: imported after {', '.join(early)}; its speed-ups may be partial")
+
+
 def load_unsloth(model_name: str, *, max_seq_length: int, lora_r: int, lora_alpha: int,
-                 lora_dropout: float, seed: int, log: Callable[[str], None] = print):
-    """(model with LoRA attached, tokenizer) through Unsloth; GPU only."""
+                 lora_dropout: float, seed: int, fast_inference: bool = False,
+                 gpu_memory_utilization: float = 0.6, log: Callable[[str], None] = print):
+    """(model with LoRA attached, tokenizer) through Unsloth; GPU only. With
+    ``fast_inference`` Unsloth starts its own vLLM engine on the same weights, which TRL's
+    colocated GRPO generation then uses (no second copy of the model)."""
     from unsloth import FastLanguageModel  # noqa: imported only with CUDA + unsloth installed
 
+    extra = dict(fast_inference=True, max_lora_rank=lora_r,
+                 gpu_memory_utilization=gpu_memory_utilization) if fast_inference else {}
     model, tokenizer = FastLanguageModel.from_pretrained(
-        model_name=str(model_name), max_seq_length=max_seq_length, load_in_4bit=True,
+        model_name=str(model_name), max_seq_length=max_seq_length, load_in_4bit=True, **extra,
     )
     model = FastLanguageModel.get_peft_model(
         model,
@@ -70,5 +91,6 @@ def load_unsloth(model_name: str, *, max_seq_length: int, lora_r: int, lora_alph
         use_gradient_checkpointing="unsloth",
         random_state=seed,
     )
-    log(f"Unsloth: loaded {model_name} in 4-bit with LoRA r={lora_r}")
+    how = ", vLLM fast inference" if fast_inference else ""
+    log(f"Unsloth: loaded {model_name} in 4-bit with LoRA r={lora_r}{how}")
     return model, tokenizer

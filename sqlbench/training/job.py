@@ -50,26 +50,34 @@ def _load_trainable(path: Path | str, *, token: str | None, cache_dir: str):
     """Full weights for training: an adapter folder is merged into its base first."""
     from sqlbench.inference.models import load_model
 
-    model, tokenizer = load_model(path, token=token, merge=True, cache_dir=cache_dir)
+    # on the CPU: the trainer places it (each rank on its own GPU)
+    model, tokenizer = load_model(path, device="cpu", token=token, merge=True, cache_dir=cache_dir)
     model.train()
     return model, tokenizer
 
 
 def _save_model(model, tokenizer, out: Path, *, merge: bool, adapter_dir: Path | None = None) -> None:
-    """LoRA: the adapter (plus merged weights with ``merge``); full: the weights."""
+    """LoRA: the adapter (plus merged weights with ``merge``); full: the weights. An Unsloth
+    model (4-bit base) merges through its own ``save_pretrained_merged`` into 16-bit weights:
+    a plain ``merge_and_unload`` into quantized weights loses the adapter's precision."""
     import shutil
 
     is_peft = hasattr(model, "peft_config")
     tmp = out.with_name(f".{out.name}.saving")
     shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer.padding_side = "left"
     if is_peft and merge:
         if adapter_dir is not None:
             shutil.rmtree(adapter_dir, ignore_errors=True)
             model.save_pretrained(adapter_dir)
             tokenizer.save_pretrained(adapter_dir)
+        if hasattr(model, "save_pretrained_merged"):  # Unsloth
+            model.save_pretrained_merged(str(tmp), tokenizer, save_method="merged_16bit")
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(tmp, out)
+            return
         model = model.merge_and_unload()
     model.save_pretrained(tmp)
-    tokenizer.padding_side = "left"
     tokenizer.save_pretrained(tmp)
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
@@ -101,6 +109,11 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     ranks = Ranks.from_env()
     if not ranks.main:
         log = _quiet  # rank 0 speaks for the run
+    from sqlbench.training.gpu import detect, import_unsloth_first
+
+    accel = detect(full=cfg.full)
+    if accel.unsloth:  # before anything imports transformers, trl or peft
+        import_unsloth_first(log)
     _no_telemetry()
     if resume and run_dir is None:
         raise ConfigError("--resume needs --run-dir (the run to continue)")
@@ -127,6 +140,8 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
     base = base.resolve() if isinstance(base, Path) else base
     if ranks.main:
         run = RunDir.create(run_dir, "train", settings.public_dict(), root=settings.runs_dir, argv=argv)
+        if ranks.world > 1:  # what the workbench's Runs tab shows
+            run.update_info(processes=ranks.world)
     else:  # the launcher fixed --run-dir for every rank; rank 0 writes it
         run = QuietRun(RunDir(run_dir))
     with run.recording_failure():
@@ -141,9 +156,6 @@ def run_train(settings, secrets, *, run_dir: str | os.PathLike | None = None, re
             raise DatasetError(f"{cfg.dataset_repo_id or 'bundled dataset'}: need at least 2 tasks, got {len(tasks)}")
         train_tasks, held_out = split_tasks(tasks, cfg.eval_split, seed=cfg.seed)
         stages = choose_stage(cfg.stage, has_reasoning(tasks))
-        from sqlbench.training.gpu import detect
-
-        accel = detect(full=cfg.full)
         for line in accel.lines():
             log(line)
         run.event("plan", stages=stages, model=str(base), train_tasks=len(train_tasks),
@@ -196,6 +208,13 @@ def _quiet(*args: Any, **kwargs: Any) -> None:
     pass
 
 
+def unsloth_fast_inference(stage: str, accel, cfg) -> bool:
+    """GRPO generating with vLLM in the trainer's own processes: Unsloth must start the vLLM
+    engine itself (``fast_inference``) for TRL to share its weights. A vLLM server (or SFT)
+    needs none."""
+    return stage == "grpo" and accel.unsloth and accel.vllm and cfg.vllm_mode == "colocate"
+
+
 def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tasks, held_out, weights, *,
                ckpt_dir: Path, out_dir: Path, last: bool, resume: bool, stop, accel, log,
                ranks=None) -> dict[str, Any]:
@@ -215,7 +234,8 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
 
         model, tokenizer = load_unsloth(model_path, max_seq_length=settings.max_seq_length, lora_r=cfg.lora_r,
                                         lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                        seed=cfg.seed, log=log)
+                                        seed=cfg.seed, fast_inference=unsloth_fast_inference(stage, accel, cfg),
+                                        log=log)
     else:
         model, tokenizer = _load_trainable(model_path, token=token, cache_dir=settings.cache_dir)
         if not cfg.full:
