@@ -21,6 +21,7 @@ from screens.widgets import form
 from screens.widgets.curve import PALETTE, Curve
 from screens.widgets.form import Field
 from screens.widgets.load import LoadLine
+from sqlbench.training.eta import Eta, TrainClock
 
 POLL_S = 0.25
 # (metric key, title) shown by default, in this order; rewards/<fn>/mean follow the total.
@@ -111,6 +112,19 @@ def chart_matches(stage: str, key: str, filt: str) -> bool:
     return all(w in hay for w in filt.lower().split())
 
 
+def eta_text(eta: Eta, running: bool) -> str:
+    """``grpo step 4/8  ETA 24s``; ``ETA estimating…`` while the stage (or one still to
+    come) is not timed yet: never a figure taken from another stage or the set-up."""
+    where = (f"{eta.stage} " if eta.stage else "") + f"step {eta.step}/{eta.max_steps or '?'}"
+    if not running:
+        return where
+    if eta.seconds is not None:
+        return f"{where}  ETA {fmt_eta(eta.seconds)}"
+    if eta.stage_seconds is not None and eta.later:
+        return f"{where}  ETA estimating… ({eta.stage} {fmt_eta(eta.stage_seconds)} left, then {', '.join(eta.later)})"
+    return f"{where}  ETA estimating…"
+
+
 def load_state(root: Path) -> dict[str, Any]:
     try:
         data = json.loads((Path(root) / STATE_FILE).read_text())
@@ -188,6 +202,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
 
     def on_mount(self) -> None:
         self.follower: RunFollower | None = None
+        self.clock = TrainClock()
         self.run_path: Path | None = None
         self.status = ""
         self.info: dict[str, Any] = {}
@@ -213,6 +228,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
     def attach(self, path: Path) -> None:
         self.run_path = Path(path)
         self.follower = RunFollower(self.run_path)
+        self.clock = TrainClock()
         self.status, self.info = "", {}
         self.compare_followers = [RunFollower(p) for p in self.compare if Path(p) != self.run_path]
         for curve in self.query(Curve):
@@ -276,16 +292,13 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         if upd.status not in ("running", "starting"):
             self.workbench.stopping.discard(follower.path)
         self._show_completions(upd.completions)
-        step = follower.step
+        for ev in upd.events:
+            self.clock.feed(ev)
+        eta = self.clock.eta()
         bar = self.query_one("#train-progress", ProgressBar)
-        if step.get("max_steps"):
-            bar.update(total=step["max_steps"], progress=step.get("step", 0))
-        eta = step.get("eta_s") if upd.status == "running" else None
-        stage = step.get("stage", "")
-        self.query_one("#train-eta", Label).update(
-            (f"{stage} " if stage else "") + f"step {step.get('step', 0)}/{step.get('max_steps', '?')}"
-            + (f"  ETA {fmt_eta(eta)}" if eta is not None else "")
-        )
+        if eta.max_steps:
+            bar.update(total=eta.max_steps, progress=eta.step)
+        self.query_one("#train-eta", Label).update(eta_text(eta, upd.status == "running"))
         self.query_one("#train-run", Label).update(self.run_header(follower.path, upd.status, upd.info))
         self.query_one("#train-stop", Button).disabled = (upd.status not in ("running", "starting")
                                                           or follower.path in self.workbench.stopping)

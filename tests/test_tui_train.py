@@ -132,3 +132,30 @@ async def test_a_completion_opens_in_full(tui_app, tui_runs):
         assert "advantage -0.750" in plain(screen.query_one("#cd-head"))
         await pilot.press("escape")
         assert await wait_until(pilot, lambda: not isinstance(app.screen, CompletionScreen))
+
+
+async def test_the_eta_waits_for_each_stage_to_be_timed(tui_app, tui_runs):
+    """A live two-stage run: during SFT the run's ETA is still estimating (GRPO is not
+    timed), and GRPO's first steps are never given SFT's pace."""
+    from screens.jobs import RunDir
+
+    run = RunDir.create(tui_runs / "20260101-160000-train", "train", root=tui_runs)  # this process: alive
+    run.event("plan", t=1000.0, stages=["sft", "grpo"])
+    run.event("stage", t=1000.0, name="sft", max_steps=12, step=0)
+    for s in range(1, 5):  # SFT: 4 s a step
+        run.event("step", t=1000.0 + 4 * s, stage="sft", step=s, max_steps=12)
+    app = tui_app(live=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.open_run(run.path)
+        eta = app.query_one("#train-eta")
+        assert await wait_until(pilot, lambda: plain(eta) == "sft step 4/12  ETA estimating… (sft 32s left, then grpo)"), \
+            plain(eta)
+        run.event("stage", t=1100.0, name="grpo", max_steps=12, step=0)
+        for s in (1, 2):  # GRPO: 20 s a step, but not timed enough yet
+            run.event("step", t=1100.0 + 20 * s, stage="grpo", step=s, max_steps=12)
+        assert await wait_until(pilot, lambda: plain(eta) == "grpo step 2/12  ETA estimating…"), plain(eta)
+        run.event("step", t=1160.0, stage="grpo", step=3, max_steps=12)
+        assert await wait_until(pilot, lambda: plain(eta) == "grpo step 3/12  ETA 3m00s"), plain(eta)
+        run.finish()
+        assert await wait_until(pilot, lambda: plain(eta) == "grpo step 3/12"), plain(eta)
