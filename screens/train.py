@@ -257,11 +257,12 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
             if upd:
                 self.app.call_from_thread(self.apply_update, other, upd)
         worker = get_current_worker()
-        last_status = None
+        last = None
         while not worker.is_cancelled:
             upd = follower.poll()
-            if upd or upd.status != last_status:
-                last_status = upd.status
+            now = (upd.status, follower.path in self.workbench.stopping)  # `stopping…` at once (see View.poll_run)
+            if upd or now != last:
+                last = now
                 self.app.call_from_thread(self.apply_update, follower, upd)
             for other in others:  # live compared runs keep growing too
                 if other.run.status == "running":
