@@ -199,3 +199,23 @@ def await_jobs(cond, timeout: float = 10.0) -> bool:
         if cond():
             return True
     return cond()
+
+
+async def test_an_answer_without_think_or_sql_shows_what_the_teacher_wrote(tui_app, tui_runs):
+    run = RunDir.create(tui_runs / "20260107-000000-distill", "distill", {})
+    rec = sample(0, "format")
+    rec.update(completion="<think>\nGroups products to rows whose FROM shipments\n</sql>", think="", sql="",
+               latency_s=27.0849, attempts=1)
+    run.append("samples", rec)
+    run.finish()
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.open_rejected(run.path)
+        table = app.query_one("#rejected-table", DataTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1)
+        detail = app.query_one("#rejected-detail", SampleDetail)
+        assert await wait_until(pilot, lambda: "raw answer" in plain(detail.query_one("#sd-think")))
+        assert "Groups products to rows" in plain(detail.query_one("#sd-think"))
+        assert "no SQL found" in plain(detail.query_one("#sd-candidate"))
+        assert "latency 27.08s" in plain(detail.query_one("#sd-head"))

@@ -164,3 +164,22 @@ async def test_train_form_refuses_what_the_cli_would_and_outlines_the_field(tui_
         assert model.has_class("field-error") and not dropout.has_class("field-error")
         assert set(app.runs_root.iterdir()) == before  # nothing was started
         assert str(app.query_one("#train-run", Label).content).startswith("No run attached")
+
+
+async def test_a_long_start_question_wraps_instead_of_being_cut(tui_app, tmp_path):
+    app = tui_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.action_show("distill")
+        await pilot.pause()
+        app.query_one("#distill-base-url", Input).value = "http://127.0.0.1:8000/" + "a-rather-long-path/" * 4 + "v1"
+        app.query_one("#distill-limit", Input).value = "7"
+        app.query_one("#distill-table").focus()
+        await pilot.press("ctrl+s")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = app.screen.query_one("#confirm-question", Label)
+        await pilot.pause()
+        assert question.region.height >= 2  # wrapped
+        assert question.region.width <= app.screen.query_one("#confirm").region.width
+        assert "limit=7" in str(question.content)
+        await pilot.press("n")
