@@ -159,3 +159,36 @@ async def test_the_eta_waits_for_each_stage_to_be_timed(tui_app, tui_runs):
         assert await wait_until(pilot, lambda: plain(eta) == "grpo step 3/12  ETA 3m00s"), plain(eta)
         run.finish()
         assert await wait_until(pilot, lambda: plain(eta) == "grpo step 3/12"), plain(eta)
+
+
+async def test_a_flood_of_points_costs_one_redraw_per_tick():
+    """Redraws stay at ≤ 2 Hz: data only marks a chart dirty, and the chart's timer
+    (every REDRAW_INTERVAL s) draws whatever arrived since, once."""
+    from textual.app import App
+
+    from screens.widgets import curve as curve_mod
+
+    assert curve_mod.REDRAW_INTERVAL >= 0.5
+    draws: list[int] = []
+
+    class Counted(Curve):
+        def render_now(self):
+            draws.append(len(self.ys))
+            return super().render_now()
+
+    class One(App):
+        def compose(self):
+            yield Counted("reward", "reward", "grpo", id="c")
+
+    app = One()
+    async with app.run_test(size=(60, 14)) as pilot:
+        chart = app.query_one(Counted)
+        chart.extend([(1, 0.5)])
+        assert await wait_until(pilot, lambda: draws and draws[-1] == 1)
+        before = len(draws)
+        for step in range(2, 502):  # 500 logged steps at once, as a fast job's backlog arrives
+            chart.extend([(step, 0.5 + step / 1000)])
+        assert len(draws) == before  # nothing drawn per point
+        assert await wait_until(pilot, lambda: draws[-1] == 501)
+        assert len(draws) == before + 1  # one redraw took all 500
+        assert "501" in plain(chart) or "500" in plain(chart)  # the x axis reaches the last step
