@@ -182,4 +182,39 @@ async def test_a_long_start_question_wraps_instead_of_being_cut(tui_app, tmp_pat
         assert question.region.height >= 2  # wrapped
         assert question.region.width <= app.screen.query_one("#confirm").region.width
         assert "limit=7" in str(question.content)
+        assert "base_url=http://127.0.0.1:8000/a-rather-long-path/" in str(question.content)  # a per-run teacher URL
         await pilot.press("n")
+
+
+async def test_runs_buttons_follow_the_selected_run_and_each_status_has_its_colour(tui_app, tui_runs):
+    from textual.widgets import DataTable
+
+    from screens.widgets.badge import RUN_STYLES
+    from tests.fixtures.tui import FINISHED_DISTILL, INTERRUPTED_DISTILL
+
+    styles = [RUN_STYLES[s] for s in ("running", "finished", "failed", "interrupted", "stopping…")]
+    assert len(set(styles)) == len(styles)  # a failed run never looks finished
+    failed = RunDir.create(tui_runs / "20260109-000000-train", "train", {})
+    failed.finish("failed", error="ValueError: --max-steps must be at least 1")
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        view = app.view("runs")
+        table = app.query_one("#runs-table", DataTable)
+        assert await wait_until(pilot, lambda: table.row_count == 4 and app.query("#runs-resume"))
+
+        def select(run_id: str) -> None:
+            table.move_cursor(row=list(view.rows).index(run_id))
+
+        def buttons() -> tuple[bool, bool]:
+            return (not app.query_one("#runs-resume", Button).disabled, not app.query_one("#runs-stop", Button).disabled)
+
+        select(INTERRUPTED_DISTILL)
+        assert await wait_until(pilot, lambda: buttons() == (True, False))
+        select(FINISHED_DISTILL)
+        assert await wait_until(pilot, lambda: buttons() == (False, False))
+        select(failed.id)
+        assert await wait_until(pilot, lambda: buttons() == (False, False))
+        row = table.get_row(failed.id)
+        assert str(row[2].style) == RUN_STYLES["failed"] and "--max-steps must be at least 1" in row[4].plain
+        assert str(table.get_row(INTERRUPTED_DISTILL)[2].style) == RUN_STYLES["interrupted"]
