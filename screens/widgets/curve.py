@@ -11,6 +11,7 @@ for the same data (snapshot tests).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -19,6 +20,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 REDRAW_INTERVAL = 0.5  # ≤ 2 Hz, whatever the job's logging rate
+_PHASES = itertools.count()  # each chart's redraw clock starts at its own phase (see Curve.on_mount)
 # distinct on dark and light themes; series i takes PALETTE[i % len]
 PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#f06292", "#ba68c8", "#fff176", "#4db6ac", "#e57373",
            "#90a4ae", "#aed581")
@@ -238,7 +240,10 @@ class Curve(Static):
         return first.xs if first else []
 
     def on_mount(self) -> None:
-        self.set_interval(REDRAW_INTERVAL, self._maybe_redraw)
+        # charts mounted together would all redraw in the same tick: one long stall of the
+        # event loop. Each starts its clock at its own phase, spreading them over the interval.
+        phase = (next(_PHASES) % 10 + 1) / 10 * REDRAW_INTERVAL
+        self.set_timer(phase, lambda: self.set_interval(REDRAW_INTERVAL, self._maybe_redraw))
         self.call_after_refresh(self._maybe_redraw)
 
     def reset(self) -> None:
@@ -282,7 +287,9 @@ class Curve(Static):
         if size[0] <= 0 or size[1] <= 0 or not self.display:
             return
         self._dirty, self._drawn_size = False, size
-        self.update(self.render_now())
+        # the chart fills the cell the grid gives it: new text never changes its size, so
+        # no layout pass over the whole screen (a dozen charts redrawing each paid one)
+        self.update(self.render_now(), layout=False)
 
     def redraw(self) -> None:
         """Draw now (after a resize or option change the user is looking at)."""
