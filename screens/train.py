@@ -163,6 +163,9 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
   **Type in the metrics box** (`/`) to choose others: every word must match, e.g.
   `grpo len`. **Smooth** (`m`) draws an EMA, **Log y** (`l`) a log scale. Charts scroll
   when they do not all fit; they redraw at most twice a second.
+* **ETA**: each stage's own pace, from its start; `estimating…` until three of its steps
+  are timed, and while a stage still to come (GRPO after SFT) has not run: SFT's pace
+  says nothing about GRPO's.
 * **Compare** (`c`) overlays up to five other train runs on every chart, one colour per
   run (letters in the legend); the choice is remembered in the runs folder.
 * **Completions**: the latest sampled completions with their per-reward scores;
@@ -217,8 +220,9 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
                 w.value = "" if value is None else str(value)
             else:
                 w.value = str(value)  # type: ignore[attr-defined]
-        self.query_one("#train-completions", DataTable).add_columns("step", "stage", "advantage", "rewards",
-                                                                     "completion")
+        # the completion before its scores: at 80 columns the scores alone filled the width
+        self.query_one("#train-completions", DataTable).add_columns("step", "stage", "advantage", "completion",
+                                                                     "rewards")
         self.compare = [p for p in (Path(x) for x in load_state(self.workbench.runs_root).get("compare", []))
                         if (p / "run.json").is_file()][:MAX_COMPARE]
         self._show_compare_legend()
@@ -392,7 +396,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
             adv = c.get("advantage")
             table.add_row(str(c.get("step", "")), str(c.get("stage", "")),
                           f"{float(adv):+.2f}" if isinstance(adv, (int, float)) else "–",
-                          score_text, " ".join(str(c.get("completion") or "").split())[:120])
+                          " ".join(str(c.get("completion") or "").split())[:48], score_text)
         while table.row_count > 50:
             table.remove_row(next(iter(table.rows)))
             self.completions.pop(0)
