@@ -192,3 +192,16 @@ async def test_a_flood_of_points_costs_one_redraw_per_tick():
         assert await wait_until(pilot, lambda: draws[-1] == 501)
         assert len(draws) == before + 1  # one redraw took all 500
         assert "501" in plain(chart) or "500" in plain(chart)  # the x axis reaches the last step
+
+
+def test_a_lone_point_is_seen_and_the_middle_label_sits_on_its_value():
+    # one held-out check so far: a full cell, not one dot among 2x4
+    text = render_chart("held-out", [Series("a", [4], [0.0])], 40, 9).plain.splitlines()
+    plot = text[1:-2]
+    marked = [r for r, line in enumerate(plot) if "\u28ff" in line]
+    assert len(marked) == 1
+    # a flat value is drawn in the middle, on the row that carries its label
+    assert plot[marked[0]].split("┤")[0].strip() == "0"
+    flat = render_chart("kl", [Series("a", [1, 2, 3], [2.0, 2.0, 2.0])], 40, 9).plain.splitlines()[1:-2]
+    row = next(r for r, line in enumerate(flat) if any("\u2800" < ch <= "\u28ff" for ch in line))
+    assert flat[row].split("┤")[0].strip() == "2"

@@ -157,6 +157,13 @@ def render_chart(title: str, series: Sequence[Series], width: int, height: int, 
 
     for s, xs, ys in pts:
         xs, ys = downsample(xs, ys, dots_w)
+        if len(xs) == 1:  # a lone point (one held-out check so far) fills its cell: one dot would vanish
+            px = round((xs[0] - xmin) / (xmax - xmin) * (dots_w - 1)) // 2 * 2
+            py = round((ymax - ys[0]) / (ymax - ymin) * (dots_h - 1)) // 4 * 4
+            for dx in (0, 1):
+                for dy in range(4):
+                    plot(px + dx, py + dy, s.color)
+            continue
         prev = None
         for x, y in zip(xs, ys):
             px = round((x - xmin) / (xmax - xmin) * (dots_w - 1))
@@ -170,7 +177,9 @@ def render_chart(title: str, series: Sequence[Series], width: int, height: int, 
                     plot(x0 + round((px - x0) * i / n), y0 + round((py - y0) * i / n), s.color)
             prev = (px, py)
 
-    tick_rows = {0: labels[0], (rows - 1) // 2: labels[1], rows - 1: labels[2]} if rows >= 3 else \
+    # each label on the row where its value is drawn (the middle one too, with an even row count)
+    mid_row = round((dots_h - 1) / 2) // 4
+    tick_rows = {0: labels[0], mid_row: labels[1], rows - 1: labels[2]} if rows >= 3 else \
         {0: labels[0], rows - 1: labels[2]}
     for r in range(rows):
         lab = tick_rows.get(r)
