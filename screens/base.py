@@ -30,11 +30,14 @@ class View(Vertical):
         event loop, apply each update on it (blocking, so a slow UI slows the reader,
         never the other way round) until cancelled."""
         worker = get_current_worker()
-        last_status = None
+        last = None
         while not worker.is_cancelled:
             upd = follower.poll()
-            if upd or upd.status != last_status:
-                last_status = upd.status
+            # a confirmed Stop changes what the header and buttons say before the job has
+            # written anything: `stopping…` shows at once, not at the job's next record
+            now = (upd.status, follower.path in self.workbench.stopping)
+            if upd or now != last:
+                last = now
                 self.app.call_from_thread(self.apply_update, follower, upd)  # type: ignore[attr-defined]
             if not upd and not self.workbench.live:
                 return  # tests and screenshots: one full read, then a still picture

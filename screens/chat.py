@@ -96,10 +96,10 @@ Ask a model questions; it answers with its reasoning (dimmed, collapsible) and S
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
             for w in (Input(placeholder="folder, run dir, Hub id (blank: tiny)", id="chat-model"),
-                      Input(placeholder="SQLite/DuckDB file or postgresql:// (optional)", id="chat-db"),
+                      Input(placeholder="SQLite/DuckDB file or postgresql://, opened read-only (optional)", id="chat-db"),
                       Input("0", id="chat-temperature", type="number", classes="chat-narrow"),
                       Input(id="chat-max-tokens", type="integer", classes="chat-narrow")):
-                w.border_title = {"chat-model": "model", "chat-db": "database (read-only)",
+                w.border_title = {"chat-model": "model", "chat-db": "database",
                                   "chat-temperature": "temperature", "chat-max-tokens": "max tokens"}[w.id or ""]
                 yield w
             yield Button("Load", id="chat-load", variant="primary")

@@ -22,6 +22,7 @@ from screens.widgets import form
 from screens.widgets.curve import PALETTE, Curve
 from screens.widgets.form import Field
 from screens.widgets.load import LoadLine
+from sqlbench.training.eta import Eta, TrainClock
 
 POLL_S = 0.25
 # (metric key, title) shown by default, in this order; rewards/<fn>/mean follow the total.
@@ -113,6 +114,19 @@ def chart_matches(stage: str, key: str, filt: str) -> bool:
     return all(w in hay for w in filt.lower().split())
 
 
+def eta_text(eta: Eta, running: bool) -> str:
+    """``grpo step 4/8  ETA 24s``; ``ETA estimating…`` while the stage (or one still to
+    come) is not timed yet: never a figure taken from another stage or the set-up."""
+    where = (f"{eta.stage} " if eta.stage else "") + f"step {eta.step}/{eta.max_steps or '?'}"
+    if not running:
+        return where
+    if eta.seconds is not None:
+        return f"{where}  ETA {fmt_eta(eta.seconds)}"
+    if eta.stage_seconds is not None and eta.later:
+        return f"{where}  ETA estimating… ({eta.stage} {fmt_eta(eta.stage_seconds)} left, then {', '.join(eta.later)})"
+    return f"{where}  ETA estimating…"
+
+
 def load_state(root: Path) -> dict[str, Any]:
     from sqlbench.runs.store import read_json_object
 
@@ -149,6 +163,9 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
   **Type in the metrics box** (`/`) to choose others: every word must match, e.g.
   `grpo len`. **Smooth** (`m`) draws an EMA, **Log y** (`l`) a log scale. Charts scroll
   when they do not all fit; they redraw at most twice a second.
+* **ETA**: each stage's own pace, from its start; `estimating…` until three of its steps
+  are timed, and while a stage still to come (GRPO after SFT) has not run: SFT's pace
+  says nothing about GRPO's.
 * **Compare** (`c`) overlays up to five other train runs on every chart, one colour per
   run (letters in the legend); the choice is remembered in the runs folder.
 * **Completions**: the latest sampled completions with their per-reward scores;
@@ -188,6 +205,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
 
     def on_mount(self) -> None:
         self.follower: RunFollower | None = None
+        self.clock = TrainClock()
         self.run_path: Path | None = None
         self.status = ""
         self.info: dict[str, Any] = {}
@@ -202,8 +220,9 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
                 w.value = "" if value is None else str(value)
             else:
                 w.value = str(value)  # type: ignore[attr-defined]
-        self.query_one("#train-completions", DataTable).add_columns("step", "stage", "advantage", "rewards",
-                                                                     "completion")
+        # the completion before its scores: at 80 columns the scores alone filled the width
+        self.query_one("#train-completions", DataTable).add_columns("step", "stage", "advantage", "completion",
+                                                                     "rewards")
         self.compare = [p for p in (Path(x) for x in load_state(self.workbench.runs_root).get("compare", []))
                         if (p / "run.json").is_file()][:MAX_COMPARE]
         self._show_compare_legend()
@@ -213,6 +232,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
     def attach(self, path: Path) -> None:
         self.run_path = Path(path)
         self.follower = RunFollower(self.run_path)
+        self.clock = TrainClock()
         self.status, self.info = "", {}
         self.compare_followers = [RunFollower(p) for p in self.compare if Path(p) != self.run_path]
         for curve in self.query(Curve):
@@ -241,11 +261,12 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
             if upd:
                 self.app.call_from_thread(self.apply_update, other, upd)
         worker = get_current_worker()
-        last_status = None
+        last = None
         while not worker.is_cancelled:
             upd = follower.poll()
-            if upd or upd.status != last_status:
-                last_status = upd.status
+            now = (upd.status, follower.path in self.workbench.stopping)  # `stopping…` at once (see View.poll_run)
+            if upd or now != last:
+                last = now
                 self.app.call_from_thread(self.apply_update, follower, upd)
             for other in others:  # live compared runs keep growing too
                 if other.run.status == "running":
@@ -276,16 +297,13 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
         if upd.status not in ("running", "starting"):
             self.workbench.stopping.discard(follower.path)
         self._show_completions(upd.completions)
-        step = follower.step
+        for ev in upd.events:
+            self.clock.feed(ev)
+        eta = self.clock.eta()
         bar = self.query_one("#train-progress", ProgressBar)
-        if step.get("max_steps"):
-            bar.update(total=step["max_steps"], progress=step.get("step", 0))
-        eta = step.get("eta_s") if upd.status == "running" else None
-        stage = step.get("stage", "")
-        self.query_one("#train-eta", Label).update(
-            (f"{stage} " if stage else "") + f"step {step.get('step', 0)}/{step.get('max_steps', '?')}"
-            + (f"  ETA {fmt_eta(eta)}" if eta is not None else "")
-        )
+        if eta.max_steps:
+            bar.update(total=eta.max_steps, progress=eta.step)
+        self.query_one("#train-eta", Label).update(eta_text(eta, upd.status == "running"))
         self.query_one("#train-run", Label).update(self.run_header(follower.path, upd.status, upd.info))
         self.query_one("#train-stop", Button).disabled = (upd.status not in ("running", "starting")
                                                           or follower.path in self.workbench.stopping)
@@ -378,7 +396,7 @@ process (`sqlbench train --run-dir …`); open a train run on *Runs* to follow o
             adv = c.get("advantage")
             table.add_row(str(c.get("step", "")), str(c.get("stage", "")),
                           f"{float(adv):+.2f}" if isinstance(adv, (int, float)) else "–",
-                          score_text, " ".join(str(c.get("completion") or "").split())[:120])
+                          " ".join(str(c.get("completion") or "").split())[:48], score_text)
         while table.row_count > 50:
             table.remove_row(next(iter(table.rows)))
             self.completions.pop(0)

@@ -30,6 +30,8 @@ class GpuLoad:
     util_percent: float
     used_mb: float
     total_mb: float
+    index: int = 0
+    pids: frozenset[int] = frozenset()  # processes computing on it (nvidia-smi's compute apps)
 
 
 @dataclass
@@ -158,29 +160,69 @@ def competitors(pid: int, sampler: LoadSampler, busy: float = 50.0,
         if other in own or not (affinity(other) & mine):
             continue
         cpu = sampler.cpu_of(other, table)
-        if cpu is None or cpu >= busy:
+        if cpu is not None and cpu >= busy:  # a first reading (None) is no evidence of being busy
             out.append(Competitor(other, cmd, cpu))
     return out
 
 
 def gpu_load(timeout: float = 2.0) -> list[GpuLoad]:
-    """One reading per GPU from ``nvidia-smi``; empty without one (or without a driver)."""
+    """One reading per GPU from ``nvidia-smi``, with the processes computing on it;
+    empty without one (or without a driver)."""
     exe = shutil.which("nvidia-smi")
     if not exe:
         return []
-    try:
-        out = subprocess.run([exe, "--query-gpu=utilization.gpu,memory.used,memory.total",
-                              "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    gpus = []
-    for line in out.stdout.splitlines():
+    gpus_csv = _nvidia_smi(exe, "--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total", timeout)
+    gpus, by_uuid = [], {}
+    for line in gpus_csv.splitlines():
         try:
-            util, used, total = (float(x) for x in line.split(","))
+            index, uuid, util, used, total = (x.strip() for x in line.split(","))
+            gpu = GpuLoad(float(util), float(used), float(total), int(index))
         except ValueError:
             continue
-        gpus.append(GpuLoad(util, used, total))
+        gpus.append(gpu)
+        by_uuid[uuid] = gpu
+    if gpus:
+        on: dict[str, set[int]] = {}
+        for line in _nvidia_smi(exe, "--query-compute-apps=gpu_uuid,pid", timeout).splitlines():
+            try:
+                uuid, pid = (x.strip() for x in line.split(","))
+                on.setdefault(uuid, set()).add(int(pid))
+            except ValueError:
+                continue
+        for uuid, pids in on.items():
+            if uuid in by_uuid:
+                by_uuid[uuid].pids = frozenset(pids)
     return gpus
+
+
+def _nvidia_smi(exe: str, query: str, timeout: float) -> str:
+    try:
+        return subprocess.run([exe, query, "--format=csv,noheader,nounits"], capture_output=True, text=True,
+                              timeout=timeout).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def gpu_competitors(pid: int, gpus: list[GpuLoad], table: dict[int, tuple[int, int]] | None = None
+                    ) -> list[tuple[int, Competitor]]:
+    """(GPU index, job) for other sqlbench jobs computing on a GPU that ``pid`` (or one
+    of its children) computes on."""
+    if not any(g.pids for g in gpus):
+        return []  # no process list (or nothing on the GPUs): no reason to read every command line
+    table = process_table() if table is None else table
+    own = {pid, *descendants(pid, table)}
+    mine = [g for g in gpus if g.pids & own]
+    if not mine:
+        return []
+    out = []
+    for other, cmd in sqlbench_jobs().items():
+        if other in own:
+            continue
+        tree = {other, *descendants(other, table)}
+        for g in mine:
+            if g.pids & tree:
+                out.append((g.index, Competitor(other, cmd, None)))
+    return out
 
 
 def fmt_bytes(n: int) -> str:

@@ -62,6 +62,8 @@ def test_events_mark_stage_steps_eval_and_finish(grpo_run):
     assert types[0] == "plan" and "stage" in types and types[-1] == "finished"
     steps = [e for e in run.read("events") if e["type"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3] and all(e["max_steps"] == 3 for e in steps)
+    # the stage's own pace is not known after 1 or 2 steps (sqlbench.training.eta): no figure
+    assert [e["eta_s"] for e in steps] == [None, None, 0.0]
     assert any(e["type"] == "eval" and "execution_accuracy" in e for e in run.read("events"))
     assert run.status == "finished"
     assert any(line.startswith("device: CPU") for line in lines)  # the accel path is announced

@@ -199,3 +199,95 @@ def await_jobs(cond, timeout: float = 10.0) -> bool:
         if cond():
             return True
     return cond()
+
+
+async def test_an_answer_without_think_or_sql_shows_what_the_teacher_wrote(tui_app, tui_runs):
+    run = RunDir.create(tui_runs / "20260107-000000-distill", "distill", {})
+    rec = sample(0, "format")
+    rec.update(completion="<think>\nGroups products to rows whose FROM shipments\n</sql>", think="", sql="",
+               latency_s=27.0849, attempts=1)
+    run.append("samples", rec)
+    run.finish()
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.open_rejected(run.path)
+        table = app.query_one("#rejected-table", DataTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1)
+        detail = app.query_one("#rejected-detail", SampleDetail)
+        assert await wait_until(pilot, lambda: "raw answer" in plain(detail.query_one("#sd-think")))
+        assert "Groups products to rows" in plain(detail.query_one("#sd-think"))
+        assert "no SQL found" in plain(detail.query_one("#sd-candidate"))
+        assert "latency 27.08s" in plain(detail.query_one("#sd-head"))
+
+
+FAKE_NVIDIA_SMI = """#!/bin/sh
+# nvidia-smi as a machine with two GPUs answers (this one has none)
+case "$1" in
+  --query-gpu=*) printf '0, GPU-aaa, 87, 10240, 24576\\n1, GPU-bbb, 3, 512, 24576\\n' ;;
+  --query-compute-apps=*) cat "$FAKE_GPU_APPS" ;;
+esac
+"""
+
+
+def fake_gpu(tmp_path, monkeypatch, apps: list[tuple[str, int]]):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    exe = bin_dir / "nvidia-smi"
+    exe.write_text(FAKE_NVIDIA_SMI)
+    exe.chmod(0o755)
+    listing = tmp_path / "gpu-apps.csv"
+    listing.write_text("".join(f"{uuid}, {pid}\n" for uuid, pid in apps))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_GPU_APPS", str(listing))
+
+
+def idle_job(command: str):
+    """A process whose argv reads as a `sqlbench <command>` job (it only sleeps)."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(["bash", "-c", f'exec -a sqlbench {sys.executable} -c "import time; time.sleep(60)" '
+                                           f'{command}'])
+
+
+async def test_gpu_load_and_a_job_sharing_the_gpu_are_shown(tui_app, tui_runs, tmp_path, monkeypatch):
+    from screens.widgets.load import LoadLine
+    from sqlbench import sysload
+
+    ours, rival, elsewhere = idle_job("distill"), idle_job("train"), idle_job("eval")
+    try:
+        fake_gpu(tmp_path, monkeypatch, [("GPU-aaa", ours.pid), ("GPU-aaa", rival.pid), ("GPU-bbb", elsewhere.pid)])
+        assert await_jobs(lambda: {ours.pid, rival.pid, elsewhere.pid} <= set(sysload.sqlbench_jobs()))
+        gpus = sysload.gpu_load()
+        assert [(g.index, g.util_percent, g.used_mb, g.total_mb) for g in gpus] == [(0, 87, 10240, 24576),
+                                                                                   (1, 3, 512, 24576)]
+        assert gpus[0].pids == {ours.pid, rival.pid} and gpus[1].pids == {elsewhere.pid}
+        found = sysload.gpu_competitors(ours.pid, gpus)
+        assert [(i, c.pid, c.command) for i, c in found] == [(0, rival.pid, "train")]  # not the one on gpu1
+        run = RunDir.create(tui_runs / "20260108-000000-distill", "distill", {})
+        run.update_info(pid=ours.pid)
+        app = tui_app(live=True)
+        async with app.run_test(size=(200, 42)) as pilot:
+            assert await wait_until(pilot, lambda: app.views_mounted)
+            app.open_run(run.path)
+            line = app.query_one("#distill-load", LoadLine)
+            assert await wait_until(pilot, lambda: "shares the GPU" in line.last.plain, timeout=15), line.last.plain
+            text = line.last.plain
+            assert "gpu0 87% 10.0/24 GB" in text and "gpu1 3% 0.5/24 GB" in text
+            on_gpu = text.split("shares the GPU")[1]
+            assert f"train (pid {rival.pid}) on gpu0" in on_gpu and str(elsewhere.pid) not in on_gpu
+            # sleeping jobs take no CPU: never named as sharing the cores (other helpers' busy jobs may be)
+            assert all(str(p.pid) not in text.split("shares the GPU")[0] for p in (rival, elsewhere))
+        run.finish()
+    finally:
+        for p in (ours, rival, elsewhere):
+            p.kill()
+            p.wait()
+
+
+def test_without_nvidia_smi_there_is_no_gpu_reading(tmp_path, monkeypatch):
+    from sqlbench import sysload
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi anywhere
+    assert sysload.gpu_load() == [] and sysload.gpu_competitors(os.getpid(), []) == []

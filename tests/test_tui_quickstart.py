@@ -160,3 +160,31 @@ async def test_a_step_that_cannot_start_fails_without_ending_the_app(tui_app, tm
         label = app.query_one("#qs-state-tiny", Label)
         assert await wait_until(pilot, lambda: "failed" in str(label.content), timeout=60)
         assert app.is_running and not app.view("quickstart").running
+
+
+def test_each_step_says_how_far_its_job_got_and_how_it_ended(tmp_path):
+    """What Quickstart's steps say, from the jobs' own output: the tiny model's warm-up
+    step, the distill's answers, the GRPO step; then the result in words."""
+    import json
+
+    from screens.quickstart import distill_result, job_progress, tiny_progress, train_result
+
+    log = tmp_path / "tiny.log"
+    assert tiny_progress(log) == ""  # no log yet
+    log.write_text("building tokenizer\nwarm-up step 120/300 loss 2.1\rwarm-up step 240/300 loss 1.4\r")
+    assert tiny_progress(log) == "warm-up step 240/300"
+    run = RunDir.create(tmp_path / "d", "distill", {})
+    assert job_progress(run.path) == "loading the model"
+    run.event("progress", done=7, total=16)
+    assert job_progress(run.path) == "7/16 answers"
+    for reason in ["ok"] * 3 + ["syntax"] * 9 + ["format"] * 4:
+        run.append("samples", {"valid": reason == "ok", "reason": reason,
+                               "verdict": {"valid": reason == "ok", "reason": reason}})
+    assert distill_result(run.path) == "16 answers: 3 valid, 9 syntax, 4 format"
+    train = RunDir.create(tmp_path / "t", "train", {})
+    train.event("step", stage="grpo", step=3, max_steps=8)
+    assert job_progress(train.path) == "grpo step 3/8"
+    for step, reward in ((1, 0.12), (2, 0.2), (3, 0.3)):
+        train.append("metrics", {"step": step, "stage": "grpo", "reward": reward})
+    assert train_result(train.path) == "3 GRPO steps, reward 0.12 → 0.3"
+    assert json.loads((train.path / "run.json").read_text())["kind"] == "train"

@@ -148,7 +148,7 @@ async def test_train_run_draws_every_curve_and_lists_completions(tui_app):
             assert curves[f"grpo:rewards/{fn}/mean"] == 30
         assert {"grpo:kl", "grpo:completions/mean_length", "grpo:frac_reward_zero_std", "sft:learning_rate"} <= set(curves)
         comp = app.query_one("#train-completions", DataTable)
-        assert comp.row_count == 6 and "execution=1.00" in cells(comp, 3)[0]
+        assert comp.row_count == 6 and "execution=1.00" in cells(comp, 4)[0] and cells(comp, 3)[0].startswith("<think>")
         assert text_of(app.query_one("#train-eta", Label)) == "grpo step 40/40"
         from screens.widgets.curve import Curve
 

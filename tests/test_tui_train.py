@@ -137,7 +137,7 @@ async def test_a_completion_opens_in_full(tui_app, tui_runs):
 async def test_the_process_count_is_a_train_form_field_and_shows_on_runs(tui_app, tui_runs):
     import json
 
-    from screens.jobs import run_brief
+    from sqlbench.runs.summary import summarize
 
     app = tui_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -153,6 +153,79 @@ async def test_the_process_count_is_a_train_form_field_and_shows_on_runs(tui_app
     # a run trained by 2 processes says so on the Runs tab (rank 0 records it in run.json)
     info_file = tui_runs / TRAIN / "run.json"
     info = json.loads(info_file.read_text())
-    assert not run_brief(tui_runs / TRAIN)["brief"].startswith("2 processes")
+    assert not summarize(tui_runs / TRAIN)["brief"].startswith("2 processes")
     info_file.write_text(json.dumps({**info, "processes": 2}))
-    assert run_brief(tui_runs / TRAIN)["brief"].startswith("2 processes · grpo step 40/40")
+    assert summarize(tui_runs / TRAIN)["brief"].startswith("2 processes · grpo step 40/40")
+
+
+async def test_the_eta_waits_for_each_stage_to_be_timed(tui_app, tui_runs):
+    """A live two-stage run: during SFT the run's ETA is still estimating (GRPO is not
+    timed), and GRPO's first steps are never given SFT's pace."""
+    from sqlbench.runs import RunDir
+
+    run = RunDir.create(tui_runs / "20260101-160000-train", "train", root=tui_runs)  # this process: alive
+    run.event("plan", t=1000.0, stages=["sft", "grpo"])
+    run.event("stage", t=1000.0, name="sft", max_steps=12, step=0)
+    for s in range(1, 5):  # SFT: 4 s a step
+        run.event("step", t=1000.0 + 4 * s, stage="sft", step=s, max_steps=12)
+    app = tui_app(live=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.open_run(run.path)
+        eta = app.query_one("#train-eta")
+        assert await wait_until(pilot, lambda: plain(eta) == "sft step 4/12  ETA estimating… (sft 32s left, then grpo)"), \
+            plain(eta)
+        run.event("stage", t=1100.0, name="grpo", max_steps=12, step=0)
+        for s in (1, 2):  # GRPO: 20 s a step, but not timed enough yet
+            run.event("step", t=1100.0 + 20 * s, stage="grpo", step=s, max_steps=12)
+        assert await wait_until(pilot, lambda: plain(eta) == "grpo step 2/12  ETA estimating…"), plain(eta)
+        run.event("step", t=1160.0, stage="grpo", step=3, max_steps=12)
+        assert await wait_until(pilot, lambda: plain(eta) == "grpo step 3/12  ETA 3m00s"), plain(eta)
+        run.finish()
+        assert await wait_until(pilot, lambda: plain(eta) == "grpo step 3/12"), plain(eta)
+
+
+async def test_a_flood_of_points_costs_one_redraw_per_tick():
+    """Redraws stay at ≤ 2 Hz: data only marks a chart dirty, and the chart's timer
+    (every REDRAW_INTERVAL s) draws whatever arrived since, once."""
+    from textual.app import App
+
+    from screens.widgets import curve as curve_mod
+
+    assert curve_mod.REDRAW_INTERVAL >= 0.5
+    draws: list[int] = []
+
+    class Counted(Curve):
+        def render_now(self):
+            draws.append(len(self.ys))
+            return super().render_now()
+
+    class One(App):
+        def compose(self):
+            yield Counted("reward", "reward", "grpo", id="c")
+
+    app = One()
+    async with app.run_test(size=(60, 14)) as pilot:
+        chart = app.query_one(Counted)
+        chart.extend([(1, 0.5)])
+        assert await wait_until(pilot, lambda: draws and draws[-1] == 1)
+        before = len(draws)
+        for step in range(2, 502):  # 500 logged steps at once, as a fast job's backlog arrives
+            chart.extend([(step, 0.5 + step / 1000)])
+        assert len(draws) == before  # nothing drawn per point
+        assert await wait_until(pilot, lambda: draws[-1] == 501)
+        assert len(draws) == before + 1  # one redraw took all 500
+        assert "501" in plain(chart) or "500" in plain(chart)  # the x axis reaches the last step
+
+
+def test_a_lone_point_is_seen_and_the_middle_label_sits_on_its_value():
+    # one held-out check so far: a full cell, not one dot among 2x4
+    text = render_chart("held-out", [Series("a", [4], [0.0])], 40, 9).plain.splitlines()
+    plot = text[1:-2]
+    marked = [r for r, line in enumerate(plot) if "\u28ff" in line]
+    assert len(marked) == 1
+    # a flat value is drawn in the middle, on the row that carries its label
+    assert plot[marked[0]].split("┤")[0].strip() == "0"
+    flat = render_chart("kl", [Series("a", [1, 2, 3], [2.0, 2.0, 2.0])], 40, 9).plain.splitlines()[1:-2]
+    row = next(r for r, line in enumerate(flat) if any("\u2800" < ch <= "\u28ff" for ch in line))
+    assert flat[row].split("┤")[0].strip() == "2"

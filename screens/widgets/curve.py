@@ -11,6 +11,7 @@ for the same data (snapshot tests).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -19,6 +20,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 REDRAW_INTERVAL = 0.5  # ≤ 2 Hz, whatever the job's logging rate
+_PHASES = itertools.count()  # each chart's redraw clock starts at its own phase (see Curve.on_mount)
 # distinct on dark and light themes; series i takes PALETTE[i % len]
 PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#f06292", "#ba68c8", "#fff176", "#4db6ac", "#e57373",
            "#90a4ae", "#aed581")
@@ -155,6 +157,13 @@ def render_chart(title: str, series: Sequence[Series], width: int, height: int, 
 
     for s, xs, ys in pts:
         xs, ys = downsample(xs, ys, dots_w)
+        if len(xs) == 1:  # a lone point (one held-out check so far) fills its cell: one dot would vanish
+            px = round((xs[0] - xmin) / (xmax - xmin) * (dots_w - 1)) // 2 * 2
+            py = round((ymax - ys[0]) / (ymax - ymin) * (dots_h - 1)) // 4 * 4
+            for dx in (0, 1):
+                for dy in range(4):
+                    plot(px + dx, py + dy, s.color)
+            continue
         prev = None
         for x, y in zip(xs, ys):
             px = round((x - xmin) / (xmax - xmin) * (dots_w - 1))
@@ -168,7 +177,9 @@ def render_chart(title: str, series: Sequence[Series], width: int, height: int, 
                     plot(x0 + round((px - x0) * i / n), y0 + round((py - y0) * i / n), s.color)
             prev = (px, py)
 
-    tick_rows = {0: labels[0], (rows - 1) // 2: labels[1], rows - 1: labels[2]} if rows >= 3 else \
+    # each label on the row where its value is drawn (the middle one too, with an even row count)
+    mid_row = round((dots_h - 1) / 2) // 4
+    tick_rows = {0: labels[0], mid_row: labels[1], rows - 1: labels[2]} if rows >= 3 else \
         {0: labels[0], rows - 1: labels[2]}
     for r in range(rows):
         lab = tick_rows.get(r)
@@ -238,7 +249,10 @@ class Curve(Static):
         return first.xs if first else []
 
     def on_mount(self) -> None:
-        self.set_interval(REDRAW_INTERVAL, self._maybe_redraw)
+        # charts mounted together would all redraw in the same tick: one long stall of the
+        # event loop. Each starts its clock at its own phase, spreading them over the interval.
+        phase = (next(_PHASES) % 10 + 1) / 10 * REDRAW_INTERVAL
+        self.set_timer(phase, lambda: self.set_interval(REDRAW_INTERVAL, self._maybe_redraw))
         self.call_after_refresh(self._maybe_redraw)
 
     def reset(self) -> None:
@@ -282,7 +296,9 @@ class Curve(Static):
         if size[0] <= 0 or size[1] <= 0 or not self.display:
             return
         self._dirty, self._drawn_size = False, size
-        self.update(self.render_now())
+        # the chart fills the cell the grid gives it: new text never changes its size, so
+        # no layout pass over the whole screen (a dozen charts redrawing each paid one)
+        self.update(self.render_now(), layout=False)
 
     def redraw(self) -> None:
         """Draw now (after a resize or option change the user is looking at)."""

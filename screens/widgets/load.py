@@ -1,5 +1,5 @@
 """One line of system load for the followed job: its CPU and memory, the GPU, and a
-warning when other sqlbench jobs compete for its cores. Sampled once a second in a
+warning when other sqlbench jobs compete for its cores or its GPU. Sampled once a second in a
 thread worker, only while the job runs."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class LoadLine(Label):
         self._n = 0
         self._gpu: list = []
         self._rivals: list = []
+        self._gpu_rivals: list = []
         self.last: Text = Text()
 
     def on_mount(self) -> None:
@@ -50,12 +51,13 @@ class LoadLine(Label):
         load = self.sampler.sample(pid, table)
         if self._n % GPU_EVERY == 0:
             self._gpu = sysload.gpu_load()
+            self._gpu_rivals = sysload.gpu_competitors(pid, self._gpu, table) if load is not None else []
         if self._n % RIVALS_EVERY == 0:
             self._rivals = sysload.competitors(pid, self.sampler, table=table) if load is not None else []
         self._n += 1
-        self.app.call_from_thread(self.show, load, self._gpu, self._rivals)
+        self.app.call_from_thread(self.show, load, self._gpu, self._rivals, self._gpu_rivals)
 
-    def show(self, load, gpus, rivals) -> None:
+    def show(self, load, gpus, rivals, gpu_rivals=()) -> None:
         from sqlbench.sysload import fmt_bytes
 
         t = Text()
@@ -65,11 +67,14 @@ class LoadLine(Label):
             t.append(f" of {len(load.cores)} core(s)", style="dim")
             t.append("  rss ", style="dim")
             t.append(fmt_bytes(load.rss_bytes), style="bold")
-        for i, g in enumerate(gpus):
-            t.append(f"  gpu{i} ", style="dim")
+        for g in gpus:
+            t.append(f"  gpu{g.index} ", style="dim")
             t.append(f"{g.util_percent:.0f}% {g.used_mb / 1024:.1f}/{g.total_mb / 1024:.0f} GB", style="bold")
         if rivals:
             names = ", ".join(f"{r.command} (pid {r.pid})" for r in rivals[:3])
             t.append(f"  ⚠ shares its cores with {names}: both run slower", style="bold yellow")
+        if gpu_rivals:
+            names = ", ".join(f"{r.command} (pid {r.pid}) on gpu{i}" for i, r in list(gpu_rivals)[:3])
+            t.append(f"  ⚠ shares the GPU with {names}: both run slower", style="bold yellow")
         self.last = t
         self.update(t)

@@ -54,6 +54,10 @@ def result_table(title: str, rows: list[list[Any]] | None, limit: int = 10, sql:
     return table
 
 
+def _secs(value: Any) -> str:
+    return f"{value:.2f}s" if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+
 class SampleDetail(VerticalScroll):
     """Scrollable detail of one sample record (as written to samples.jsonl)."""
 
@@ -99,14 +103,21 @@ class SampleDetail(VerticalScroll):
                                   "reason": verdict.get("reason", rec.get("reason"))})
         head = Text.assemble(Text(f" {outcome} ", style=STYLES.get(outcome, "bold") + " reverse"), "  ",
                              (str(rec.get("task_id", "")), "bold"),
-                             (f"   latency {rec.get('latency_s', '–')}s · attempts {rec.get('attempts', 1)}", "dim"))
+                             (f"   latency {_secs(rec.get('latency_s'))} · attempts {rec.get('attempts', 1)}", "dim"))
         self.query_one("#sd-head", Static).update(head)
         self.query_one("#sd-question", Static).update(Text(str(rec.get("question") or "")))
         context = str(rec.get("context") or "")
         self.query_one("#sd-schema", Static).update(
             sql_syntax(context) if context.strip() else Text("(no schema recorded)", style="dim"))
         think = rec.get("think") or ""
-        self.query_one("#sd-think", Static).update(Text(think or "(none)", style="italic" if think else "dim"))
+        raw = str(rec.get("completion") or "").strip()
+        if think:
+            shown = Text(think, style="italic")
+        elif raw:  # no <think> block could be read: what the teacher wrote says why
+            shown = Text.assemble(("no <think> block; the raw answer:\n", "dim"), (raw, ""))
+        else:
+            shown = Text("(none)", style="dim")
+        self.query_one("#sd-think", Static).update(shown)
         cand = verdict.get("sql") or rec.get("sql") or ""
         self.query_one("#sd-candidate", Static).update(Group(Text("Candidate SQL", style="bold"), sql_syntax(cand)))
         self.query_one("#sd-gold", Static).update(Group(Text("Gold SQL", style="bold"), sql_syntax(str(rec.get("gold_sql") or ""))))

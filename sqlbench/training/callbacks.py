@@ -16,6 +16,7 @@ from transformers import TrainerCallback
 
 from sqlbench.records import Task
 from sqlbench.runs import RunDir
+from sqlbench.training.eta import StageClock
 
 
 def _clean(value: Any) -> Any:
@@ -44,19 +45,18 @@ class RunDirCallback(TrainerCallback):
         self.stage = stage
         self.stop = stop
         self.step_offset = step_offset  # steps of earlier stages, for a run-wide step axis
-        self._t0 = None
-        self._s0 = 0
+        self._clock = StageClock(stage)
         self.stopped = False
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self._t0 = time.time()
-        self._s0 = state.global_step  # > 0 when resuming: the ETA counts this session only
+        self._clock = StageClock(self.stage, state.max_steps)
+        self._clock.begin(state.global_step, time.time())  # > 0 when resuming: this session only
         self.run.event("stage", name=self.stage, max_steps=state.max_steps, step=state.global_step)
 
     def on_step_end(self, args, state, control, **kwargs):
-        done = state.global_step - self._s0
-        elapsed = time.time() - (self._t0 or time.time())
-        eta = elapsed / done * (state.max_steps - state.global_step) if done > 0 else None
+        # None until this stage's own pace is known (sqlbench.training.eta says why)
+        self._clock.step(state.global_step, time.time(), state.max_steps)
+        eta = self._clock.seconds_left()
         self.run.event("step", stage=self.stage, step=state.global_step, max_steps=state.max_steps,
                        eta_s=round(eta, 1) if eta is not None else None)
         if self.stop is not None and self._agree(self.stop.is_set()):
