@@ -56,6 +56,10 @@ def load_context(args: argparse.Namespace, section: str = "", flags: dict | None
         if changed:
             print("sqlbench: changed from the run's settings (environment or flags given now): " + ", ".join(changed),
                   file=sys.stderr)
+    if section:
+        from sqlbench.models import fold_gguf_file
+
+        fold_gguf_file(settings, section)
     return Context(settings=settings, secrets=secrets)
 
 

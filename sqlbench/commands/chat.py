@@ -43,13 +43,13 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.chat import ChatSession
     from sqlbench.dbconn import connect
 
-    from sqlbench.models import with_gguf_file
     from sqlbench.students import default_student
 
-    ctx = load_context(args, "chat", {"model": args.model, "db": args.db, "max_new_tokens": args.max_new_tokens},
+    ctx = load_context(args, "chat", {"model": args.model, "gguf_file": args.gguf_file, "db": args.db,
+                                      "max_new_tokens": args.max_new_tokens},
                        top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt})
     s = ctx.settings
-    s.chat.model = with_gguf_file(s.chat.model, args.gguf_file) or default_student(s.cache_dir)
+    s.chat.model = s.chat.model or default_student(s.cache_dir)  # --gguf-file is folded into model already
     # open the database first: a wrong --db fails fast, before the model loads
     v = s.validate_
     db = connect(s.chat.db, timeout=v.timeout, max_rows=v.max_rows, max_memory_mb=v.max_memory_mb) if s.chat.db else None

@@ -17,7 +17,7 @@ import json
 
 from sqlbench.commands.base import load_context, test_databases_flag, with_validate_flags
 
-FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size", "db_dir", "match")
+FLAGS = ("model", "gguf_file", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size", "db_dir", "match")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlbench.evaluate import format_table, run_eval
 
-    from sqlbench.models import with_gguf_file
-
     flags = {k: getattr(args, k, None) for k in FLAGS}
-    flags["model"] = with_gguf_file(args.model, args.gguf_file)
     ctx = with_validate_flags(load_context(args, "eval", flags), args)
     path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir)
     result = json.loads((path / "eval.json").read_text())

@@ -30,7 +30,7 @@ import threading
 
 from sqlbench.commands.base import bool_flag, load_context, test_databases_flag, with_validate_flags
 
-FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "epochs", "learning_rate",
+FLAGS = ("model", "gguf_file", "dataset_repo_id", "split", "limit", "stage", "max_steps", "epochs", "learning_rate",
          "sft_learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
          "max_completion_length", "beta", "loss_type", "lora_r", "lora_alpha", "lora_dropout", "full",
          "eval_split", "eval_steps", "save_steps", "logging_steps", "merge", "publish_repo_id", "private_repo",
@@ -85,10 +85,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlbench.rewards import parse_weights
 
-    from sqlbench.models import with_gguf_file
-
     flags = {k: getattr(args, k, None) for k in FLAGS}
-    flags["model"] = with_gguf_file(args.model, args.gguf_file)
     if args.reward_weights is not None:
         flags["reward_weights"] = parse_weights(args.reward_weights)
     from pathlib import Path
