@@ -337,3 +337,22 @@ def test_serve_loads_the_chosen_gguf(two_ggufs, tmp_path):
         proc.wait(timeout=60)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_a_model_naming_nothing_and_a_gguf_too_large_are_one_line_exit_2(tiny_gguf, tmp_path, capsys, monkeypatch):
+    """Through the CLI: what was tried, and the GGUF's size beside the memory available."""
+    import sqlbench.gguf_convert as gc
+
+    cfg = _config(tmp_path)
+    nope = tmp_path / "nope"
+    code, _, err = _main(capsys, "--config", cfg, "eval", "--model", str(nope), "--limit", "1")
+    assert code == 2 and err.strip().splitlines() == [
+        f"sqlbench eval: error: {nope}: no such model folder or file, and not an alias (tiny, smollm2-135m) "
+        "or a Hub id"]
+    monkeypatch.setattr(gc, "available_memory", lambda: 2_000_000)
+    code, _, err = _main(capsys, "--config", cfg, "chat", "--model", str(tiny_gguf), "--once", "hi")
+    lines = [x for x in err.strip().splitlines() if "error" in x]
+    assert code == 2 and len(lines) == 1, err
+    assert "too large for this machine's memory" in lines[0] and "2 MB is available" in lines[0]
+    assert f"{tiny_gguf.stat().st_size / 1e6:.0f} MB on disk" in lines[0]
+    assert not list((tmp_path / "cache").glob("gguf/*/config.json"))
