@@ -55,6 +55,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--gradient-accumulation-steps", type=int, help="default 1")
     a("--num-generations", type=int, help="GRPO completions per prompt (default 4)")
     a("--max-completion-length", type=int, help="tokens per completion (default 256)")
+    a("--max-prompt-length", type=int, metavar="N",
+      help="fit each prompt to N tokens, dropping seed rows, then the schema's tail, never the question "
+           "(default max_prompt_length in config.yaml)")
     a("--beta", type=float, help="KL weight towards the reference policy (default 0.04)")
     a("--loss-type", help="TRL GRPO loss: grpo, dr_grpo, dapo, bnpo, ... (default grpo)")
     a("--reward-weights", metavar="NAME=W,...", help="override reward weights, e.g. execution=3,length=0")
@@ -91,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     resuming = args.resume and args.run_dir and (Path(args.run_dir) / "run.json").is_file()
-    ctx = with_validate_flags(load_context(args, "train", flags, resume=args.run_dir if resuming else None), args)
+    ctx = with_validate_flags(load_context(args, "train", flags, top_flags={"max_prompt_length": args.max_prompt_length},
+                                           resume=args.run_dir if resuming else None), args)
     cfg = ctx.settings.train
     from sqlbench.training.distributed import launched
 
