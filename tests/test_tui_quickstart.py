@@ -149,24 +149,32 @@ async def test_real_loop_distills_with_the_real_student(tui_app, tmp_path, monke
         await pilot.press("7")
         await pilot.click("#qs-loop-real")
         await pilot.click("#qs-run")
+        try:
+            await _check_real_distill(app, pilot, trained)
+        finally:  # a job is detached on purpose: one this test started must not outlive it
+            for job in app.jobs.running_started_here():
+                job.process.kill()
+                job.process.wait(timeout=30)
 
-        def state(key: str) -> str:
-            return str(app.query_one(f"#qs-state-{key}", Label).content)
 
-        assert await wait_until(pilot, lambda: "done" in state("tiny") or "failed" in state("tiny"), timeout=30)
-        assert "done" in state("tiny") and "smollm2-135m (converted already" in state("tiny"), state("tiny")
-        assert await wait_until(pilot, lambda: "done" in state("distill") or "failed" in state("distill"),
-                                timeout=240)
-        assert "done in " in state("distill") and "2 answers: " in state("distill"), state("distill")
-        assert await wait_until(pilot, lambda: not app.view("quickstart").running)
-        distill = app.view("distill")
-        assert distill.follower.counts()["done"] == 2
-        samples = RunDir(trained[0]).read("samples")
-        assert {s["provider"] for s in samples} == {"Transformers"}
-        assert all("/gguf/" in s["model"] for s in samples)  # the real student, converted from its GGUF
-        assert all(s["status"] == "ok" and s["completion"] for s in samples)  # real attempts, each judged
-        assert all(s["verdict"] is not None for s in samples)
-        rejected = app.view("rejected")
-        assert rejected.run_path == trained[0]
-        refused = [s for s in samples if not s["valid"]]
-        assert await wait_until(pilot, lambda: len(rejected.all) == len(refused))
+async def _check_real_distill(app, pilot, trained: list) -> None:
+    def state(key: str) -> str:
+        return str(app.query_one(f"#qs-state-{key}", Label).content)
+
+    assert await wait_until(pilot, lambda: "done" in state("tiny") or "failed" in state("tiny"), timeout=30)
+    assert "done" in state("tiny") and "smollm2-135m (converted already" in state("tiny"), state("tiny")
+    assert await wait_until(pilot, lambda: "done" in state("distill") or "failed" in state("distill"),
+                            timeout=240)
+    assert "done in " in state("distill") and "2 answers: " in state("distill"), state("distill")
+    assert await wait_until(pilot, lambda: not app.view("quickstart").running)
+    distill = app.view("distill")
+    assert distill.follower.counts()["done"] == 2
+    samples = RunDir(trained[0]).read("samples")
+    assert {s["provider"] for s in samples} == {"Transformers"}
+    assert all("/gguf/" in s["model"] for s in samples)  # the real student, converted from its GGUF
+    assert all(s["status"] == "ok" and s["completion"] for s in samples)  # real attempts, each judged
+    assert all(s["verdict"] is not None for s in samples)
+    rejected = app.view("rejected")
+    assert rejected.run_path == trained[0]
+    refused = [s for s in samples if not s["valid"]]
+    assert await wait_until(pilot, lambda: len(rejected.all) == len(refused))
