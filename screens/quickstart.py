@@ -360,7 +360,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         if answer is None:
             self._state("chat", f"{took}: cancelled or failed (see Chat)", "yellow")
         elif not answer.sql.strip():
-            self._state("chat", f"{took}: no SQL found in the answer (a tiny model often drops the <sql> tag); "
+            self._state("chat", f"{took}: no SQL found in the answer (a small model often drops the <sql> tag); "
                                 "ask your own question below", "yellow")
         elif result is not None and result.error:
             self._state("chat", f"{took}: its SQL failed to run ({result.error.splitlines()[0][:80]}); ask yours",
