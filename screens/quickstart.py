@@ -332,7 +332,8 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         wb = self.workbench
         call = self.app.call_from_thread
         t0 = time.monotonic()
-        small = ["--max-prompt-length", str(REAL_PROMPT_TOKENS), "--eval-steps", "1000", "--save-steps", "1000"]
+        # no held-out check (minutes of generation on a CPU); Chat is the check
+        small = ["--max-prompt-length", str(REAL_PROMPT_TOKENS), "--eval-split", "0", "--save-steps", "1000"]
         jobs = (("sft", ["--model", REAL_STUDENT, "--stage", "sft", "--max-steps", str(REAL_SFT_STEPS),
                          "--limit", str(REAL_SFT_TASKS), "--sft-learning-rate", "5e-4", *small]),
                 ("grpo", ["--dataset-repo-id", str(distill_run), "--stage", "grpo", "--max-steps",
