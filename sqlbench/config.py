@@ -51,6 +51,7 @@ class DistillSettings(_Section):
     hint_gold: bool = False  # leaks the gold SQL into the prompt; the dataset card says so
     seed: int = 42
     db_dir: Optional[str] = None  # Spider/BIRD database files: DB_DIR/<db_id>/<db_id>.sqlite
+    gguf_file: Optional[str] = None  # which GGUF file, when `model` is a folder or Hub repo holding several
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False)
 
@@ -105,6 +106,7 @@ class TrainSettings(_Section):
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_server_url: Optional[str] = None
     db_dir: Optional[str] = None
+    gguf_file: Optional[str] = None  # which GGUF file, when `model` is a folder or Hub repo holding several
 
 
 class EvalSettings(_Section):
@@ -116,12 +118,14 @@ class EvalSettings(_Section):
     batch_size: int = Field(8, ge=1)
     db_dir: Optional[str] = None
     match: Literal["sqlbench", "spider", "bird"] = "sqlbench"  # the EX rule the printed table shows
+    gguf_file: Optional[str] = None  # which GGUF file, when `model` is a folder or Hub repo holding several
 
 
 class ChatSettings(_Section):
     model: Optional[str] = None
     max_new_tokens: int = Field(512, ge=1)
     db: Optional[str] = None
+    gguf_file: Optional[str] = None  # which GGUF file, when `model` is a folder or Hub repo holding several
 
 
 class ServeSettings(_Section):
@@ -133,6 +137,7 @@ class ServeSettings(_Section):
     max_queue: int = Field(64, ge=1)  # requests waiting for the model; beyond it 503 + Retry-After
     header_timeout: float = Field(10.0, gt=0, le=3600)  # s to send a request's head
     body_timeout: float = Field(30.0, gt=0, le=3600)  # s to send its body
+    gguf_file: Optional[str] = None  # which GGUF file, when `model` is a folder or Hub repo holding several
 
 
 class Settings(_Section):

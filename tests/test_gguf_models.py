@@ -170,12 +170,12 @@ def test_chat_answers_from_a_gguf(tiny_gguf, tmp_path):
         session.close()
 
 
-def test_gguf_file_flag_on_train_eval_chat(tmp_path):
-    """--gguf-file is parsed by train, eval and chat and becomes part of --model."""
+def test_gguf_file_flag_on_every_command_that_takes_a_model(tmp_path):
+    """--gguf-file is parsed by every command that takes --model."""
     from sqlbench.cli import build_parser
 
     parser = build_parser()
-    for cmd in ("train", "eval", "chat"):
+    for cmd in ("train", "eval", "chat", "serve", "distill"):
         args = parser.parse_args([cmd, "--model", "some/folder", "--gguf-file", "x.Q4_1.gguf"])
         assert args.gguf_file == "x.Q4_1.gguf"
 
@@ -206,3 +206,153 @@ def test_one_gguf_feeds_eval_train_and_the_distill_teacher(tiny_gguf, tmp_path):
     samples = RunDir(d).read("samples")
     assert len(samples) == 2 and all(s["status"] == "ok" for s in samples)
     assert len(list((cache / "gguf").glob("*/sqlbench-gguf.json"))) == 1
+
+
+# ---- --gguf-file (and <section>.gguf_file) on every command that takes a model ----------------
+
+COMMANDS = {  # each command's cheapest invocation that loads --model
+    "chat": ["--once", "How many riders?", "--json", "--max-new-tokens", "4", "--temperature", "0"],
+    "serve": ["--port", "0", "--quiet"],
+    "eval": ["--limit", "1", "--max-new-tokens", "4"],
+    "train": ["--max-steps", "1", "--limit", "4"],
+    "distill": ["--provider", "transformers", "--limit", "1", "--max-tokens", "4"],
+}
+
+
+@pytest.fixture(scope="module")
+def two_ggufs(warm_tiny_model_dir, tmp_path_factory):
+    """A folder holding two different GGUF files of the tiny student (F16 and F32)."""
+    pytest.importorskip("gguf", reason="the GGUF tests need the gguf package (pip install gguf)")
+    folder = tmp_path_factory.mktemp("two-ggufs")
+    write_gguf(warm_tiny_model_dir, folder / "a.F16.gguf", qtype="F16")
+    write_gguf(warm_tiny_model_dir, folder / "b.F32.gguf")
+    return folder
+
+
+def _config(tmp_path, extra: str = "") -> str:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"runs_dir: {tmp_path / 'runs'}\ncache_dir: {tmp_path / 'cache'}\n{extra}")
+    return str(cfg)
+
+
+def _main(capsys, *argv: str) -> tuple[int, str, str]:
+    from sqlbench.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_folder_of_several_ggufs_is_one_line_exit_2_on_every_command(command, two_ggufs, tmp_path, capsys):
+    cfg = _config(tmp_path)
+    code, _, err = _main(capsys, "--config", cfg, command, "--model", str(two_ggufs), *COMMANDS[command])
+    assert code == 2, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"sqlbench {command}: error: ") and "a.F16.gguf, b.F32.gguf" in line
+    assert "--gguf-file NAME" in line
+    code, _, err = _main(capsys, "--config", cfg, command, "--model", str(two_ggufs), "--gguf-file", "c.gguf",
+                         *COMMANDS[command])
+    assert code == 2, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"sqlbench {command}: error: ") and "no GGUF file named c.gguf" in line
+    assert "a.F16.gguf, b.F32.gguf" in line
+    assert not list((tmp_path / "cache").glob("gguf/*/config.json"))  # refused before converting anything
+
+
+def _converted(tmp_path) -> list[str]:
+    return sorted(json.loads(m.read_text())["file"] for m in (tmp_path / "cache").glob("gguf/*/sqlbench-gguf.json"))
+
+
+def test_gguf_file_picks_one_for_chat_eval_and_the_distill_teacher(two_ggufs, tmp_path, capsys):
+    cfg = _config(tmp_path)
+    pick = ["--model", str(two_ggufs), "--gguf-file", "b.F32.gguf"]
+    code, out, err = _main(capsys, "--config", cfg, "chat", *pick, *COMMANDS["chat"])
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["question"] == "How many riders?"
+    assert _converted(tmp_path) == ["b.F32.gguf"]  # only the chosen file was converted
+    code, _, err = _main(capsys, "--config", cfg, "eval", *pick, *COMMANDS["eval"], "--run-dir", str(tmp_path / "ev"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "ev" / "eval.json").read_text())["n"] == 1
+    code, _, err = _main(capsys, "--config", cfg, "distill", *pick, *COMMANDS["distill"],
+                         "--run-dir", str(tmp_path / "d"))
+    assert code == 0, err
+    # the run records one model spec, so resuming it needs no flag
+    import yaml
+
+    stored = yaml.safe_load((tmp_path / "d" / "config.yaml").read_text())["distill"]
+    assert stored["model"] == f"{two_ggufs}/b.F32.gguf" and stored["gguf_file"] is None
+    assert _converted(tmp_path) == ["b.F32.gguf"]
+
+
+def test_gguf_file_config_key_per_section_and_its_bad_uses(two_ggufs, tmp_path):
+    """`<section>.gguf_file` in config.yaml works like the flag, for each of the five
+    sections; a flag given now wins over it."""
+    from sqlbench.cli import build_parser
+    from sqlbench.commands.base import load_context
+
+    sections = ("chat", "serve", "eval", "train", "distill")
+    cfg = _config(tmp_path, "".join(f"{s}:\n  model: {two_ggufs}\n  gguf_file: a.F16.gguf\n" for s in sections))
+    for section in sections:
+        args = build_parser().parse_args(["--config", cfg, section])
+        ctx = load_context(args, section, {})
+        sec = getattr(ctx.settings, section)
+        assert (sec.model, sec.gguf_file) == (f"{two_ggufs}/a.F16.gguf", None)
+        ctx = load_context(args, section, {"gguf_file": "b.F32.gguf"})
+        assert getattr(ctx.settings, section).model == f"{two_ggufs}/b.F32.gguf"
+        # folding twice (a resumed run's stored spec, the flag given again) changes nothing
+        assert with_gguf_file(getattr(ctx.settings, section).model, "b.F32.gguf") == f"{two_ggufs}/b.F32.gguf"
+    args = build_parser().parse_args(["--config", cfg, "distill"])
+    with pytest.raises(ConfigError, match="for the local Transformers teacher, not --provider OpenAI"):
+        load_context(args, "distill", {"provider": "openai"})
+    with pytest.raises(ConfigError, match="smollm2-135m is a named student"):
+        with_gguf_file("smollm2-135m", "x.gguf")
+    with pytest.raises(ConfigError, match="is a file already"):
+        with_gguf_file(str(two_ggufs / "a.F16.gguf"), "b.F32.gguf")
+
+
+def test_serve_loads_the_chosen_gguf(two_ggufs, tmp_path):
+    """The real CLI, serving the file --gguf-file names, answering over loopback HTTP."""
+    import os
+    import subprocess
+    import urllib.request
+
+    from tests.test_chat_cli import SQLBENCH
+
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen([*SQLBENCH, "--config", _config(tmp_path), "serve", "--model", str(two_ggufs),
+                             "--gguf-file", "b.F32.gguf", "--port", "0", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()  # blocks until the server is ready (or the process ends)
+        assert "listening on http://" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
+        url = line.split("listening on ")[1].split()[0]
+        with urllib.request.urlopen(f"{url}/models", timeout=30) as r:
+            ids = [m["id"] for m in json.loads(r.read())["data"]]
+        assert ids == [f"{two_ggufs}/b.F32.gguf"]
+        assert _converted(tmp_path) == ["b.F32.gguf"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_a_model_naming_nothing_and_a_gguf_too_large_are_one_line_exit_2(tiny_gguf, tmp_path, capsys, monkeypatch):
+    """Through the CLI: what was tried, and the GGUF's size beside the memory available."""
+    import sqlbench.inference.gguf_convert as gc
+
+    cfg = _config(tmp_path)
+    nope = tmp_path / "nope"
+    code, _, err = _main(capsys, "--config", cfg, "eval", "--model", str(nope), "--limit", "1")
+    assert code == 2 and err.strip().splitlines() == [
+        f"sqlbench eval: error: {nope}: no such model folder or file, and not an alias (tiny, smollm2-135m) "
+        "or a Hub id"]
+    monkeypatch.setattr(gc, "available_memory", lambda: 2_000_000)
+    code, _, err = _main(capsys, "--config", cfg, "chat", "--model", str(tiny_gguf), "--once", "hi")
+    lines = [x for x in err.strip().splitlines() if "error" in x]
+    assert code == 2 and len(lines) == 1, err
+    assert "too large for this machine's memory" in lines[0] and "2 MB is available" in lines[0]
+    assert f"{tiny_gguf.stat().st_size / 1e6:.0f} MB on disk" in lines[0]
+    assert not list((tmp_path / "cache").glob("gguf/*/config.json"))

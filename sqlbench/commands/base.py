@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pydantic is imported only when a command runs: `sqlbench` opens the UI first
     from sqlbench.config import Secrets, Settings
@@ -56,6 +56,8 @@ def load_context(args: argparse.Namespace, section: str = "", flags: dict | None
         if changed:
             print("sqlbench: changed from the run's settings (environment or flags given now): " + ", ".join(changed),
                   file=sys.stderr)
+    if section:
+        fold_gguf_file(settings, section)
     return Context(settings=settings, secrets=secrets)
 
 
@@ -90,3 +92,25 @@ def with_validate_flags(ctx: Context, args: argparse.Namespace) -> Context:
 
         ctx.settings = apply_flags(ctx.settings, "validate", {"test_databases_with_rows": True})
     return ctx
+
+
+def fold_gguf_file(settings: Any, section: str) -> None:
+    """Fold ``<section>.gguf_file`` (config key or ``--gguf-file``) into ``<section>.model``,
+    so a run records one spec and a resume needs no flag. Only a local model can be a GGUF:
+    distill's other providers name a model on a server."""
+    sec = getattr(settings, section, None)
+    name = getattr(sec, "gguf_file", None)
+    if not name:
+        return
+    if section == "distill":
+        from sqlbench.errors import ConfigError
+        from sqlbench.providers import canonical_name
+
+        provider = canonical_name(sec.provider)
+        if provider != "Transformers":
+            raise ConfigError(f"--gguf-file (distill.gguf_file) is for the local Transformers teacher, "
+                              f"not --provider {provider}")
+    from sqlbench.inference.models import with_gguf_file
+
+    sec.model = with_gguf_file(sec.model, name)
+    sec.gguf_file = None

@@ -46,15 +46,15 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.inference.chat import ChatSession
     from sqlbench.inference.dbconn import connect
 
-    from sqlbench.inference.models import with_gguf_file
     from sqlbench.inference.students import default_student
     from sqlbench.training.tiny import default_tiny_model
 
-    ctx = load_context(args, "chat", {"model": args.model, "db": args.db, "max_new_tokens": args.max_new_tokens},
+    ctx = load_context(args, "chat", {"model": args.model, "gguf_file": args.gguf_file, "db": args.db,
+                                      "max_new_tokens": args.max_new_tokens},
                        top_flags={"temperature": args.temperature, "system_prompt": args.system_prompt,
                                   "device": args.device})
     s = ctx.settings
-    s.chat.model = with_gguf_file(s.chat.model, args.gguf_file) or default_student(s.cache_dir)
+    s.chat.model = s.chat.model or default_student(s.cache_dir)  # --gguf-file is folded into model already
     # open the database first: a wrong --db fails fast, before the model loads
     v = s.validate_
     db = connect(s.chat.db, timeout=v.timeout, max_rows=v.max_rows, max_memory_mb=v.max_memory_mb) if s.chat.db else None

@@ -27,7 +27,7 @@ from sqlbench.commands.base import bool_flag, load_context, test_databases_flag,
 
 SECTION_FLAGS = ("model", "dataset_repo_id", "limit", "batch_size", "provider", "validate", "remove_no_valid",
                  "publish", "publish_repo_id", "private_repo", "retries", "use_ray", "base_url", "num_samples",
-                 "max_tokens", "hint_gold", "split", "format", "db_dir")
+                 "max_tokens", "hint_gold", "split", "format", "db_dir", "gguf_file")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="OpenAI | vLLM | Groq | HuggingFace | Transformers (case-insensitive; default Transformers)")
     g.add_argument("--model", metavar="ID", help="teacher model id, folder or endpoint (default: the tiny offline "
                    "student for Transformers; the server's first model for OpenAI)")
+    g.add_argument("--gguf-file", metavar="NAME",
+                   help="Transformers teacher: the GGUF file to use when --model's folder or Hub repo holds several")
     g.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (default: base_url in config.yaml); "
                    "for Groq/HuggingFace overrides their endpoint")
     g.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default from config.yaml)")

@@ -17,7 +17,7 @@ import json
 
 from sqlbench.commands.base import load_context, test_databases_flag, with_validate_flags
 
-FLAGS = ("model", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size", "db_dir", "match")
+FLAGS = ("model", "gguf_file", "dataset_repo_id", "split", "limit", "max_new_tokens", "batch_size", "db_dir", "match")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -44,11 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlbench.evaluation.accuracy import format_table, run_eval
 
-    from sqlbench.inference.models import with_gguf_file
     from sqlbench.training.tiny import default_tiny_model
 
     flags = {k: getattr(args, k, None) for k in FLAGS}
-    flags["model"] = with_gguf_file(args.model, args.gguf_file)
     ctx = with_validate_flags(load_context(args, "eval", flags, top_flags={"device": args.device}), args)
     path = run_eval(ctx.settings, ctx.secrets, run_dir=args.run_dir, tiny=default_tiny_model)
     result = json.loads((path / "eval.json").read_text())

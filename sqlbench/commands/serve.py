@@ -24,8 +24,11 @@ from sqlbench.commands.base import load_context
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="M", default=None,
-                        help="model folder, train run directory, adapter folder or Hub id (default: config serve.model, "
-                             "else the tiny offline student)")
+                        help="model folder, train run directory, adapter folder, .gguf file, Hub id or a named "
+                             "student: tiny, smollm2-135m (default: config serve.model, else smollm2-135m when "
+                             "present offline, else the tiny offline student)")
+    parser.add_argument("--gguf-file", metavar="NAME", default=None,
+                        help="the GGUF file to use when --model's folder or Hub repo holds several")
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from sqlbench.inference.serve import Limits, make_server
     from sqlbench.training.tiny import default_tiny_model
 
-    ctx = load_context(args, "serve", {"model": args.model, "host": args.host, "port": args.port,
+    ctx = load_context(args, "serve", {"model": args.model, "gguf_file": args.gguf_file, "host": args.host,
+                                        "port": args.port,
                                         "max_new_tokens": args.max_new_tokens, "max_body_bytes": args.max_body_bytes,
                                         "max_queue": args.max_queue},
                        top_flags={"temperature": args.temperature, "device": args.device})

@@ -30,8 +30,9 @@ import threading
 
 from sqlbench.commands.base import bool_flag, load_context, test_databases_flag, with_validate_flags
 
-FLAGS = ("model", "dataset_repo_id", "split", "limit", "stage", "max_steps", "epochs", "learning_rate",
-         "sft_learning_rate", "sft_max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "num_generations",
+FLAGS = ("model", "gguf_file", "dataset_repo_id", "split", "limit", "stage", "max_steps", "epochs", "learning_rate",
+         "sft_learning_rate", "sft_max_steps", "per_device_train_batch_size", "gradient_accumulation_steps",
+         "num_generations",
          "max_completion_length", "beta", "loss_type", "lora_r", "lora_alpha", "lora_dropout", "full",
          "eval_split", "eval_steps", "save_steps", "logging_steps", "merge", "publish_repo_id", "private_repo",
          "seed", "num_processes", "accelerate_config", "vllm_mode", "vllm_server_url", "db_dir")
@@ -56,6 +57,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--gradient-accumulation-steps", type=int, help="default 1")
     a("--num-generations", type=int, help="GRPO completions per prompt (default 4)")
     a("--max-completion-length", type=int, help="tokens per completion (default 256)")
+    a("--max-prompt-length", type=int, metavar="N",
+      help="fit each prompt to N tokens, dropping seed rows, then the schema's tail, never the question "
+           "(default max_prompt_length in config.yaml)")
     a("--beta", type=float, help="KL weight towards the reference policy (default 0.04)")
     a("--loss-type", help="TRL GRPO loss: grpo, dr_grpo, dapo, bnpo, ... (default grpo)")
     a("--reward-weights", metavar="NAME=W,...", help="override reward weights, e.g. execution=3,length=0")
@@ -86,16 +90,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from sqlbench.training.rewards import parse_weights
 
-    from sqlbench.inference.models import with_gguf_file
-
     flags = {k: getattr(args, k, None) for k in FLAGS}
-    flags["model"] = with_gguf_file(args.model, args.gguf_file)
     if args.reward_weights is not None:
         flags["reward_weights"] = parse_weights(args.reward_weights)
     from pathlib import Path
 
     resuming = args.resume and args.run_dir and (Path(args.run_dir) / "run.json").is_file()
-    ctx = with_validate_flags(load_context(args, "train", flags, resume=args.run_dir if resuming else None), args)
+    ctx = with_validate_flags(load_context(args, "train", flags, top_flags={"max_prompt_length": args.max_prompt_length},
+                                           resume=args.run_dir if resuming else None), args)
     cfg = ctx.settings.train
     from sqlbench.training.distributed import launched
 

@@ -38,17 +38,25 @@ def _last_checkpoint(p: Path) -> Path | None:
 def with_gguf_file(spec: str | None, gguf_file: str | None) -> str | None:
     """``--model M --gguf-file NAME`` as one spec: ``M/NAME`` (a folder's file or a Hub
     repo's). A spec is what every command passes around, so nothing else needs the flag."""
+    from sqlbench.errors import ConfigError
+    from sqlbench.inference.students import STUDENTS, TINY
+
     if not gguf_file:
         return spec
     if not spec:
-        from sqlbench.errors import ConfigError
-
         raise ConfigError("--gguf-file names a file in --model's folder or Hub repo: give --model too")
     if "/" in gguf_file or not gguf_file.lower().endswith(".gguf"):
-        from sqlbench.errors import ConfigError
-
         raise ConfigError(f"--gguf-file {gguf_file}: give the name of a .gguf file in --model's folder or Hub repo")
-    return f"{str(spec).rstrip('/')}/{gguf_file}"
+    spec = str(spec).rstrip("/")
+    if spec.endswith("/" + gguf_file):  # already folded (a resumed run's stored model)
+        return spec
+    if spec in (TINY, *STUDENTS) and not Path(spec).exists():
+        raise ConfigError(f"--gguf-file {gguf_file}: --model {spec} is a named student, not a folder or Hub repo "
+                          "of GGUF files")
+    if Path(spec).expanduser().is_file():
+        raise ConfigError(f"--gguf-file {gguf_file}: --model {spec} is a file already; give its folder, "
+                          "or drop --gguf-file")
+    return f"{spec}/{gguf_file}"
 
 
 def resolve_model_path(spec: str | os.PathLike | None, *, cache_dir: str | os.PathLike = DEFAULT_CACHE,
