@@ -26,7 +26,8 @@ LAYERS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
     ("sql judge", (("sqlbench.sqlcheck",),)),
     ("data", (("sqlbench.data",),)),
     ("run store, publishing", (("sqlbench.runs",), ("sqlbench.publish",))),
-    ("inference", (("sqlbench.inference",),)),
+    # sqlbench.models and sqlbench.students: the old documented import paths, re-exporting inference
+    ("inference", (("sqlbench.inference", "sqlbench.models", "sqlbench.students"),)),
     ("teachers, evaluation", (("sqlbench.providers",), ("sqlbench.evaluation",))),
     ("pipelines", (("sqlbench.distill",), ("sqlbench.training",))),
     ("commands", (("sqlbench.commands",),)),
@@ -269,3 +270,17 @@ def test_the_check_reads_relative_imports_and_package_modules(tmp_path):
     assert check(tmp_path, ("toy",), layers, {}) == [
         "toy.base.inner:1 imports toy.app: layer low may not import layer top above it",
         "import cycle between toy.app, toy.base.inner"]
+
+
+def test_documented_import_paths_still_import():
+    """Paths the README documents, or documented before the move into sub-packages."""
+    import importlib
+
+    from sqlbench.inference import models, students
+
+    for module, name, same in (("sqlbench.sqlcheck", "Validator", None), ("sqlbench.data.loader", "load_tasks", None),
+                               ("sqlbench.runs", "RunDir", None),
+                               ("sqlbench.models", "resolve_model_path", models.resolve_model_path),
+                               ("sqlbench.students", "default_student", students.default_student)):
+        value = getattr(importlib.import_module(module), name)
+        assert same is None or value is same, (module, name)
