@@ -575,7 +575,8 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                     col_values = [None if nullable and r[i] < NULL_RATE else hinted[i] if r[i] < cut else draws[i]
                                   for i in range(n)]
                     if modes and cl in preds:
-                        col_values = _meet_predicates(col_values, modes, c.name, preds[cl], kind, nullable, rng)
+                        col_values = _meet_predicates(col_values, modes, c.name, preds[cl], kind, nullable, rng,
+                                                      [v for v in pool if v not in lits])
             generated[c.name] = col_values[:n] + [None] * (n - len(col_values))
         rows = [tuple(generated[c.name][i] for c in cols) for i in range(n)]
         for c in cols:
@@ -588,23 +589,24 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
 
 
 def _meet_predicates(col_values: list[Any], modes: list[Any], name: str, preds: list[tuple[str, Any]], kind: str,
-                     nullable: bool, rng: random.Random) -> list[Any]:
+                     nullable: bool, rng: random.Random, others: list[Any]) -> list[Any]:
     """A column's values where the row's mode asks: one that meets one of the gold's
     comparisons on it ("all", or another column missed), or one just outside them (this
-    column missed: the boundary, or NULL where allowed)."""
+    column missed: the boundary, or NULL where allowed). A side the literal alone cannot
+    make (``<> 'x'`` is met by anything else) takes one of ``others`` (the column's pool
+    without the gold's literals)."""
     sides = [_sides(op, value, kind, rng) for op, value in preds]
     out = list(col_values)
     for i, mode in enumerate(modes[:len(out)]):
         if mode is None:
             continue
         meet, miss = sides[int(rng.random() * len(sides))]
-        if mode != name:
-            if meet:
-                out[i] = meet[int(rng.random() * len(meet))]
-        elif nullable and rng.random() < 0.25:
+        if mode == name and nullable and rng.random() < 0.25:
             out[i] = None
-        elif miss:
-            out[i] = miss[int(rng.random() * len(miss))]
+            continue
+        side = (meet if mode != name else miss) or others
+        if side:
+            out[i] = side[int(rng.random() * len(side))]
     return out
 
 
