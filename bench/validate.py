@@ -140,7 +140,7 @@ def schema_only_costs(sources: dict[str, list], timeout: float) -> dict:
         return {}
     k = Validator().test_databases
     start = time.perf_counter()
-    generated = [testdb.build(img, testdb.gold_hints(t.gold_sql), k=k + SPARE_TEST_DATABASES)
+    generated = [testdb.build(img, testdb.gold_hints(t.gold_sql), k=k)
                  for t, img in zip(tasks, images)]
     build_s = time.perf_counter() - start
     pairs = [(t, a) for t in tasks for a in candidates(t)]

@@ -441,7 +441,7 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
             seen.add(v)
             out.append(v)
     if kind in ("int", "num", "bool") and col.pk:
-        rng.shuffle(out)
+        _shuffle(out, rng)
     return out
 
 
@@ -542,7 +542,7 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
             if len(pk) == 1 and c.pk and parent_values:
                 # a key that is also a foreign key: distinct parent keys, so fewer rows
                 col_values = list(dict.fromkeys(parent_values))
-                rng.shuffle(col_values)
+                _shuffle(col_values, rng)
                 n = min(n, len(col_values))
                 generated = {k: v[:n] for k, v in generated.items()}
             elif len(pk) == 1 and c.pk:
@@ -551,14 +551,14 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                 # distinct, so ties do not decide which rows a LIMIT keeps (a column the gold
                 # groups by keeps duplicates: groups of one cannot tell COUNT(*) from COUNT(DISTINCT))
                 col_values = _unique_values(c, kind, rng, n, lits)
-                rng.shuffle(col_values)
+                _shuffle(col_values, rng)
             else:
                 # favour a few values (in an order of each database's own), so group sizes
                 # differ and "the most …" has one answer, and not always the first group's
                 r = [rng.random() for _ in range(n)]
                 if parent_values:
                     parents = list(dict.fromkeys(parent_values))
-                    rng.shuffle(parents)
+                    _shuffle(parents, rng)
                     if meeting_first and link in meeting:
                         good = set(meeting[link])
                         parents = [v for v in parents if v in good] + [v for v in parents if v not in good]
@@ -568,7 +568,7 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                     # few partitions of a window function, so each holds more than its top N
                     size = 2 + index % 2 if cl in hints.partitioned else max(3, n // 2)
                     pool = _pool(c, kind, rng, size, lits)
-                    rng.shuffle(pool)
+                    _shuffle(pool, rng)
                     draws = rng.choices(pool, cum_weights=_zipf(len(pool)), k=n)
                     hinted = rng.choices(lits, k=n) if lits else draws
                     cut = NULL_RATE + hint_rate
@@ -578,7 +578,7 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                         col_values = _meet_predicates(col_values, modes, c.name, preds[cl], kind, nullable, rng,
                                                       [v for v in pool if v not in lits])
             generated[c.name] = col_values[:n] + [None] * (n - len(col_values))
-        rows = [tuple(generated[c.name][i] for c in cols) for i in range(n)]
+        rows = list(zip(*(generated[c.name] for c in cols)))
         for c in cols:
             col = generated[c.name]
             values.setdefault((tl, c.name.lower()), []).extend(v for v in col if v is not None)
@@ -647,6 +647,13 @@ def _coerce(value: Any, like: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _shuffle(items: list[Any], rng: random.Random) -> None:
+    """Shuffle in place by random sort keys: one C-level draw per item (random.shuffle
+    draws bits in Python, and generation is most of a schema-only task's cost)."""
+    keys = [rng.random() for _ in items]
+    items[:] = [x for _, x in sorted(zip(keys, items), key=lambda p: p[0])]
 
 
 _ZIPF: dict[int, list[float]] = {}
@@ -718,12 +725,12 @@ def _existing_values(conn: sqlite3.Connection, tables: list[Table], limit: int =
 
 
 def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFAULT_SEED,
-          deadline: float | None = None, **plan: Any) -> list[bytes]:
-    """K database images: ``image`` (a built context) with generated rows added. Fewer
+          deadline: float | None = None, first: int = 0, **plan: Any) -> list[bytes]:
+    """K database images (numbers ``first``..``first+k-1``): ``image`` (a built context) with generated rows added. Fewer
     when time runs out; none when the schema has no table to fill."""
     out: list[bytes] = []
     tables = existing = None
-    for index in range(k):
+    for index in range(first, first + k):
         if deadline is not None and time.monotonic() > deadline:
             break
         conn = sqlite3.connect(":memory:", isolation_level=None)

@@ -113,7 +113,7 @@ _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "
 
 
 TEST_IMAGE_CACHE = 256  # (context, gold hints) -> generated test database images
-SPARE_TEST_DATABASES = 2  # generated beyond K; the K where the gold selects most rows are kept
+SPARE_TEST_DATABASES = 2  # generated beyond K only when the gold selects nothing on one of the K
 
 
 class Validator:
@@ -427,16 +427,16 @@ class Validator:
         if built.has_rows and not self.test_databases_with_rows:
             return gold  # today's behaviour: the context's own rows judge
         if gold.engine == "sqlite" and self.test_databases:
-            subs = []
-            for image in self._images_for(task, built):
-                test_built = _Built(sqlite_image=image, sqlite_schema=built.sqlite_schema, has_rows=True)
-                sub = self._gold_on(task, test_built, "sqlite", gold.ordered)
-                if sub.engine == "sqlite":  # a database the gold fails on (too many rows…) is left out
-                    subs.append(sub)
-            # Of the candidates generated, keep the K where the gold's result says most: a
-            # database where it selects nothing cannot catch a wrong filter.
-            ranked = sorted(range(len(subs)), key=lambda i: (_trivial(subs[i]), -_size(subs[i]), i))
-            gold.tests = [subs[i] for i in sorted(ranked[:self.test_databases])]
+            k = self.test_databases
+            hints = testdb.gold_hints(task.gold_sql)
+            subs = self._golds_on(task, built, gold, self._images_for(task, built, hints, 0, k))
+            # A database where the gold selects nothing cannot catch a wrong filter: spares
+            # (generated only then, so most golds never pay for them) take its place.
+            if len(subs) < k or any(_trivial(s) for s in subs):
+                spares = self._golds_on(task, built, gold, self._images_for(task, built, hints, k, SPARE_TEST_DATABASES))
+                pool = subs + spares
+                subs = ([s for s in pool if not _trivial(s)] + [s for s in pool if _trivial(s)])[:k]
+            gold.tests = subs
         if all(_trivial(g) for g in [gold] + gold.tests):
             n = len(gold.tests)
             where = f"the context and {n} generated test database{'s' if n != 1 else ''}" if n else "the context"
@@ -444,14 +444,23 @@ class Validator:
             gold.unverified = f"the gold query {what} on {where}: the data cannot tell answers apart"
         return gold
 
-    def _images_for(self, task: Task, built: _Built) -> list[bytes]:
-        hints = testdb.gold_hints(task.gold_sql)
-        key = (task.context, hints.key(), self.test_databases)
+    def _golds_on(self, task: Task, built: _Built, gold: _Gold, images: list[bytes]) -> list[_Gold]:
+        """The gold on each test database (one it fails on, too many rows say, is left out)."""
+        subs = []
+        for image in images:
+            test_built = _Built(sqlite_image=image, sqlite_schema=built.sqlite_schema, has_rows=True)
+            sub = self._gold_on(task, test_built, "sqlite", gold.ordered)
+            if sub.engine == "sqlite":
+                subs.append(sub)
+        return subs
+
+    def _images_for(self, task: Task, built: _Built, hints: testdb.Hints, first: int, k: int) -> list[bytes]:
+        """Test databases number first..first+k-1 of a task, cached per (context, gold hints)."""
+        key = (task.context, hints.key(), first, k)
         images = self._cached(self._test_images, key)
         if images is None:
             deadline = time.monotonic() + max(self.timeout, 1.0)
-            images = testdb.build(built.sqlite_image, hints, k=self.test_databases + SPARE_TEST_DATABASES,
-                                  deadline=deadline)
+            images = testdb.build(built.sqlite_image, hints, k=k, first=first, deadline=deadline)
             with self._lock:
                 self._test_images[key] = images
                 self._test_images.move_to_end(key)
@@ -700,11 +709,6 @@ def _trivial(gold: _Gold) -> bool:
     if rows is None:
         return not gold.changed
     return all(v is None or (isinstance(v, (int, float)) and v == 0) for row in rows for v in row)
-
-
-def _size(gold: _Gold) -> int:
-    rows = gold.result.rows
-    return int(gold.changed) if rows is None else min(len(set(map(repr, rows))), 64)
 
 
 def _on_db(i: int, detail: str) -> str:
