@@ -235,3 +235,13 @@ def test_spare_databases_are_generated_only_when_the_gold_selects_nothing_on_one
     rare = "SELECT full_name FROM players WHERE rating IS NULL"  # none on database 0 (no NULLs there)
     v.check(task(rare), rare)
     assert sorted(key[2:] for key in v._test_images if key[1] == testdb.gold_hints(rare).key()) == [(0, 3), (3, 2)]
+
+
+def test_a_table_keyed_by_its_parent_is_not_capped_by_a_parent_the_gold_does_not_read():
+    context = ("CREATE TABLE country (code TEXT PRIMARY KEY, name TEXT);\n"
+               "CREATE TABLE countrylanguage (countrycode TEXT PRIMARY KEY REFERENCES country(code), language TEXT);\n")
+    gold = "SELECT language FROM countrylanguage GROUP BY language ORDER BY COUNT(*) DESC LIMIT 1"
+    for image in testdb.build(_image(context), testdb.gold_hints(gold), k=3):
+        assert _open(image).execute("SELECT COUNT(*) FROM countrylanguage").fetchone()[0] >= testdb.MIN_ROWS // 2
+    assert Validator().check(task(gold, context), gold.replace("COUNT(*)", "COUNT(DISTINCT language)")).reason \
+        == "mismatch"

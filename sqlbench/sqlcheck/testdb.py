@@ -509,9 +509,13 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
         preds.setdefault(cname, []).append((op, value))
     meeting_first = index % 2 == 0
     out = []
+    # A parent whose key is a read table's whole primary key bounds that table's rows:
+    # it gets as many rows as the tables the gold reads.
+    key_parents = {links[(t.name.lower(), t.pk[0].lower())][0] for t in tables
+                   if len(t.pk) == 1 and (t.name.lower(), t.pk[0].lower()) in links}
     for t in order:
         tl = t.name.lower()
-        if hints.tables and tl not in hints.tables:
+        if hints.tables and tl not in hints.tables and tl not in key_parents:
             n = rng.randint(*OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
         else:
             n = rng.randint(*sizes) + (3 if any(k[0] == tl for k in links) else 0)
@@ -562,6 +566,8 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                     if meeting_first and link in meeting:
                         good = set(meeting[link])
                         parents = [v for v in parents if v in good] + [v for v in parents if v not in good]
+                    if cl in hints.partitioned:  # a window's partitions: few, so each outgrows its top N
+                        parents = parents[:2 + index % 2]
                     draws = rng.choices(parents, cum_weights=_zipf(len(parents)), k=n)
                     col_values = [None if nullable and r[i] < NULL_RATE else draws[i] for i in range(n)]
                 else:
