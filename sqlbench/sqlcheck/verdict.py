@@ -113,6 +113,7 @@ _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "
 
 
 TEST_IMAGE_CACHE = 256  # (context, gold hints) -> generated test database images
+FEW_ROWS = 3  # a gold result of fewer distinct rows on a test database calls for the spares
 SPARE_TEST_DATABASES = 2  # generated beyond K only when the gold selects nothing on one of the K
 
 
@@ -432,10 +433,11 @@ class Validator:
             subs = self._golds_on(task, built, gold, self._images_for(task, built, hints, 0, k))
             # A database where the gold selects nothing cannot catch a wrong filter: spares
             # (generated only then, so most golds never pay for them) take its place.
-            if len(subs) < k or any(_trivial(s) for s in subs):
+            if len(subs) < k or any(_trivial(s) or _size(s) < FEW_ROWS for s in subs):
                 spares = self._golds_on(task, built, gold, self._images_for(task, built, hints, k, SPARE_TEST_DATABASES))
                 pool = subs + spares
-                subs = ([s for s in pool if not _trivial(s)] + [s for s in pool if _trivial(s)])[:k]
+                ranked = sorted(range(len(pool)), key=lambda i: (_trivial(pool[i]), -_size(pool[i]), i))
+                subs = [pool[i] for i in sorted(ranked[:k])]
             gold.tests = subs
         if all(_trivial(g) for g in [gold] + gold.tests):
             n = len(gold.tests)
@@ -709,6 +711,11 @@ def _trivial(gold: _Gold) -> bool:
     if rows is None:
         return not gold.changed
     return all(v is None or (isinstance(v, (int, float)) and v == 0) for row in rows for v in row)
+
+
+def _size(gold: _Gold) -> int:
+    rows = gold.result.rows
+    return int(gold.changed) if rows is None else min(len(set(map(repr, rows))), 64)
 
 
 def _on_db(i: int, detail: str) -> str:
