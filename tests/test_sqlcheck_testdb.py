@@ -245,3 +245,19 @@ def test_a_table_keyed_by_its_parent_is_not_capped_by_a_parent_the_gold_does_not
         assert _open(image).execute("SELECT COUNT(*) FROM countrylanguage").fetchone()[0] >= testdb.MIN_ROWS // 2
     assert Validator().check(task(gold, context), gold.replace("COUNT(*)", "COUNT(DISTINCT language)")).reason \
         == "mismatch"
+
+
+def test_groups_by_a_foreign_key_come_in_many_sizes():
+    """HAVING COUNT(*) >= 2 and >= 3 differ only where some group has exactly 2 rows:
+    the parent the gold groups by is not left at a few rows."""
+    context = ("CREATE TABLE documents (document_id INTEGER PRIMARY KEY, name TEXT);\n"
+               "CREATE TABLE paragraphs (paragraph_id INTEGER PRIMARY KEY, "
+               "document_id INTEGER NOT NULL REFERENCES documents(document_id), text TEXT);\n")
+    gold = "SELECT document_id FROM paragraphs GROUP BY document_id HAVING COUNT(*) >= 2"
+    sizes = set()
+    for image in testdb.build(_image(context), testdb.gold_hints(gold), k=3):
+        db = _open(image)
+        assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= testdb.MIN_ROWS
+        sizes |= {n for (n,) in db.execute("SELECT COUNT(*) FROM paragraphs GROUP BY document_id")}
+    assert {1, 2, 3} <= sizes
+    assert Validator().check(task(gold, context), gold.replace(">= 2", ">= 3")).reason == "mismatch"

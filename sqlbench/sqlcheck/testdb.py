@@ -509,10 +509,13 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
         preds.setdefault(cname, []).append((op, value))
     meeting_first = index % 2 == 0
     out = []
-    # A parent whose key is a read table's whole primary key bounds that table's rows:
-    # it gets as many rows as the tables the gold reads.
+    # A parent whose key is a read table's whole primary key bounds that table's rows, and
+    # one whose key the gold groups a read table by is its number of groups: such a parent
+    # gets as many rows as the tables the gold reads.
     key_parents = {links[(t.name.lower(), t.pk[0].lower())][0] for t in tables
                    if len(t.pk) == 1 and (t.name.lower(), t.pk[0].lower()) in links}
+    key_parents |= {parent for (child, col), (parent, _) in links.items()
+                    if col in hints.grouped and col not in hints.partitioned and child in hints.tables}
     for t in order:
         tl = t.name.lower()
         if hints.tables and tl not in hints.tables and tl not in key_parents:
