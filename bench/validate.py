@@ -123,7 +123,6 @@ def run_validator(pairs, timeout: float) -> tuple[float, Counter]:
 def schema_only_costs(sources: dict[str, list], timeout: float) -> dict:
     """The cost of test databases on the schema-only tasks (see the module docstring)."""
     from sqlbench.sqlcheck import dialect, testdb
-    from sqlbench.sqlcheck.verdict import SPARE_TEST_DATABASES
 
     tasks, images = [], []
     for t in (t for ts in sources.values() for t in ts):

@@ -114,7 +114,7 @@ _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "
 
 TEST_IMAGE_CACHE = 256  # (context, gold hints) -> generated test database images
 FEW_ROWS = 3  # a gold result of fewer distinct rows on a test database calls for the spares
-SPARE_TEST_DATABASES = 2  # generated beyond K only when the gold selects nothing on one of the K
+SPARE_TEST_DATABASES = 2  # generated beyond K only when the gold selects nothing (or few rows) on one of the K
 
 
 class Validator:
@@ -431,8 +431,9 @@ class Validator:
             k = self.test_databases
             hints = testdb.gold_hints(task.gold_sql)
             subs = self._golds_on(task, built, gold, self._images_for(task, built, hints, 0, k))
-            # A database where the gold selects nothing cannot catch a wrong filter: spares
-            # (generated only then, so most golds never pay for them) take its place.
+            # A database where the gold selects nothing (or a row or two) says little about a
+            # wrong filter: only then are spares generated (about half the golds never pay for
+            # them), and the K where the gold selects most kept.
             if len(subs) < k or any(_trivial(s) or _size(s) < FEW_ROWS for s in subs):
                 spares = self._golds_on(task, built, gold, self._images_for(task, built, hints, k, SPARE_TEST_DATABASES))
                 pool = subs + spares
