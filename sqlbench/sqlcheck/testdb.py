@@ -10,7 +10,13 @@ keys) this module fills K small databases, deterministically from a seed:
 * values come partly from what the gold query uses (:func:`gold_hints`): the literals
   it compares a column with (and their neighbours, so ``>`` and ``>=`` differ), LIKE
   patterns instantiated, columns it joins (drawn from each other's values), and columns
-  it orders by (distinct values, so ties do not decide which rows a LIMIT keeps);
+  it orders by (distinct values, so ties do not decide which rows a LIMIT keeps, unless
+  it also groups by them);
+* each row of a table the gold filters meets every comparison the gold makes with a
+  literal on that table, or all but one (missed at the boundary, or by NULL), or is drawn
+  freely: a dropped, flipped or changed condition then meets a row that tells;
+* columns a window function partitions by get few values, a "top N" gold (``rank <= N``,
+  ``LIMIT N``) more rows than N, and a parent the gold groups a read table by full size;
 * the rest comes from small per-column pools drawn with a skew (Zipf-like, in an order of
   each database's own), so GROUP BY, DISTINCT and COUNT(DISTINCT) meet duplicates and
   groups differ in size; table sizes differ between databases;
