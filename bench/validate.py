@@ -21,8 +21,8 @@ without test databases (``test_db_extra_ms_per_answer``), and ``schema_only_rati
 validator (cold, generation included) against raw sqlite3 running the same gold and
 candidate statements on the same K+1 databases (the context and the K test databases,
 deserialised fresh per answer), goal <= 2.0; ``schema_only_cpu_ratio`` is the same
-ratio in process CPU time (every thread), which holds still on a loaded machine where
-wall-clock time does not.
+ratio in process CPU time (every thread), which the machine's load moves less than
+wall-clock time (still by about a third: compare figures measured back to back).
 
 The last line is JSON: {"bench": "validate", "ratio": validator/raw, "rows_per_s": …,
 "gold_exec_rate": {…}, "schema_only_ratio": …, …}.
