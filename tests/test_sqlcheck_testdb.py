@@ -180,3 +180,84 @@ def test_k_is_the_number_of_databases(k):
     t = task(GOLD)
     v.check(t)
     assert len(v._gold(t).tests) == k
+
+
+def test_hints_read_each_comparison_with_its_operator():
+    h = testdb.gold_hints("SELECT * FROM t WHERE 25 < a AND b = 'x' AND c <> 'y' AND d NOT IN (1, 2) "
+                          "AND e NOT LIKE 'ab%' AND f BETWEEN 3 AND 7 AND NOT (g >= 4)")
+    assert set(h.predicates) == {("a", ">", 25), ("b", "=", "x"), ("c", "<>", "y"), ("d", "<>", 1), ("d", "<>", 2),
+                                 ("e", "not like", "ab%"), ("f", "between", (3, 7)), ("g", "<", 4)}
+
+
+FILTERED = "CREATE TABLE p (id INTEGER PRIMARY KEY, age INTEGER NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL);"
+FILTERED_GOLD = "SELECT id FROM p WHERE age > 25 AND status = 'Employed' AND kind <> 'temp'"
+
+
+def test_rows_meet_every_comparison_or_miss_exactly_one():
+    """A dropped or changed condition needs rows that pass all the others and fail it."""
+    conds = ("age > 25", "status = 'Employed'", "kind <> 'temp'")
+    found = set()
+    for image in testdb.build(_image(FILTERED), testdb.gold_hints(FILTERED_GOLD), k=3):
+        db = _open(image)
+        assert db.execute(FILTERED_GOLD).fetchall()  # rows meet all three, on every database
+        for i, missed in enumerate(conds):
+            others = " AND ".join(c for j, c in enumerate(conds) if j != i)
+            if db.execute(f"SELECT id FROM p WHERE {others} AND NOT ({missed})").fetchall():
+                found.add(missed)
+        assert db.execute("SELECT 1 FROM p WHERE age = 25").fetchall()  # the boundary, so > and >= differ
+    assert found == set(conds)  # each condition alone decides some row
+
+
+def test_a_column_the_gold_groups_by_keeps_duplicates_even_when_ordered():
+    gold = "SELECT status, COUNT(*) FROM p GROUP BY status ORDER BY status"
+    for image in testdb.build(_image(FILTERED), testdb.gold_hints(gold), k=3):
+        counts = [n for _, n in _open(image).execute(gold).fetchall()]
+        assert max(counts) > 1  # COUNT(*) and COUNT(DISTINCT status) differ
+
+
+def test_a_top_n_per_group_gold_gets_partitions_larger_than_n():
+    context = "CREATE TABLE c (id INTEGER PRIMARY KEY, category TEXT NOT NULL, backers INTEGER NOT NULL, name TEXT);"
+    gold = ("WITH r AS (SELECT category, name, RANK() OVER (PARTITION BY category ORDER BY backers DESC) AS rnk "
+            "FROM c) SELECT category, name FROM r WHERE rnk <= 5 ORDER BY category")
+    hints = testdb.gold_hints(gold)
+    assert hints.top == 5 and hints.partitioned == {"category"}
+    for image in testdb.build(_image(context), hints, k=3):
+        sizes = [n for (n,) in _open(image).execute("SELECT COUNT(*) FROM c GROUP BY category")]
+        assert max(sizes) > 6
+    v = Validator()
+    assert v.check(task(gold, context), gold.replace("rnk <= 5", "rnk <= 6")).reason == "mismatch"
+
+
+def test_spare_databases_are_generated_only_when_the_gold_selects_nothing_on_one():
+    v = Validator()
+    v.check(task(GOLD), GOLD)
+    assert [key[2:] for key in v._test_images] == [(0, 3)]  # the K alone
+    rare = "SELECT full_name FROM players WHERE rating IS NULL"  # none on database 0 (no NULLs there)
+    v.check(task(rare), rare)
+    assert sorted(key[2:] for key in v._test_images if key[1] == testdb.gold_hints(rare).key()) == [(0, 3), (3, 2)]
+
+
+def test_a_table_keyed_by_its_parent_is_not_capped_by_a_parent_the_gold_does_not_read():
+    context = ("CREATE TABLE country (code TEXT PRIMARY KEY, name TEXT);\n"
+               "CREATE TABLE countrylanguage (countrycode TEXT PRIMARY KEY REFERENCES country(code), language TEXT);\n")
+    gold = "SELECT language FROM countrylanguage GROUP BY language ORDER BY COUNT(*) DESC LIMIT 1"
+    for image in testdb.build(_image(context), testdb.gold_hints(gold), k=3):
+        assert _open(image).execute("SELECT COUNT(*) FROM countrylanguage").fetchone()[0] >= testdb.MIN_ROWS // 2
+    assert Validator().check(task(gold, context), gold.replace("COUNT(*)", "COUNT(DISTINCT language)")).reason \
+        == "mismatch"
+
+
+def test_groups_by_a_foreign_key_come_in_many_sizes():
+    """HAVING COUNT(*) >= 2 and >= 3 differ only where some group has exactly 2 rows:
+    the parent the gold groups by is not left at a few rows."""
+    context = ("CREATE TABLE documents (document_id INTEGER PRIMARY KEY, name TEXT);\n"
+               "CREATE TABLE paragraphs (paragraph_id INTEGER PRIMARY KEY, "
+               "document_id INTEGER NOT NULL REFERENCES documents(document_id), text TEXT);\n")
+    gold = "SELECT document_id FROM paragraphs GROUP BY document_id HAVING COUNT(*) >= 2"
+    sizes = set()
+    for image in testdb.build(_image(context), testdb.gold_hints(gold), k=3):
+        db = _open(image)
+        assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= testdb.MIN_ROWS
+        sizes |= {n for (n,) in db.execute("SELECT COUNT(*) FROM paragraphs GROUP BY document_id")}
+    assert {1, 2, 3} <= sizes
+    assert Validator().check(task(gold, context), gold.replace(">= 2", ">= 3")).reason == "mismatch"

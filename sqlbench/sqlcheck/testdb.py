@@ -10,7 +10,13 @@ keys) this module fills K small databases, deterministically from a seed:
 * values come partly from what the gold query uses (:func:`gold_hints`): the literals
   it compares a column with (and their neighbours, so ``>`` and ``>=`` differ), LIKE
   patterns instantiated, columns it joins (drawn from each other's values), and columns
-  it orders by (distinct values, so ties do not decide which rows a LIMIT keeps);
+  it orders by (distinct values, so ties do not decide which rows a LIMIT keeps, unless
+  it also groups by them);
+* each row of a table the gold filters meets every comparison the gold makes with a
+  literal on that table, or all but one (missed at the boundary, or by NULL), or is drawn
+  freely: a dropped, flipped or changed condition then meets a row that tells;
+* columns a window function partitions by get few values, a "top N" gold (``rank <= N``,
+  ``LIMIT N``) more rows than N, and a parent the gold groups a read table by full size;
 * the rest comes from small per-column pools drawn with a skew (Zipf-like, in an order of
   each database's own), so GROUP BY, DISTINCT and COUNT(DISTINCT) meet duplicates and
   groups differ in size; table sizes differ between databases;
@@ -41,6 +47,8 @@ MIN_ROWS, MAX_ROWS = 16, 36  # rows of a table the gold reads (others get a few)
 OTHER_ROWS = (2, 4)
 NULL_RATE = 0.12
 HINT_RATE = 0.65  # share of a hinted column's values taken from the gold's literals
+TOP_ROWS = 60  # at most this many rows for a "top N" gold
+MEET_ALL, MISS_ONE = 0.4, 0.35  # rows meeting every literal comparison of their table / all but one
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,18 @@ class Hints:
     joins: tuple[tuple[str, str, str, str], ...] = ()  # (table, column, table, column), lower-cased
     ordered: frozenset[str] = frozenset()  # columns the gold orders by
     tables: frozenset[str] = frozenset()  # tables (and CTE names) the gold reads
+    # (column, operator, value) of each comparison with a literal: "=", "<>", "<", "<=",
+    # ">", ">=", "like" (value: the pattern) or "between" (value: (low, high))
+    predicates: tuple[tuple[str, str, Any], ...] = ()
+    partitioned: frozenset[str] = frozenset()  # columns a window function partitions by
+    grouped: frozenset[str] = frozenset()  # columns the gold groups or partitions by
+    top: int = 0  # the largest N of a "rank <= N" on a window function's result (or a LIMIT N)
 
     def key(self) -> tuple:
         return (tuple(sorted((k, tuple(map(repr, v))) for k, v in self.literals.items())),
                 tuple(sorted(self.patterns.items())), tuple(sorted(self.joins)), tuple(sorted(self.ordered)),
-                tuple(sorted(self.tables)))
+                tuple(sorted(self.tables)), tuple(sorted(map(repr, self.predicates))), tuple(sorted(self.partitioned)),
+                self.top, tuple(sorted(self.grouped)))
 
 
 NO_HINTS = Hints()
@@ -146,6 +161,10 @@ def gold_hints(sql: str) -> Hints:
     joins: set[tuple[str, str, str, str]] = set()
     ordered: set[str] = set()
     tables: set[str] = set()
+    predicates: list[tuple[str, str, Any]] = []
+    partitioned: set[str] = set()
+    grouped: set[str] = set()
+    top = 0
     for tree in stmts:
         if tree is None:
             continue
@@ -170,19 +189,22 @@ def gold_hints(sql: str) -> Hints:
             return isinstance(node, exp.Column) and not node.table and isinstance(node.this, exp.Identifier) \
                 and node.this.quoted
 
-        def add_literal(col, lit) -> None:
+        def add_literal(col, lit, op: str | None = None, node=None) -> None:
             value = unwrap(lit).name if dq_string(lit) else _literal_value(lit)
             if value is not None:
                 literals.setdefault(col.name.lower(), []).append(value)
+                if op is not None:
+                    predicates.append((col.name.lower(), _negated(op) if _under_not(node) else op, value))
 
         for cmp in tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike,
                                  exp.Glob):
             a, b = cmp.this, cmp.expression
             ca, cb = column_of(a), column_of(b)
+            op = _OPS.get(type(cmp).__name__, "like")
             if ca is not None and cb is not None:
                 if dq_string(b) or dq_string(a):
                     col, other = (ca, b) if dq_string(b) else (cb, a)
-                    add_literal(col, other)
+                    add_literal(col, other, op if col is ca else _MIRROR.get(op, op), cmp)
                 elif isinstance(cmp, exp.EQ):
                     joins.add((aliases.get(ca.table.lower(), ca.table.lower()), ca.name.lower(),
                                aliases.get(cb.table.lower(), cb.table.lower()), cb.name.lower()))
@@ -192,21 +214,26 @@ def gold_hints(sql: str) -> Hints:
                 continue
             if isinstance(cmp, (exp.Like, exp.ILike, exp.Glob)):
                 if isinstance(other, exp.Literal) and other.is_string:
-                    patterns.setdefault(col.name.lower(), []).append(
-                        ("glob:" if isinstance(cmp, exp.Glob) else "") + other.this)
+                    pattern = ("glob:" if isinstance(cmp, exp.Glob) else "") + other.this
+                    patterns.setdefault(col.name.lower(), []).append(pattern)
+                    predicates.append((col.name.lower(), "not like" if _under_not(cmp) else "like", pattern))
                 continue
             if isinstance(other, (exp.Literal, exp.Neg)):
-                add_literal(col, other)
+                add_literal(col, other, op if col is ca else _MIRROR.get(op, op), cmp)
         for node in tree.find_all(exp.In):
             col = column_of(node.this)
             if col is not None:
                 for item in node.expressions:
-                    add_literal(col, item)
+                    add_literal(col, item, "=", node)
         for node in tree.find_all(exp.Between):
             col = column_of(node.this)
             if col is not None:
                 add_literal(col, node.args.get("low"))
                 add_literal(col, node.args.get("high"))
+                low, high = _literal_value(node.args.get("low")), _literal_value(node.args.get("high"))
+                if low is not None and high is not None:
+                    predicates.append((col.name.lower(), "not between" if _under_not(node) else "between",
+                                       (low, high)))
         for node in tree.find_all(exp.Join):
             for col_name in node.args.get("using") or []:
                 name = getattr(col_name, "name", None) or str(col_name)
@@ -214,9 +241,51 @@ def gold_hints(sql: str) -> Hints:
         for order in tree.find_all(exp.Ordered):
             for col in order.find_all(exp.Column):
                 ordered.add(col.name.lower())
+        for group in tree.find_all(exp.Group):
+            for col in group.find_all(exp.Column):
+                grouped.add(col.name.lower())
+        # "top N per group": the data needs partitions with more than N rows
+        ranks = set()
+        for window in tree.find_all(exp.Window):
+            for part in window.args.get("partition_by") or []:
+                for col in part.find_all(exp.Column):
+                    partitioned.add(col.name.lower())
+            if isinstance(window.parent, exp.Alias):
+                ranks.add(window.parent.alias.lower())
+        for cname, op, value in predicates:
+            if cname in ranks and op in ("<", "<=", "=") and isinstance(value, int) and 0 < value < 100:
+                top = max(top, value)
+        for limit in tree.find_all(exp.Limit):
+            value = _literal_value(limit.expression)
+            if isinstance(value, int) and 0 < value < 100:
+                top = max(top, value)
     return Hints({k: tuple(dict.fromkeys(v)) for k, v in literals.items()},
                  {k: tuple(dict.fromkeys(v)) for k, v in patterns.items()}, tuple(sorted(joins)), frozenset(ordered),
-                 frozenset(tables))
+                 frozenset(tables), tuple(dict.fromkeys(predicates)), partitioned=frozenset(partitioned), top=top,
+                 grouped=frozenset(grouped | partitioned))
+
+
+_OPS = {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}
+_MIRROR = {">": "<", "<": ">", ">=": "<=", "<=": ">="}  # the literal on the left
+_NEGATED = {"=": "<>", "<>": "=", ">": "<=", "<=": ">", "<": ">=", ">=": "<"}
+
+
+def _negated(op: str) -> str:
+    return _NEGATED.get(op, op)
+
+
+def _under_not(node) -> bool:
+    """Whether a NOT (directly, or around its parentheses) negates the comparison."""
+    from sqlglot import exp
+
+    if node is None:
+        return False
+    if node.args.get("negate"):  # NOT LIKE, NOT BETWEEN in some sqlglot versions
+        return True
+    parent = node.parent
+    while isinstance(parent, exp.Paren):
+        parent = parent.parent
+    return isinstance(parent, exp.Not)
 
 
 def _literal_value(node) -> Any:
@@ -322,9 +391,10 @@ def _pool(col: Column, kind: str, rng: random.Random, size: int, hints: list[Any
         if nums:
             lo, hi = min(nums), max(nums)
             span = max(2, int(abs(hi - lo)) + 4, int(abs(hi) // 4) + 2)
-            base = [int(lo) - span + rng.randrange(2 * span + int(hi - lo) + 1) for _ in range(size)]
+            width = 2 * span + int(hi - lo) + 1
+            base = [int(lo) - span + int(rng.random() * width) for _ in range(size)]
         else:
-            base = [rng.randint(1, 20 + size) for _ in range(size)]
+            base = [1 + int(rng.random() * (20 + size)) for _ in range(size)]
         return list(dict.fromkeys(base)) or [1]
     if kind == "real":
         nums = [h for h in hints if isinstance(h, (int, float))]
@@ -348,7 +418,7 @@ def _pool(col: Column, kind: str, rng: random.Random, size: int, hints: list[Any
     if kind == "blob":
         return [bytes([rng.randrange(256) for _ in range(4)]) for _ in range(size)]
     words = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "sierra", "tango", "zulu")
-    return list(dict.fromkeys(f"{label} {rng.choice(words)} {rng.randint(1, 9)}" for _ in range(size)))
+    return list(dict.fromkeys(f"{label} {w} {1 + int(rng.random() * 9)}" for w in rng.choices(words, k=size)))
 
 
 def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: list[Any]) -> list[Any]:
@@ -377,7 +447,7 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
             seen.add(v)
             out.append(v)
     if kind in ("int", "num", "bool") and col.pk:
-        rng.shuffle(out)
+        _shuffle(out, rng)
     return out
 
 
@@ -437,15 +507,42 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
         order = [t for t in order if t.name.lower() in needed]
 
     values: dict[tuple[str, str], list[Any]] = {k: list(v) for k, v in existing.items()}
+    # values of the rows that meet every predicate of their table: children draw from
+    # them first in half the databases, so joined rows reach the gold's filters
+    meeting: dict[tuple[str, str], list[Any]] = {}
+    preds: dict[str, list[tuple[str, Any]]] = {}
+    for cname, op, value in hints.predicates:
+        preds.setdefault(cname, []).append((op, value))
+    meeting_first = index % 2 == 0
     out = []
+    # A parent whose key is a read table's whole primary key bounds that table's rows, and
+    # one whose key the gold groups a read table by is its number of groups: such a parent
+    # gets as many rows as the tables the gold reads.
+    key_parents = {links[(t.name.lower(), t.pk[0].lower())][0] for t in tables
+                   if len(t.pk) == 1 and (t.name.lower(), t.pk[0].lower()) in links}
+    key_parents |= {parent for (child, col), (parent, _) in links.items()
+                    if col in hints.grouped and col not in hints.partitioned and child in hints.tables}
     for t in order:
         tl = t.name.lower()
-        if hints.tables and tl not in hints.tables:
+        if hints.tables and tl not in hints.tables and tl not in key_parents:
             n = rng.randint(*OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
         else:
             n = rng.randint(*sizes) + (3 if any(k[0] == tl for k in links) else 0)
+            if hints.top:  # more rows (and groups) than the gold's top N keeps
+                n = max(n, min(TOP_ROWS, 3 * hints.top + rng.randint(6, 12)))
         cols = list(t.columns)
         pk = [c for c in cols if c.pk]
+        # Columns the gold compares with a literal. Each row either meets all of those
+        # comparisons, or all but one (which it misses at the boundary, or by NULL), or is
+        # drawn freely: so a dropped, flipped or changed condition meets a row that tells.
+        filtered = [c for c in cols if c.name.lower() in preds and not (len(pk) == 1 and c.pk)
+                    and (tl, c.name.lower()) not in links]
+        modes: list[Any] = []
+        if filtered:
+            for _ in range(n):
+                u = rng.random()
+                modes.append("all" if u < MEET_ALL else rng.choice(filtered).name if u < MEET_ALL + MISS_ONE
+                             else None)
         generated: dict[str, list[Any]] = {}
         for c in cols:
             cl = c.name.lower()
@@ -458,51 +555,131 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
             if len(pk) == 1 and c.pk and parent_values:
                 # a key that is also a foreign key: distinct parent keys, so fewer rows
                 col_values = list(dict.fromkeys(parent_values))
-                rng.shuffle(col_values)
+                _shuffle(col_values, rng)
                 n = min(n, len(col_values))
                 generated = {k: v[:n] for k, v in generated.items()}
             elif len(pk) == 1 and c.pk:
                 col_values = _unique_values(c, kind, rng, n, lits)
-            elif cl in hints.ordered and not parent_values and index % 2 == 0:
+            elif cl in hints.ordered and cl not in hints.grouped and not parent_values and index % 2 == 0:
+                # distinct, so ties do not decide which rows a LIMIT keeps (a column the gold
+                # groups by keeps duplicates: groups of one cannot tell COUNT(*) from COUNT(DISTINCT))
                 col_values = _unique_values(c, kind, rng, n, lits)
-                rng.shuffle(col_values)
+                _shuffle(col_values, rng)
             else:
-                pool = _pool(c, kind, rng, max(3, n // 2), lits)
                 # favour a few values (in an order of each database's own), so group sizes
                 # differ and "the most …" has one answer, and not always the first group's
-                pick = _skewed(rng)
-                parents = list(dict.fromkeys(parent_values))
-                rng.shuffle(parents)
-                rng.shuffle(pool)
-                col_values = []
-                for _ in range(n):
-                    r = rng.random()
-                    if nullable and r < NULL_RATE:
-                        col_values.append(None)
-                    elif parents:
-                        col_values.append(pick(parents))
-                    elif lits and r < NULL_RATE + hint_rate:
-                        col_values.append(rng.choice(lits))
-                    else:
-                        col_values.append(pick(pool))
+                r = [rng.random() for _ in range(n)]
+                if parent_values:
+                    parents = list(dict.fromkeys(parent_values))
+                    _shuffle(parents, rng)
+                    if meeting_first and link in meeting:
+                        good = set(meeting[link])
+                        parents = [v for v in parents if v in good] + [v for v in parents if v not in good]
+                    if cl in hints.partitioned:  # a window's partitions: few, so each outgrows its top N
+                        parents = parents[:2 + index % 2]
+                    draws = rng.choices(parents, cum_weights=_zipf(len(parents)), k=n)
+                    col_values = [None if nullable and r[i] < NULL_RATE else draws[i] for i in range(n)]
+                else:
+                    # few partitions of a window function, so each holds more than its top N
+                    size = 2 + index % 2 if cl in hints.partitioned else max(3, n // 2)
+                    pool = _pool(c, kind, rng, size, lits)
+                    _shuffle(pool, rng)
+                    draws = rng.choices(pool, cum_weights=_zipf(len(pool)), k=n)
+                    hinted = rng.choices(lits, k=n) if lits else draws
+                    cut = NULL_RATE + hint_rate
+                    col_values = [None if nullable and r[i] < NULL_RATE else hinted[i] if r[i] < cut else draws[i]
+                                  for i in range(n)]
+                    if modes and cl in preds:
+                        col_values = _meet_predicates(col_values, modes, c.name, preds[cl], kind, nullable, rng,
+                                                      [v for v in pool if v not in lits])
             generated[c.name] = col_values[:n] + [None] * (n - len(col_values))
-        rows = [tuple(generated[c.name][i] for c in cols) for i in range(n)]
+        rows = list(zip(*(generated[c.name] for c in cols)))
         for c in cols:
-            values.setdefault((tl, c.name.lower()), []).extend(v for v in generated[c.name] if v is not None)
+            col = generated[c.name]
+            values.setdefault((tl, c.name.lower()), []).extend(v for v in col if v is not None)
+            if modes:
+                meeting[(tl, c.name.lower())] = [col[i] for i in range(n) if modes[i] == "all" and col[i] is not None]
         out.append((t, [c.name for c in cols], rows))
     return out
 
 
-def _skewed(rng: random.Random):
-    """A chooser that picks the i-th item with weight 1/(i+1) (Zipf-like)."""
-    cumulative: dict[int, list[float]] = {}
+def _meet_predicates(col_values: list[Any], modes: list[Any], name: str, preds: list[tuple[str, Any]], kind: str,
+                     nullable: bool, rng: random.Random, others: list[Any]) -> list[Any]:
+    """A column's values where the row's mode asks: one that meets one of the gold's
+    comparisons on it ("all", or another column missed), or one just outside them (this
+    column missed: the boundary, or NULL where allowed). A side the literal alone cannot
+    make (``<> 'x'`` is met by anything else) takes one of ``others`` (the column's pool
+    without the gold's literals)."""
+    sides = [_sides(op, value, kind, rng) for op, value in preds]
+    out = list(col_values)
+    for i, mode in enumerate(modes[:len(out)]):
+        if mode is None:
+            continue
+        meet, miss = sides[int(rng.random() * len(sides))]
+        if mode == name and nullable and rng.random() < 0.25:
+            out[i] = None
+            continue
+        side = (meet if mode != name else miss) or others
+        if side:
+            out[i] = side[int(rng.random() * len(side))]
+    return out
 
-    def pick(items: list[Any]) -> Any:
-        cw = cumulative.get(len(items))
-        if cw is None:
-            cw = cumulative[len(items)] = list(itertools.accumulate(1.0 / (i + 1) for i in range(len(items))))
-        return rng.choices(items, cum_weights=cw)[0]
-    return pick
+
+def _holds(op: str, x: Any, v: Any) -> bool:
+    try:
+        return {"=": x == v, "<>": x != v, ">": x > v, ">=": x >= v, "<": x < v, "<=": x <= v}[op]
+    except TypeError:
+        return False
+
+
+def _sides(op: str, value: Any, kind: str, rng: random.Random) -> tuple[list[Any], list[Any]]:
+    """(values that meet ``column op value``, values just outside it); an empty side is
+    left to the column's pool."""
+    if op in ("like", "not like"):
+        made = _from_pattern(value, rng)
+        meet, miss = made[:-1] if len(made) > 1 else made, made[-1:] if len(made) > 1 else []
+        return (meet, miss) if op == "like" else (miss, meet)
+    if op in ("between", "not between"):
+        low, high = value
+        near = _expand(low, kind) + _expand(high, kind)
+        meet = [x for x in near if _holds(">=", x, _coerce(low, x)) and _holds("<=", x, _coerce(high, x))]
+        miss = [x for x in near if x not in meet]
+        return (meet, miss) if op == "between" else (miss, meet)
+    near = _expand(value, kind)
+    if len(near) == 1 and isinstance(value, str):  # text: only equality has a boundary we can make
+        near = [value, value + " x", value[:-1]] if op in ("<", "<=", ">", ">=") else [value]
+    target = _coerce(value, near[0]) if near else value
+    meet = [x for x in near if _holds(op, x, target)]
+    miss = [x for x in near if x not in meet]
+    return meet, miss
+
+
+def _coerce(value: Any, like: Any) -> Any:
+    """The literal as the generated values' type (a '25' compared with ints, say)."""
+    if isinstance(like, (int, float)) and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _shuffle(items: list[Any], rng: random.Random) -> None:
+    """Shuffle in place by random sort keys: one C-level draw per item (random.shuffle
+    draws bits in Python, and generation is most of a schema-only task's cost)."""
+    keys = [rng.random() for _ in items]
+    items[:] = [x for _, x in sorted(zip(keys, items), key=lambda p: p[0])]
+
+
+_ZIPF: dict[int, list[float]] = {}
+
+
+def _zipf(n: int) -> list[float]:
+    """Cumulative weights 1/(i+1) for n items (Zipf-like)."""
+    cw = _ZIPF.get(n)
+    if cw is None:
+        cw = _ZIPF[n] = list(itertools.accumulate(1.0 / (i + 1) for i in range(n)))
+    return cw
 
 
 def _parents_first(tables: list[Table], links: dict[tuple[str, str], tuple[str, str]]) -> list[Table]:
@@ -563,12 +740,12 @@ def _existing_values(conn: sqlite3.Connection, tables: list[Table], limit: int =
 
 
 def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFAULT_SEED,
-          deadline: float | None = None, **plan: Any) -> list[bytes]:
-    """K database images: ``image`` (a built context) with generated rows added. Fewer
+          deadline: float | None = None, first: int = 0, **plan: Any) -> list[bytes]:
+    """K database images (numbers ``first``..``first+k-1``): ``image`` (a built context) with generated rows added. Fewer
     when time runs out; none when the schema has no table to fill."""
     out: list[bytes] = []
     tables = existing = None
-    for index in range(k):
+    for index in range(first, first + k):
         if deadline is not None and time.monotonic() > deadline:
             break
         conn = sqlite3.connect(":memory:", isolation_level=None)

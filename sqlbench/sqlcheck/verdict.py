@@ -116,7 +116,8 @@ _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "
 
 
 TEST_IMAGE_CACHE = 256  # (context, gold hints) -> generated test database images
-SPARE_TEST_DATABASES = 2  # generated beyond K; the K where the gold selects most rows are kept
+FEW_ROWS = 3  # a gold result of fewer distinct rows on a test database calls for the spares
+SPARE_TEST_DATABASES = 2  # generated beyond K only when the gold selects nothing (or few rows) on one of the K
 
 
 class Validator:
@@ -473,16 +474,18 @@ class Validator:
         if built.has_rows and not self.test_databases_with_rows:
             return gold  # today's behaviour: the context's own rows judge
         if gold.engine == "sqlite" and self.test_databases:
-            subs = []
-            for image in self._images_for(task, built):
-                test_built = _Built(sqlite_image=image, sqlite_schema=built.sqlite_schema, has_rows=True)
-                sub = self._gold_on(task, test_built, "sqlite", gold.ordered)
-                if sub.engine == "sqlite":  # a database the gold fails on (too many rows…) is left out
-                    subs.append(sub)
-            # Of the candidates generated, keep the K where the gold's result says most: a
-            # database where it selects nothing cannot catch a wrong filter.
-            ranked = sorted(range(len(subs)), key=lambda i: (_trivial(subs[i]), -_size(subs[i]), i))
-            gold.tests = [subs[i] for i in sorted(ranked[:self.test_databases])]
+            k = self.test_databases
+            hints = testdb.gold_hints(task.gold_sql)
+            subs = self._golds_on(task, built, gold, self._images_for(task, built, hints, 0, k))
+            # A database where the gold selects nothing (or a row or two) says little about a
+            # wrong filter: only then are spares generated (about half the golds never pay for
+            # them), and the K where the gold selects most kept.
+            if len(subs) < k or any(_trivial(s) or _size(s) < FEW_ROWS for s in subs):
+                spares = self._golds_on(task, built, gold, self._images_for(task, built, hints, k, SPARE_TEST_DATABASES))
+                pool = subs + spares
+                ranked = sorted(range(len(pool)), key=lambda i: (_trivial(pool[i]), -_size(pool[i]), i))
+                subs = [pool[i] for i in sorted(ranked[:k])]
+            gold.tests = subs
         if all(_trivial(g) for g in [gold] + gold.tests):
             n = len(gold.tests)
             where = f"the context and {n} generated test database{'s' if n != 1 else ''}" if n else "the context"
@@ -490,14 +493,23 @@ class Validator:
             gold.unverified = f"the gold query {what} on {where}: the data cannot tell answers apart"
         return gold
 
-    def _images_for(self, task: Task, built: _Built) -> list[bytes]:
-        hints = testdb.gold_hints(task.gold_sql)
-        key = (task.context, hints.key(), self.test_databases)
+    def _golds_on(self, task: Task, built: _Built, gold: _Gold, images: list[bytes]) -> list[_Gold]:
+        """The gold on each test database (one it fails on, too many rows say, is left out)."""
+        subs = []
+        for image in images:
+            test_built = _Built(sqlite_image=image, sqlite_schema=built.sqlite_schema, has_rows=True)
+            sub = self._gold_on(task, test_built, "sqlite", gold.ordered)
+            if sub.engine == "sqlite":
+                subs.append(sub)
+        return subs
+
+    def _images_for(self, task: Task, built: _Built, hints: testdb.Hints, first: int, k: int) -> list[bytes]:
+        """Test databases number first..first+k-1 of a task, cached per (context, gold hints)."""
+        key = (task.context, hints.key(), first, k)
         images = self._cached(self._test_images, key)
         if images is None:
             deadline = time.monotonic() + max(self.timeout, 1.0)
-            images = testdb.build(built.sqlite_image, hints, k=self.test_databases + SPARE_TEST_DATABASES,
-                                  deadline=deadline)
+            images = testdb.build(built.sqlite_image, hints, k=k, first=first, deadline=deadline)
             with self._lock:
                 self._test_images[key] = images
                 self._test_images.move_to_end(key)
