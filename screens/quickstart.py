@@ -234,18 +234,10 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         cached = "cached" in last_log_line(log)
         call(self._state, "tiny", f"done in {elapsed(t0)}{' (cached)' if cached else ''}: {tiny}", "green")
         # 2. distill with the tiny model as a local teacher
-        t0 = time.monotonic()
-        call(self._state, "distill", "starting… (following on Distill)", "cyan")
-        run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", str(tiny),
-                                             "--limit", str(DISTILL_LIMIT),
-                                             "--max-prompt-length", str(PROMPT_TOKENS)])
-        if run is None or not self._wait(run, "distill", t0):
-            call(self._state, "distill", f"failed after {elapsed(t0)}: {run_failure(run)}", "red")
+        distill_run = self._distill(str(tiny), ["--limit", str(DISTILL_LIMIT),
+                                                "--max-prompt-length", str(PROMPT_TOKENS)])
+        if distill_run is None:
             return False
-        distill_run = run.run_path
-        call(wb.open_rejected, distill_run)
-        call(self._state, "distill", f"done in {elapsed(t0)}: {distill_result(distill_run)} "
-                                     f"({distill_run.name}; refused ones on Rejected)", "green")
         # 3. short GRPO on the distilled data
         t0 = time.monotonic()
         call(self._state, "train", "starting… (following on Train)", "cyan")
@@ -311,19 +303,26 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         where = f"converted already: {cached}" if cached else f"{packaged.name}, converted on first use by step 2"
         call(self._state, "tiny", f"done in {elapsed(t0)}: {REAL_STUDENT} ({where})", "green")
         # 2. distill with it as the teacher
+        distill_run = self._distill(REAL_STUDENT, ["--limit", str(REAL_DISTILL_LIMIT), "--max-tokens",
+                                                   str(REAL_MAX_TOKENS), "--max-prompt-length", str(REAL_PROMPT_TOKENS)])
+        if distill_run is None:
+            return False
+        return self._real_train(distill_run, cache)
+
+    def _distill(self, teacher: str, args: list[str]) -> Path | None:
+        """2. distill with ``teacher`` as a local Transformers teacher, followed on Distill;
+        its refused answers open on Rejected. None when it failed (the step says why)."""
+        call = self.app.call_from_thread
         t0 = time.monotonic()
         call(self._state, "distill", "starting… (following on Distill)", "cyan")
-        run = call(wb.start_job, "distill", ["--provider", "Transformers", "--model", REAL_STUDENT,
-                                             "--limit", str(REAL_DISTILL_LIMIT), "--max-tokens", str(REAL_MAX_TOKENS),
-                                             "--max-prompt-length", str(REAL_PROMPT_TOKENS)])
+        run = call(self.workbench.start_job, "distill", ["--provider", "Transformers", "--model", teacher, *args])
         if run is None or not self._wait(run, "distill", t0):
             call(self._state, "distill", f"failed after {elapsed(t0)}: {run_failure(run)}", "red")
-            return False
-        distill_run = run.run_path
-        call(wb.open_rejected, distill_run)
-        call(self._state, "distill", f"done in {elapsed(t0)}: {distill_result(distill_run)} "
-                                     f"({distill_run.name}; refused ones on Rejected)", "green")
-        return self._real_train(distill_run, cache)
+            return None
+        call(self.workbench.open_rejected, run.run_path)
+        call(self._state, "distill", f"done in {elapsed(t0)}: {distill_result(run.run_path)} "
+                                     f"({run.run_path.name}; refused ones on Rejected)", "green")
+        return run.run_path
 
     def _real_train(self, distill_run: Path, cache: Path) -> bool:
         """3. SFT on the bundled tasks (the format), then a short GRPO on the distilled ones; 4. Chat."""
