@@ -394,7 +394,12 @@ def test_hostile_statements_stay_under_the_memory_cap_on_every_path(cycling_sqli
             assert detail.startswith("stopped at the 1 s time limit"), (sql, detail)
         if reason == "execution" and sql in dict(DUCK_HOSTILE) and "range(1" not in sql:
             assert "Out of Memory" in detail or "memory" in detail.lower(), (sql, detail)
-        assert out["reward"][sql] == (0.1 if reason == "mismatch" else 0.0), sql
+        # the reward judges again, in its own time: a statement at the edge of the limit can
+        # end differently there on a loaded machine, but hostile SQL never earns more than
+        # "runs", and a blow-up never even that
+        assert out["reward"][sql] in (0.0, 0.1), sql
+        if reason == "execution":
+            assert out["reward"][sql] == 0.0, sql
     for sql, allowed in DUCK_HOSTILE + SQLITE_HOSTILE:
         error = out["chat"][sql]
         if "printf" in sql:

@@ -68,6 +68,10 @@ def test_a_starting_job_is_listed_and_a_stopped_start_is_interrupted(tmp_path):
 
 async def test_failed_start_shows_on_distill_runs_and_as_a_toast(tui_app, tmp_path):
     app = tui_app(live=True)
+    toasts: list[tuple[str, str]] = []  # every toast raised, also ones that expired already
+    notify = app.notify
+    app.notify = lambda message, *a, **kw: (toasts.append((str(message), kw.get("severity", ""))),
+                                            notify(message, *a, **kw))[1]
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: app.views_mounted)
         # what a script or an older form could still send: the CLI refuses it
@@ -77,7 +81,7 @@ async def test_failed_start_shows_on_distill_runs_and_as_a_toast(tui_app, tmp_pa
         assert await wait_until(pilot, lambda: view.status == "failed", timeout=60)
         header = plain(app.query_one("#distill-run", Label))
         assert "failed" in header and "--limit must be greater than or equal to 1" in header
-        assert any("--limit" in n.message and n.severity == "error" for n in app._notifications)
+        assert any("--limit" in message and severity == "error" for message, severity in toasts), toasts
         assert app.query_one("#distill-stop").disabled and app.query_one("#distill-pause").disabled
         app.action_show("runs")
         runs = app.view("runs")
