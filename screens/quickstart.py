@@ -239,20 +239,9 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
         if distill_run is None:
             return False
         # 3. short GRPO on the distilled data
-        t0 = time.monotonic()
-        call(self._state, "train", "starting… (following on Train)", "cyan")
-        run = call(wb.start_job, "train", ["--model", str(tiny), "--dataset-repo-id", str(distill_run),
-                                           "--stage", "grpo", "--max-steps", str(GRPO_STEPS)])
-        if run is None:
-            call(self._state, "train", "failed to start (see the notification)", "red")
-            return False
-        call(self._follow, "train", run.run_path)
-        if not self._wait(run, "train", t0):
-            call(self._state, "train", f"failed after {elapsed(t0)}: {run_failure(run)}", "red")
-            return False
-        call(self._state, "train", f"done in {elapsed(t0)}: {train_result(run.run_path)} ({run.run_path.name})",
-             "green")
-        return self._chat(run.run_path, cache)
+        model = self._train([("grpo", ["--model", str(tiny), "--dataset-repo-id", str(distill_run),
+                                       "--stage", "grpo", "--max-steps", str(GRPO_STEPS)])])
+        return model is not None and self._chat(model, cache)
 
     def _chat(self, model: Path, cache: Path) -> bool:
         """4. chat with the trained run, over a real database, starting with a question it can run."""
@@ -326,31 +315,37 @@ on *Distill*, *Train* and *Chat*. Each step says what a real setup uses instead.
 
     def _real_train(self, distill_run: Path, cache: Path) -> bool:
         """3. SFT on the bundled tasks (the format), then a short GRPO on the distilled ones; 4. Chat."""
-        wb = self.workbench
-        call = self.app.call_from_thread
-        t0 = time.monotonic()
         # no held-out check (minutes of generation on a CPU); Chat is the check
         small = ["--max-prompt-length", str(REAL_PROMPT_TOKENS), "--eval-split", "0", "--save-steps", "1000"]
-        jobs = (("sft", ["--model", REAL_STUDENT, "--stage", "sft", "--max-steps", str(REAL_SFT_STEPS),
+        jobs = [("sft", ["--model", REAL_STUDENT, "--stage", "sft", "--max-steps", str(REAL_SFT_STEPS),
                          "--limit", str(REAL_SFT_TASKS), "--sft-learning-rate", "5e-4", *small]),
                 ("grpo", ["--dataset-repo-id", str(distill_run), "--stage", "grpo", "--max-steps",
                           str(REAL_GRPO_STEPS), "--num-generations", "2", "--per-device-train-batch-size", "2",
-                          "--max-completion-length", "128", *small]))
+                          "--max-completion-length", "128", *small])]
+        model = self._train(jobs)
+        return model is not None and self._chat(model, cache)
+
+    def _train(self, jobs: list[tuple[str, list[str]]]) -> Path | None:
+        """3. train stage after stage, each followed on Train and starting from the one
+        before; the last run, or None when one failed (the step says why)."""
+        call = self.app.call_from_thread
+        t0 = time.monotonic()
         said, model = [], None
         for stage, args in jobs:
             call(self._state, "train", f"starting {stage}… (following on Train)", "cyan")
-            run = call(wb.start_job, "train", args if model is None else ["--model", str(model), *args])
+            run = call(self.workbench.start_job, "train", args if model is None else ["--model", str(model), *args])
             if run is None:
                 call(self._state, "train", "failed to start (see the notification)", "red")
-                return False
+                return None
             call(self._follow, "train", run.run_path)
             if not self._wait(run, "train", t0):
-                call(self._state, "train", f"{stage} failed after {elapsed(t0)}: {run_failure(run)}", "red")
-                return False
+                which = f"{stage} " if len(jobs) > 1 else ""
+                call(self._state, "train", f"{which}failed after {elapsed(t0)}: {run_failure(run)}", "red")
+                return None
             said.append(train_result(run.run_path, stage))
             model = run.run_path
         call(self._state, "train", f"done in {elapsed(t0)}: {'; '.join(said)} ({model.name})", "green")
-        return self._chat(model, cache)
+        return model
 
     def _answered(self, t0: float, answer, result) -> None:
         """Step 4's last word, from the answer itself: never "asking…" once it is in."""
