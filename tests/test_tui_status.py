@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label
 from sqlbench.runs import RunDir
 from screens.modals import ConfirmScreen
 from tests.fixtures.tui import wait_until
+from tests.fixtures.waiting import wait_for
 
 SIZE = (130, 42)
 
@@ -42,7 +43,7 @@ async def test_stop_says_stopping_until_the_job_ends_then_interrupted(tui_app, t
     try:
         run = RunDir.create(tui_runs / "20260104-000000-distill", "distill", {})
         run.update_info(pid=job.pid)  # the run is "running" exactly as long as the stand-in lives
-        assert await_file(Path(str(flag) + ".ready"))
+        wait_for(Path(str(flag) + ".ready").exists, "the stand-in job to be ready", 30, proc=job)
         app = tui_app(live=True)
         async with app.run_test(size=SIZE) as pilot:
             assert await wait_until(pilot, lambda: app.views_mounted)
@@ -68,14 +69,6 @@ async def test_stop_says_stopping_until_the_job_ends_then_interrupted(tui_app, t
         release.touch()
         job.wait(timeout=30)
 
-
-def await_file(path: Path, timeout: float = 30.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return path.exists()
 
 
 def progress(done: int, total: int, eta: float) -> dict:
