@@ -193,3 +193,30 @@ def test_hostile_context_makes_a_bad_context_not_a_file(empty_cwd, tmp_path):
     assert _files(empty_cwd) == [] and not (tmp_path / "ctx.db").exists()
     # The harmless PRAGMA a dataset context may carry is fine.
     assert v.check(make_task("SELECT name FROM customers", "PRAGMA foreign_keys = ON;\n" + SHOP_CONTEXT)).valid
+
+
+def test_a_sandbox_kept_open_runs_on_after_a_capped_read_and_a_late_interrupt():
+    """The validator keeps read-only databases open across answers. A read cut at
+    max_rows must not leave its statement open: SQLite keeps an interrupt (sent at a
+    deadline as a run ends) in force while any statement is open, so the next answer
+    would be 'interrupted'."""
+    import sqlite3
+
+    from sqlbench.sqlcheck.sandbox import SqliteSandbox
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2), (3), (4), (5);")
+    sb = SqliteSandbox(conn.serialize(), max_rows=2, max_bytes=100, read_only=True)
+    try:
+        assert sb.run(["SELECT a.x FROM t a, t b"], time.monotonic() + 5).overflow
+        # a read that fails half-way, its error kept (as the validator keeps the first one)
+        with pytest.raises(Exception, match="larger than") as failed:
+            sb.run(["SELECT zeroblob(60) FROM t"], time.monotonic() + 5)
+        sb.conn.interrupt()
+        assert sb.run(["SELECT count(*) FROM t"], time.monotonic() + 5).rows == [(5,)]
+        assert failed.value is not None
+        with pytest.raises(Exception, match="refused"):
+            sb.run(["WITH s AS (SELECT 1) DELETE FROM t"], time.monotonic() + 5)
+        assert sb.run(["SELECT count(*) FROM t"], time.monotonic() + 5).rows == [(5,)]
+    finally:
+        sb.close()

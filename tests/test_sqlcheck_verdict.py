@@ -333,3 +333,77 @@ def test_ties_under_a_key_that_is_not_selected():
     assert v.check(limited, "SELECT name FROM p ORDER BY age, id DESC LIMIT 3").reason == "mismatch"  # Ann vs Cat
     assert v.check(make_task("SELECT name FROM p ORDER BY age * 2", ctx),
                    "SELECT name FROM p ORDER BY age, id DESC").reason == "ok"
+
+
+# ---- read-only answers share one open database per built context --------------------
+def _count_sandboxes(monkeypatch) -> list:
+    from sqlbench.sqlcheck import verdict
+
+    opened = []
+    real = verdict.SqliteSandbox
+
+    def counting(*a, **kw):
+        opened.append(kw.get("read_only"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(verdict, "SqliteSandbox", counting)
+    return opened
+
+
+def test_read_only_answers_reuse_one_open_database(monkeypatch, shop_task):
+    v = Validator(timeout=5.0)
+    assert v.check(shop_task).valid
+    opened = _count_sandboxes(monkeypatch)
+    for cand in [GOLD, "SELECT name FROM customers", "SELECT 1", GOLD] * 5:
+        v.check(shop_task, cand)
+    assert len(opened) <= 1, opened  # the reader the gold's run opened serves them all
+    assert v.check(shop_task, GOLD).valid
+
+
+def test_a_write_inside_a_read_is_judged_on_a_fresh_copy_and_changes_nothing_shared():
+    task = make_task("DELETE FROM orders WHERE amount < 5")
+    v = Validator(timeout=5.0)
+    assert v.check(task).valid
+    # starts like a read, writes: the read-only database refuses it, a fresh copy judges it
+    ok = v.check(task, "WITH small AS (SELECT id FROM orders WHERE amount < 5) "
+                       "DELETE FROM orders WHERE id IN (SELECT id FROM small)")
+    assert (ok.valid, ok.reason) == (True, "ok"), ok
+    select = make_task("SELECT count(*) FROM orders")
+    wrong = v.check(select, "WITH x AS (SELECT 1) DELETE FROM orders")
+    assert wrong.reason == "mismatch", wrong
+    assert v.check(select, "SELECT count(*) FROM orders").valid  # the shared database still has 4 orders
+    assert v.check(select, "SELECT 4").valid
+
+
+def test_a_timed_out_read_leaves_the_next_answer_judged_as_before():
+    """An interrupted statement keeps SQLite's interrupt in force on its connection: the
+    database kept open for reads must not be handed to the next answer in that state."""
+    task = make_task("SELECT name FROM customers ORDER BY name")
+    v = Validator(timeout=0.3)
+    v.timeout = 30.0
+    assert v.check(task).valid
+    v.timeout = 0.3
+    endless = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
+    assert v.check(task, endless).reason == "timeout"
+    v.timeout = 30.0
+    after = v.check(task, task.gold_sql)
+    assert (after.valid, after.reason) == (True, "ok"), after
+
+
+def test_rows_past_max_rows_leave_the_shared_database_usable():
+    task = make_task("SELECT name FROM customers")
+    v = Validator(timeout=5.0, max_rows=2)
+    v.check(task, "SELECT o.id FROM orders o, orders p")  # 16 rows: cut at the cap, statement left unfinished
+    v2 = Validator(timeout=5.0, max_rows=10)
+    assert v2.check(task, "SELECT name FROM customers").valid
+    small = make_task("SELECT name FROM customers WHERE city = 'Oslo'")
+    v.check(small, "SELECT o.id FROM orders o, orders p")
+    assert v.check(small, "SELECT name FROM customers WHERE city = 'Oslo'").valid
+
+
+def test_threads_share_readers_without_mixing_verdicts(shop_task):
+    v = Validator(timeout=10.0)
+    answers = [GOLD, "SELECT name, 0 FROM customers", GOLD, "SELECT 1, 2"] * 25
+    with ThreadPoolExecutor(4) as pool:
+        verdicts = list(pool.map(lambda a: v.check(shop_task, a), answers))
+    assert [x.valid for x in verdicts] == [a == GOLD for a in answers]

@@ -321,11 +321,14 @@ class SqliteSandbox:
 
     def __init__(self, image: bytes | None = None, *, max_rows: int = 10_000, max_bytes: int = 64 << 20,
                  trusted: bool = False, max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
-                 path: str | os.PathLike | None = None, immutable: bool | None = None):
+                 path: str | os.PathLike | None = None, immutable: bool | None = None,
+                 read_only: bool | None = None):
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.trusted = trusted  # building a dataset's context: a few harmless PRAGMAs pass
-        self.read_only = path is not None
+        # Read-only (a file, or an image kept open for many reads): only reads are authorized,
+        # so nothing a statement does can change what the next one sees.
+        self.read_only = path is not None if read_only is None else read_only
         self.deadline = math.inf
         self.denied: str | None = None
         self._lock = threading.Lock()
@@ -344,7 +347,7 @@ class SqliteSandbox:
             pages = _page_limit(max_memory_mb)
             if path is None:
                 conn.execute(f"PRAGMA max_page_count={pages}")
-            else:
+            if self.read_only:
                 conn.execute("PRAGMA query_only=ON")
             conn.execute(f"PRAGMA temp.max_page_count={pages}")
             conn.execute(f"PRAGMA cache_size=-{min(pages * PAGE_SIZE >> 10, 64 << 10)}")  # KiB
@@ -398,6 +401,7 @@ class SqliteSandbox:
         result = Result(rows=None)
         for stmt in statements:
             self.denied = None
+            cur = None
             try:
                 cur = self.conn.execute(stmt)
                 result = self._fetch(cur) if cur.description is not None else Result(rows=None)
@@ -411,6 +415,11 @@ class SqliteSandbox:
                                               "limit (a quarter of validate.max_memory_mb)") from None
             except Exception as e:  # huge integers, sqlite3.Warning
                 raise SandboxError(EXECUTION, str(e) or type(e).__name__) from None
+            finally:
+                # reset now, not when collected: a statement left open (rows past max_rows)
+                # holds a read and keeps an interrupt in force on a connection kept for reuse
+                if cur is not None:
+                    cur.close()
         return result
 
     def _by_deadline(self, fn: Callable[[], Any], deadline: float) -> Any:
@@ -512,6 +521,11 @@ class SqliteSandbox:
             return self.conn.serialize()
         finally:
             self.conn.set_authorizer(self._authorize)
+
+    @property
+    def abandoned(self) -> bool:
+        """A run here outlived its deadline: the connection is closed when it ends."""
+        return self._abandoned
 
     def close(self) -> None:
         with self._lock:

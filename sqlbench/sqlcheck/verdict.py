@@ -10,6 +10,7 @@ candidate always runs on the engine that ran its gold.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -110,8 +111,24 @@ class _DuckTemplate:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass
+class _Reader:
+    """A read-only SQLite sandbox kept open on a built database. Read-only answers take
+    turns on it instead of each deserialising a fresh copy: its authorizer allows reads
+    only, so no answer can change what the next one sees (a write sends the answer to a
+    fresh copy, where the usual rules judge it)."""
+
+    built: _Built
+    sb: SqliteSandbox
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    evicted: bool = False
+
+
 CHECK_SLACK = 0.9  # seconds past the check's deadline by which its verdict comes back, whatever runs over
 DUCK_TEMPLATES = 16  # built DuckDB databases kept open (each holds a DuckDB instance)
+_PREPARE_ERRORS = ("no such ", "ambiguous column", "misuse of aggregate")  # SQLite's, before any row
+READERS = 64  # built SQLite databases kept open for read-only answers (a task and its test databases: 4-6)
+READER_BYTES = 256 << 20  # and the copies they hold, at most (a database file is read in place: no copy)
 _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "start", "savepoint", "release"})
 
 
@@ -147,6 +164,7 @@ class Validator:
         self._contexts: OrderedDict[str, _Built] = OrderedDict()
         self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
         self._duck_templates: OrderedDict[int, _DuckTemplate] = OrderedDict()
+        self._readers: OrderedDict[int, _Reader] = OrderedDict()
         self._flights: dict[Any, threading.Event] = {}  # preparations under way
         duckworker.pool(self.max_memory_mb).prestart()
 
@@ -207,9 +225,10 @@ class Validator:
             return Verdict(False, gold.reason, gold.detail, sql=sql)
         progress.phase = "running the answer"
         verdict = None
+        stmts = split_statements(sql)  # once: the answer runs on every test database
         for i, g in enumerate([gold] + gold.tests):
             try:
-                result, changed, state = self._run_candidate(g, sql, deadline)
+                result, changed, state = self._run_candidate(g, sql, deadline, stmts)
             except SandboxError as e:
                 # A dialect form SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is no
                 # reason to reject an answer whose gold runs on DuckDB too: judge both there. Only
@@ -219,7 +238,7 @@ class Validator:
                     return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
                 try:
                     g = other
-                    result, changed, state = self._run_candidate(g, sql, deadline)
+                    result, changed, state = self._run_candidate(g, sql, deadline, stmts)
                 except SandboxError:
                     return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
             verdict = self._compare(g, sql, result, changed, state, deadline)
@@ -270,6 +289,10 @@ class Validator:
             self._test_images.clear()
             templates = list(self._duck_templates.values())
             self._duck_templates.clear()
+            readers = list(self._readers.values())
+            self._readers.clear()
+        for reader in readers:
+            self._evict(reader)
         for tpl in templates:
             with tpl.lock:
                 tpl.conn.close()
@@ -378,10 +401,12 @@ class Validator:
         return built
 
     # -- building a task ---------------------------------------------------------
-    def _sqlite(self, image: bytes | None = None, trusted: bool = False, path: str | None = None) -> SqliteSandbox:
+    def _sqlite(self, image: bytes | None = None, trusted: bool = False, path: str | None = None,
+                read_only: bool | None = None) -> SqliteSandbox:
         # A task's database file: read-only and immutable (no locks, nothing written beside it).
         return SqliteSandbox(image, max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted,
-                             max_memory_mb=self.max_memory_mb, path=path, immutable=True if path else None)
+                             max_memory_mb=self.max_memory_mb, path=path, immutable=True if path else None,
+                             read_only=read_only)
 
     def _duck(self, trusted: bool = False, **kw: Any) -> DuckSandbox:
         return DuckSandbox(max_rows=self.max_rows, max_bytes=self.max_bytes, trusted=trusted,
@@ -523,16 +548,17 @@ class Validator:
         variants = [stmts]
         last: SandboxError | None = None
         i = 0
+        readers = True
         while i < len(variants):
             variant = variants[i]
             i += 1
-            sb = None
+            sb = reader = None
             try:
-                sb = self._fresh(built, engine, deadline, variant)
+                sb, reader = self._open(built, engine, deadline, variant, readers)
                 result = sb.run(variant, deadline)
                 if result.overflow:
                     return _Gold(None, R.GOLD_ERROR, f"gold result has more than {self.max_rows} rows")
-                changed = self._changed(sb, built, variant)
+                changed = reader is None and self._changed(sb, built, variant)
                 state = sb.state(deadline) if changed else None
                 expected = C.prepare_expected(result.rows, ordered) if result.rows is not None else None
                 # ties are worked out from the SQL that ran only when it is the gold as
@@ -540,6 +566,10 @@ class Validator:
                 as_written = task.gold_sql if engine == "sqlite" and variant is stmts else ""
                 return _Gold(engine, R.OK, "", result, ordered, expected, changed, state, built, as_written)
             except SandboxError as e:
+                self._spoiled(reader, e)
+                if reader is not None and e.kind == UNSAFE:
+                    readers, i = False, i - 1  # a write in a read: again on a fresh copy
+                    continue
                 if e.kind in (UNSAFE, TIMEOUT):
                     last = last or e
                     break
@@ -547,8 +577,7 @@ class Validator:
                     last = e
                     variants += rewrites(task.gold_sql, engine, SOURCE_READS[engine], deadline)
             finally:
-                if sb is not None:
-                    sb.close()
+                self._close(sb, reader)
         assert last is not None
         what = "timed out" if last.kind == TIMEOUT else "fails"
         return _Gold(None, R.GOLD_ERROR, f"the gold query {what} on {engine}: {last.message}")
@@ -604,6 +633,79 @@ class Validator:
                 old.conn.close()
         return tpl
 
+    def _open(self, built: _Built, engine: str, deadline: float, statements: list[str],
+              readers: bool = True) -> tuple[Any, _Reader | None]:
+        """(sandbox, reader) for one run: the built database's reader for read-only
+        statements on SQLite (when free), else a fresh copy (reader None)."""
+        if readers and engine == "sqlite" and all(first_keyword(s) in READ_ONLY_WORDS for s in statements):
+            reader = self._reader(built)
+            if reader is not None:
+                return reader.sb, reader
+        return self._fresh(built, engine, deadline, statements), None
+
+    def _close(self, sb: Any, reader: _Reader | None) -> None:
+        if reader is not None:
+            self._release(reader)
+        elif sb is not None:
+            sb.close()
+
+    def _reader(self, built: _Built) -> _Reader | None:
+        """The built database's reader, held for one run; None when it is busy (another
+        thread's run) or cannot open: the caller then takes a fresh copy."""
+        key = id(built)
+        with self._lock:
+            reader = self._readers.get(key)
+            if reader is not None and reader.built is built and not reader.sb.abandoned:
+                self._readers.move_to_end(key)
+                return reader if reader.lock.acquire(blocking=False) else None
+        try:
+            sb = self._sqlite(built.sqlite_image, path=built.db_path, read_only=True)
+        except (SandboxError, sqlite3.Error, MemoryError):
+            return None
+        reader = _Reader(built=built, sb=sb)
+        reader.lock.acquire()
+        with self._lock:
+            self._readers[key] = reader
+            self._readers.move_to_end(key)
+            evicted = []
+            held = sum(len(r.built.sqlite_image or b"") for r in self._readers.values())
+            while len(self._readers) > 1 and (len(self._readers) > READERS or held > READER_BYTES):
+                old = self._readers.popitem(last=False)[1]
+                held -= len(old.built.sqlite_image or b"")
+                evicted.append(old)
+        for old in evicted:
+            self._evict(old)
+        return reader
+
+    @staticmethod
+    def _evict(reader: _Reader) -> None:
+        reader.evicted = True
+        if reader.lock.acquire(blocking=False):  # else its run closes it when it ends
+            try:
+                reader.sb.close()
+            finally:
+                reader.lock.release()
+
+    def _spoiled(self, reader: _Reader | None, e: SandboxError) -> None:
+        """Retire a reader after a run that may have left it unusable: an interrupted
+        statement keeps SQLite's interrupt in force on its connection, and a memory
+        failure may leave a statement open. Errors found while preparing (a missing
+        table, a syntax error) leave nothing behind."""
+        if reader is None or e.kind in (SYNTAX, UNSAFE) or e.message.startswith(_PREPARE_ERRORS):
+            return
+        reader.evicted = True
+        with self._lock:
+            if self._readers.get(id(reader.built)) is reader:
+                del self._readers[id(reader.built)]
+
+    @staticmethod
+    def _release(reader: _Reader) -> None:
+        try:
+            if reader.evicted:
+                reader.sb.close()
+        finally:
+            reader.lock.release()
+
     def _changed(self, sb, built: _Built, statements: list[str]) -> bool:
         if isinstance(sb, SqliteSandbox):
             # a read-only file cannot change (temp tables live apart and are not state)
@@ -619,22 +721,28 @@ class Validator:
             sb.close()
 
     # -- judging a candidate -----------------------------------------------------
-    def _run_candidate(self, gold: _Gold, sql: str, deadline: float) -> tuple[Result, bool, State | None]:
-        stmts = split_statements(sql)
+    def _run_candidate(self, gold: _Gold, sql: str, deadline: float,
+                       stmts: list[str] | None = None) -> tuple[Result, bool, State | None]:
+        stmts = split_statements(sql) if stmts is None else stmts
         if not stmts:
             raise SandboxError(SYNTAX, "empty SQL")
         first: SandboxError | None = None
         variants: list[list[str]] = [stmts]
         i = 0
+        readers = True
         while i < len(variants):
-            sb = None
+            sb = reader = None
             try:
-                sb = self._fresh(gold.built, gold.engine, deadline, variants[i])
+                sb, reader = self._open(gold.built, gold.engine, deadline, variants[i], readers)
                 result = sb.run(variants[i], deadline)
-                changed = self._changed(sb, gold.built, variants[i])
+                changed = reader is None and self._changed(sb, gold.built, variants[i])
                 state = sb.state(deadline) if (changed or gold.changed) else None
                 return result, changed, state
             except SandboxError as e:
+                self._spoiled(reader, e)
+                if reader is not None and e.kind == UNSAFE:
+                    readers = False  # a write in a read (WITH … DELETE): judged on a fresh copy
+                    continue
                 if e.kind in (UNSAFE, TIMEOUT):
                     raise
                 if first is None:
@@ -644,8 +752,7 @@ class Validator:
                     if _worth_rewriting(e, gold.engine):
                         variants += rewrites(sql, gold.engine, SOURCE_READS[gold.engine], deadline)
             finally:
-                if sb is not None:
-                    sb.close()
+                self._close(sb, reader)
             i += 1
         assert first is not None
         if first.kind == SYNTAX and (_not_sql_at_all(first, stmts) or not parses(sql, deadline=deadline)):
