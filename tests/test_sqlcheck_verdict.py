@@ -407,3 +407,22 @@ def test_threads_share_readers_without_mixing_verdicts(shop_task):
     with ThreadPoolExecutor(4) as pool:
         verdicts = list(pool.map(lambda a: v.check(shop_task, a), answers))
     assert [x.valid for x in verdicts] == [a == GOLD for a in answers]
+
+
+def test_text_that_is_not_sql_is_a_syntax_error_without_a_trip_to_duckdb(monkeypatch, shop_task):
+    """A misspelt first word is no dialect form: DuckDB (a worker process, and building
+    the context there) is not asked, which made such answers ~10x dearer than the rest."""
+    v = Validator(timeout=5.0)
+    asked = []
+    real = Validator._duck_gold
+    monkeypatch.setattr(Validator, "_duck_gold", lambda self, task, gold: asked.append(task) or real(self, task, gold))
+    for bad in ("SELEC name FROM customers", "Here is the query: SELECT name FROM customers"):
+        verdict = v.check(shop_task, bad)
+        assert verdict.reason == "syntax", verdict
+    assert asked == []
+    # a dialect form SQLite rejects still gets its DuckDB judgement
+    extract = make_task("SELECT name FROM customers c JOIN orders o ON o.customer_id = c.id "
+                        "WHERE strftime('%Y', o.placed) = '2024' ORDER BY name")
+    verdict = v.check(extract, "SELECT name FROM customers c JOIN orders o ON o.customer_id = c.id "
+                               "WHERE EXTRACT(YEAR FROM o.placed) = 2024 ORDER BY name")
+    assert asked and verdict.valid, verdict

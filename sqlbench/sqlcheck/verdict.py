@@ -233,7 +233,9 @@ class Validator:
                 # A dialect form SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is no
                 # reason to reject an answer whose gold runs on DuckDB too: judge both there. Only
                 # where the context alone judges (test databases are SQLite images).
-                other = self._duck_gold(task, g) if not gold.tests and _worth_rewriting(e, g.engine) else None
+                # Text that is not SQL in any dialect (a misspelt first word, prose) is no dialect form.
+                other = self._duck_gold(task, g) if not gold.tests and _worth_rewriting(e, g.engine) \
+                    and not (e.kind == SYNTAX and _not_sql_at_all(e, stmts)) else None
                 if other is None:
                     return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
                 try:
