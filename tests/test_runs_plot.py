@@ -37,9 +37,9 @@ def test_default_svg_draws_reward_rewards_kl_eval_and_length_per_stage(tui_runs)
     ids = _series_ids(out)
     assert {"reward@grpo", "kl@grpo", "eval/execution_accuracy@grpo", "completions/mean_length@grpo",
             "rewards/execution/mean@grpo", "rewards/format/mean@grpo", "rewards/schema/mean@grpo",
-            "rewards/syntax/mean@grpo"} == ids
+            "rewards/syntax/mean@grpo", "loss@sft", "loss@grpo"} == ids
     assert ids == _expected(run, ["reward", "rewards/*/mean", "kl", "eval/execution_accuracy",
-                                  "completions/mean_length"])
+                                  "completions/mean_length", "loss"])
 
 
 def test_cli_png_with_chosen_metrics_one_curve_per_stage(tui_runs, tmp_path, capsys):
@@ -64,6 +64,16 @@ def test_stages_whose_steps_restart_are_drawn_one_after_the_other():
             {"step": 1, "stage": "grpo", "loss": 0.1}, {"step": 2, "stage": "grpo", "loss": 0.2}]
     s = series(recs, ["loss"])["loss"]
     assert s == {"sft": [(1, 2.0), (2, 1.0)], "grpo": [(3, 0.1), (4, 0.2)]}
+
+
+def test_a_resumed_run_draws_each_step_once_with_the_value_it_went_on_from():
+    """A run resumed from its step-2 checkpoint logs steps 3.. again: the line must not
+    double back over them."""
+    from sqlbench.training.curves import series
+
+    recs = [{"step": s, "stage": "grpo", "reward": r} for s, r in ((1, 0.1), (2, 0.2), (3, 0.9), (4, 0.8))]
+    recs += [{"step": s, "stage": "grpo", "reward": r} for s, r in ((3, 0.3), (4, 0.4), (5, 0.5))]
+    assert series(recs, ["reward"])["reward"] == {"grpo": [(1, 0.1), (2, 0.2), (3, 0.3), (4, 0.4), (5, 0.5)]}
 
 
 def test_bad_runs_and_outputs_are_one_line_errors(tui_runs, tmp_path):

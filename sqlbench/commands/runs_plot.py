@@ -1,8 +1,8 @@
 """`sqlbench runs plot RUN`: a train run's learning curves as an SVG or PNG picture.
 
-Total reward, each reward function, KL, held-out execution accuracy and completion
-length, one line per stage (default RUN/curves.svg). --metrics picks others, e.g.
---metrics loss,learning_rate or 'rewards/*/mean'."""
+Total reward, each reward function, KL, held-out execution accuracy, completion length
+and training loss, one line per stage (default RUN/curves.svg). --metrics picks others,
+e.g. --metrics learning_rate or 'rewards/*/mean'."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="train run directory, or its id under runs_dir")
     parser.add_argument("--metrics", metavar="NAME,...", default=None,
                         help="metrics to draw, one panel each; shell-style patterns allowed (default: reward, "
-                             "rewards/*/mean, kl, eval/execution_accuracy, completions/mean_length)")
+                             "rewards/*/mean, kl, eval/execution_accuracy, completions/mean_length, loss)")
     parser.add_argument("--out", metavar="FILE", default=None, help="FILE.svg or FILE.png (default RUN/curves.svg)")
 
 

@@ -23,6 +23,7 @@ DEFAULT_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("KL to the reference", ("kl",)),
     ("held-out execution accuracy", ("eval/execution_accuracy",)),
     ("completion length (tokens)", ("completions/mean_length",)),
+    ("training loss", ("loss",)),
 )
 
 
@@ -48,7 +49,9 @@ def series(records: Sequence[dict], patterns: Sequence[str]) -> dict[str, dict[s
             offsets[stage] = last_end if restarts else 0.0
         seen_max[stage] = max(seen_max.get(stage, step), step)
         last_end = max(last_end, offsets[stage] + seen_max[stage])
-    out: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    # A resumed run logs again the steps after its last checkpoint: the newest value of a
+    # step is the one the run went on from.
+    points: dict[str, dict[str, dict[float, float]]] = {}
     for r in records:
         step = r.get("step")
         if not isinstance(step, (int, float)):
@@ -58,8 +61,8 @@ def series(records: Sequence[dict], patterns: Sequence[str]) -> dict[str, dict[s
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
             if any(fnmatch.fnmatchcase(key, p) for p in patterns):
-                out.setdefault(key, {}).setdefault(stage, []).append((offsets.get(stage, 0.0) + step, float(value)))
-    return out
+                points.setdefault(key, {}).setdefault(stage, {})[offsets.get(stage, 0.0) + step] = float(value)
+    return {key: {stage: sorted(xy.items()) for stage, xy in by_stage.items()} for key, by_stage in points.items()}
 
 
 def plot_run(run_path: str | os.PathLike, *, metrics: Sequence[str] | None = None,
