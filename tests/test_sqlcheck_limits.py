@@ -315,7 +315,8 @@ DUCK_HOSTILE = [
     ("SELECT sum(len(range(i))) FROM range(30000) t(i)", {"execution", "timeout"}),
     ("SELECT len(list_resize([1], 1000000000))", {"execution", "timeout"}),
     ("SELECT length(lpad('x', 2000000000, 'y'))", {"execution", "timeout"}),
-    ("SELECT count(*) FROM range(10000000000)", {"timeout"}),
+    # 1e12 rows: DuckDB counts 1e10 in about a second on one thread, at the edge of the limit
+    ("SELECT count(*) FROM range(1000000000000)", {"timeout"}),
 ]
 SQLITE_HOSTILE = [
     ("SELECT length(randomblob(1000000000))", {"execution"}),

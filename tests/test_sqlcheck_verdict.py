@@ -426,3 +426,33 @@ def test_text_that_is_not_sql_is_a_syntax_error_without_a_trip_to_duckdb(monkeyp
     verdict = v.check(extract, "SELECT name FROM customers c JOIN orders o ON o.customer_id = c.id "
                                "WHERE EXTRACT(YEAR FROM o.placed) = 2024 ORDER BY name")
     assert asked and verdict.valid, verdict
+
+
+def test_open_readers_keep_to_a_small_share_of_sqlites_heap():
+    """Readers' copies live in SQLite's process-wide heap, which the answers' own sorts
+    and joins need: together they stay within an eighth of it, and a database too large
+    for that share is judged on fresh copies as before."""
+    v = Validator(timeout=20.0, test_databases=0, max_memory_mb=256)
+    budget = v._reader_budget()
+    assert budget == (256 << 20) // 32
+    for i in range(12):  # ~1 MB each: twelve would hold three times the share
+        ctx = (f"CREATE TABLE t{i}(x);\nINSERT INTO t{i} WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+               f"SELECT i + 1 FROM c WHERE i < 1000) SELECT randomblob(1000) FROM c;")
+        task = make_task(f"SELECT count(*) FROM t{i}", context=ctx, id=str(i))
+        assert v.check(task, f"SELECT count(x) FROM t{i}").valid
+        held = sum(2 * len(r.built.sqlite_image or b"") for r in v._readers.values())
+        assert held <= budget, (i, held, budget)
+    big = ("CREATE TABLE b(x);\nINSERT INTO b WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+           "WHERE i < 3000) SELECT randomblob(1000) FROM c;")
+    task = make_task("SELECT count(*) FROM b", context=big, id="big")
+    assert v.check(task, "SELECT count(x) FROM b").valid
+    assert all(r.built.sqlite_image is None or len(r.built.sqlite_image) < 3_000_000 for r in v._readers.values())
+
+
+def test_a_duckdb_statement_word_sqlite_does_not_know_still_reaches_duckdb(shop_task):
+    v = Validator(timeout=10.0)
+    task = make_task("SELECT sum(city = 'Oslo') AS Oslo, sum(city = 'Paris') AS Paris FROM customers")
+    for answer in ("PIVOT (SELECT city FROM customers) ON city USING count(*)",
+                   "PIVOT_WIDER (SELECT city FROM customers) ON city USING count(*)"):
+        verdict = v.check(task, answer)
+        assert verdict.valid, (answer, verdict)

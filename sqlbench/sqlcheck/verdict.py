@@ -10,6 +10,7 @@ candidate always runs on the engine that ran its gold.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -128,7 +129,15 @@ CHECK_SLACK = 0.9  # seconds past the check's deadline by which its verdict come
 DUCK_TEMPLATES = 16  # built DuckDB databases kept open (each holds a DuckDB instance)
 _PREPARE_ERRORS = ("no such ", "ambiguous column", "misuse of aggregate")  # SQLite's, before any row
 READERS = 64  # built SQLite databases kept open for read-only answers (a task and its test databases: 4-6)
-READER_BYTES = 256 << 20  # and the copies they hold, at most (a database file is read in place: no copy)
+# The copies readers hold live in SQLite's process-wide heap (a quarter of max_memory_mb):
+# together they keep at most an eighth of it, counted twice over for the pages read from
+# them, so an answer's own sorts and joins keep the rest. A larger database gets fresh copies.
+READER_SHARE = 8
+# Words that make a statement starting like a read write after all (WITH … DELETE, EXPLAIN
+# UPDATE), or that SQLite's authorizer counts as a write on a read-only connection (the
+# json_each/json_tree table-valued functions): such statements go to a fresh copy at once,
+# rather than being refused on the reader and run again.
+_MAY_WRITE = re.compile(r"\b(insert|update|delete|upsert|json_each|json_tree|pragma_\w+)\b", re.I)
 _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "start", "savepoint", "release"})
 
 
@@ -430,6 +439,8 @@ class Validator:
             return _Built(sqlite_image=sb.image(), sqlite_schema=sb.schema(), has_rows=testdb.has_rows(sb.conn))
         except SandboxError as e:
             return _Built(sqlite_error=e.message)
+        except (sqlite3.Error, MemoryError) as e:  # serialising under SQLite's heap limit: a verdict, not a crash
+            return _Built(sqlite_error=f"the built context cannot be copied: {e}")
         finally:
             sb.close()
 
@@ -639,7 +650,8 @@ class Validator:
               readers: bool = True) -> tuple[Any, _Reader | None]:
         """(sandbox, reader) for one run: the built database's reader for read-only
         statements on SQLite (when free), else a fresh copy (reader None)."""
-        if readers and engine == "sqlite" and all(first_keyword(s) in READ_ONLY_WORDS for s in statements):
+        if readers and engine == "sqlite" and built.db_path is None \
+                and all(first_keyword(s) in READ_ONLY_WORDS and not _MAY_WRITE.search(s) for s in statements):
             reader = self._reader(built)
             if reader is not None:
                 return reader.sb, reader
@@ -651,42 +663,47 @@ class Validator:
         elif sb is not None:
             sb.close()
 
+    def _reader_budget(self) -> int:
+        return (self.max_memory_mb << 20) // 4 // READER_SHARE
+
     def _reader(self, built: _Built) -> _Reader | None:
         """The built database's reader, held for one run; None when it is busy (another
-        thread's run) or cannot open: the caller then takes a fresh copy."""
+        thread's run), too large to keep, or cannot open: the caller then takes a fresh copy."""
         key = id(built)
         with self._lock:
             reader = self._readers.get(key)
             if reader is not None and reader.built is built and not reader.sb.abandoned:
                 self._readers.move_to_end(key)
                 return reader if reader.lock.acquire(blocking=False) else None
+        budget = self._reader_budget()
+        size = 2 * len(built.sqlite_image or b"")
+        if size > budget // 4:
+            return None
         try:
-            sb = self._sqlite(built.sqlite_image, path=built.db_path, read_only=True)
+            sb = self._sqlite(built.sqlite_image, read_only=True)
         except (SandboxError, sqlite3.Error, MemoryError):
             return None
         reader = _Reader(built=built, sb=sb)
         reader.lock.acquire()
         with self._lock:
-            self._readers[key] = reader
-            self._readers.move_to_end(key)
-            evicted = []
-            held = sum(len(r.built.sqlite_image or b"") for r in self._readers.values())
-            while len(self._readers) > 1 and (len(self._readers) > READERS or held > READER_BYTES):
-                old = self._readers.popitem(last=False)[1]
-                held -= len(old.built.sqlite_image or b"")
-                evicted.append(old)
+            other = self._readers.get(key)
+            if other is not None and other.built is built and not other.sb.abandoned:
+                reader = None  # another thread opened one meanwhile: it stays the only one
+            else:
+                self._readers[key] = reader
+                self._readers.move_to_end(key)
+                evicted = []
+                held = sum(2 * len(r.built.sqlite_image or b"") for r in self._readers.values())
+                while len(self._readers) > 1 and (len(self._readers) > READERS or held > budget):
+                    old = self._readers.popitem(last=False)[1]
+                    held -= 2 * len(old.built.sqlite_image or b"")
+                    evicted.append(old)
+        if reader is None:
+            sb.close()
+            return None
         for old in evicted:
             self._evict(old)
         return reader
-
-    @staticmethod
-    def _evict(reader: _Reader) -> None:
-        reader.evicted = True
-        if reader.lock.acquire(blocking=False):  # else its run closes it when it ends
-            try:
-                reader.sb.close()
-            finally:
-                reader.lock.release()
 
     def _spoiled(self, reader: _Reader | None, e: SandboxError) -> None:
         """Retire a reader after a run that may have left it unusable: an interrupted
@@ -701,12 +718,23 @@ class Validator:
                 del self._readers[id(reader.built)]
 
     @staticmethod
+    def _evict(reader: _Reader) -> None:
+        reader.evicted = True  # first: a run ending now sees it after releasing the lock
+        Validator._close_if_free(reader)
+
+    @staticmethod
     def _release(reader: _Reader) -> None:
-        try:
-            if reader.evicted:
+        reader.lock.release()
+        if reader.evicted:  # evicted during the run (or before it): whoever gets the lock closes it
+            Validator._close_if_free(reader)
+
+    @staticmethod
+    def _close_if_free(reader: _Reader) -> None:
+        if reader.lock.acquire(blocking=False):  # else the run holding it closes it when it ends
+            try:
                 reader.sb.close()
-        finally:
-            reader.lock.release()
+            finally:
+                reader.lock.release()
 
     def _changed(self, sb, built: _Built, statements: list[str]) -> bool:
         if isinstance(sb, SqliteSandbox):
@@ -840,7 +868,7 @@ _STATEMENT_WORDS = frozenset(
     "select with insert update delete replace merge upsert create drop alter truncate values table from "
     "show describe desc explain begin start commit rollback end savepoint release grant revoke "
     "comment rename analyze reindex vacuum pragma attach detach set use call do copy load install "
-    "export import checkpoint summarize pivot unpivot".split()
+    "export import checkpoint summarize pivot unpivot pivot_wider pivot_longer prepare execute deallocate".split()
 )
 
 
