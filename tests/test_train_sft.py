@@ -101,3 +101,33 @@ def test_merge_writes_merged_weights_and_keeps_the_adapter(tiny_model_dir, train
     assert resolve_model_path(path) == path / "model"
     model, tok = load_model(path)
     assert not hasattr(model, "peft_config") and tok.padding_side == "left"
+
+
+def test_a_run_started_from_another_runs_adapter_keeps_that_training(tiny_model_dir, train_settings, tmp_path):
+    """SFT in one run, GRPO in the next from it (the Quickstart's real loop does this):
+    the second run trains a new adapter on the first one's merged weights, so its result
+    must carry both. Saved as an adapter alone it named the original base, and the
+    SFT stage was silently lost from the final model."""
+    import torch
+
+    from sqlbench.inference.models import adapter_base, load_model
+    from sqlbench.training.job import run_train
+
+    sft = run_train(train_settings(model=str(tiny_model_dir), stage="sft", max_steps=4, sft_learning_rate=5e-2,
+                                   limit=16), Secrets(), run_dir=tmp_path / "sft", log=lambda s: None)
+    assert adapter_base(sft / "model") is not None  # LoRA: the SFT run is an adapter
+    said = []
+    grpo = run_train(train_settings(model=str(sft), stage="grpo", max_steps=1, learning_rate=1e-9,
+                                    max_completion_length=8), Secrets(), run_dir=tmp_path / "grpo", log=said.append)
+    assert adapter_base(grpo / "model") is None and (grpo / "adapter" / "adapter_config.json").is_file()
+    assert any("saving merged weights" in line for line in said), said
+
+    def weights(spec):
+        model, _ = load_model(spec, device="cpu")
+        return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    base, first, second = weights(tiny_model_dir), weights(sft), weights(grpo)
+    moved = [k for k in base if not torch.allclose(base[k], first[k])]
+    assert moved  # SFT changed the weights it adapts
+    for k in moved:  # GRPO at a vanishing learning rate: the result is the SFT model, not the base
+        assert torch.allclose(second[k], first[k], atol=1e-4), k

@@ -5,8 +5,9 @@ Run directory layout (besides run.json, config.yaml and the streams)::
     RUN/sft/checkpoints/checkpoint-N   SFT checkpoints (stage "sft" of --stage both|sft)
     RUN/sft/model/                     the SFT result (LoRA merged), GRPO's starting point
     RUN/checkpoints/checkpoint-N       checkpoints of the last stage (GRPO, or SFT alone)
-    RUN/model/                         the final adapter (LoRA) or full model; with --merge
-                                       merged weights, the adapter then in RUN/adapter/
+    RUN/model/                         the final adapter (LoRA) or full model; with --merge,
+                                       or when --model was another run's adapter, merged
+                                       weights, the adapter then in RUN/adapter/
     RUN/summary.json                   stages, steps, final metrics (also the model card's)
 
 With LoRA each stage trains a fresh adapter on the previous stage's merged weights, so
@@ -303,7 +304,15 @@ def _run_stage(stage: str, run: RunDir, settings, secrets, model_path, train_tas
     result["final_metrics"] = metrics
     if ranks.main:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        _save_model(trainer.model, tokenizer, out_dir, merge=(cfg.merge if last else True),
+        from sqlbench.inference.models import adapter_base
+
+        # Started from another run's adapter (merged into its base to train on): an adapter
+        # saved alone would name that base and lose the first adapter's training.
+        stacked = last and not cfg.merge and isinstance(model_path, Path) and adapter_base(model_path) is not None
+        if stacked and hasattr(trainer.model, "peft_config"):
+            log(f"{stage}: started from the adapter {model_path}: saving merged weights (with the adapter in "
+                f"{run.path / 'adapter'})")
+        _save_model(trainer.model, tokenizer, out_dir, merge=(cfg.merge or stacked if last else True),
                     adapter_dir=run.path / "adapter" if last else None)
     run.event("saved", stage=stage, path=str(out_dir))
     log(f"{stage}: {step} steps in {result['seconds']}s -> {out_dir}")
