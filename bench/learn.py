@@ -63,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--student", default=None, help="a named student (smollm2-135m) instead of the tiny one")
     ap.add_argument("--train-tasks", type=int, default=300, help="with --student: training tasks (default 300)")
     ap.add_argument("--sft-lr", type=float, default=3e-4, help="with --student: SFT learning rate (default 3e-4)")
+    ap.add_argument("--num-generations", type=int, default=4,
+                    help="with --student: GRPO completions per prompt (default 4; a step is one prompt's)")
     args = ap.parse_args(argv)
     if args.student:
         return real_student(args)
@@ -152,8 +154,8 @@ def real_student(args) -> int:
         "max_prompt_length": 256, "max_seq_length": 512, "temperature": 1.0,
         "train": {"model": args.student, "dataset_repo_id": str(data), "stage": "both",
                   "eval_split": 0, "eval_steps": 10_000, "save_steps": 10,
-                  "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 128,
-                  "sft_learning_rate": args.sft_lr, "learning_rate": args.grpo_lr, "beta": 0.04,
+                  "per_device_train_batch_size": max(4, args.num_generations), "num_generations": args.num_generations,
+                  "max_completion_length": 128, "sft_learning_rate": args.sft_lr, "learning_rate": args.grpo_lr, "beta": 0.04,
                   "full": False, "seed": args.seed, "sft_max_steps": args.sft_steps, "max_steps": args.grpo_steps},
     })
     run = work / "run"
@@ -181,6 +183,7 @@ def real_student(args) -> int:
                          "seconds": round(time.time() - t)}
         cached.write_text(json.dumps(results[name]))
     test = mcnemar(results["sft"]["valid"], results["sft_grpo"]["valid"])
+    picture = held_out_curves(run, results, args)
     print(f"\n{args.student}: {len(train)} training / {len(held)} held-out tasks (stratified by sql_complexity); "
           f"SFT {args.sft_steps} steps, GRPO {args.grpo_steps}; {time.time() - t0:.0f}s", file=sys.stderr)
     for name, label in (("base", "base zero-shot"), ("sft", "SFT only"), ("sft_grpo", "SFT + GRPO")):
@@ -189,11 +192,30 @@ def real_student(args) -> int:
               f"format {r['format_rate']:6.1%}", file=sys.stderr)
     print(f"McNemar SFT vs SFT + GRPO: {test['b_only']} tasks only SFT + GRPO solved, {test['a_only']} only SFT; "
           f"p = {test['p']:.3g}", file=sys.stderr)
+    print(f"curves: {picture}", file=sys.stderr)
     print(json.dumps({"bench": "learn", "student": args.student, "train_tasks": len(train), "held_out": len(held),
-                      "sft_steps": args.sft_steps, "grpo_steps": args.grpo_steps, **timings,
+                      "sft_steps": args.sft_steps, "grpo_steps": args.grpo_steps, "grpo_lr": args.grpo_lr,
+                      "num_generations": args.num_generations, **timings,
                       **{k: {x: v[x] for x in ("execution_accuracy", "ci95", "format_rate")} for k, v in results.items()},
                       "mcnemar": test}))
     return 0
+
+
+def held_out_curves(run: Path, results: dict, args) -> Path:
+    """The three held-out evaluations as points of the run's own metrics (base at SFT step
+    0, SFT at its last step, SFT + GRPO at GRPO's last), once; then the run's picture
+    (rewards, KL, held-out accuracy, completion length) as RUN/curves.svg."""
+    from sqlbench.runs import RunDir
+    from sqlbench.training.curves import plot_run
+
+    rd = RunDir.open(run)
+    if not any(r.get("source") == "bench/learn.py" for r in rd.read("metrics")):
+        for name, stage, step in (("base", "sft", 0), ("sft", "sft", args.sft_steps), ("sft_grpo", "grpo", args.grpo_steps)):
+            rd.append("metrics", {"stage": stage, "step": step, "source": "bench/learn.py", "held_out": name,
+                                  "eval/execution_accuracy": results[name]["execution_accuracy"],
+                                  "eval/format_rate": results[name]["format_rate"]})
+        rd.close()
+    return plot_run(run)
 
 
 if __name__ == "__main__":
