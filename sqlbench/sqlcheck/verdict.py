@@ -4,8 +4,9 @@ Per task (keyed by context text, then by gold SQL) the context is built once —
 SQLite when it can run there, as written or transpiled from MySQL/PostgreSQL habits by
 sqlglot statement by statement, else in DuckDB — and the gold is run once; its rows,
 whether it orders them, and the final state it leaves are cached. A candidate then
-costs one copy of the built database, its own statements, and one comparison. The
-candidate always runs on the engine that ran its gold.
+costs its own statements and one comparison: on a read-only copy of the built database
+kept open for reads (SQLite), else on a fresh copy. The candidate always runs on the
+engine that ran its gold.
 """
 
 from __future__ import annotations
