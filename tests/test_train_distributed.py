@@ -119,9 +119,9 @@ def test_sigterm_to_the_launcher_stops_every_rank_at_the_same_step(tiny_model_di
     step to stop at, rank 0 writes the checkpoint and the interrupted status once, and the
     command exits 130. --resume then continues across processes."""
     import signal
-    import time
 
     from sqlbench.runs import RunDir
+    from tests.fixtures.waiting import wait_for
 
     run = tmp_path / "run"
     report = tmp_path / "ranks"
@@ -133,12 +133,8 @@ def test_sigterm_to_the_launcher_stops_every_rank_at_the_same_step(tiny_model_di
     proc = subprocess.Popen([sys.executable, "-m", "sqlbench", *args, "--max-steps", "100000"], cwd=tmp_path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 600
-        while not any(e["type"] == "step" for e in (RunDir(run).read("events") if (run / "events.jsonl").exists()
-                                                      else [])):
-            assert proc.poll() is None, proc.stderr.read()[-3000:]
-            assert time.monotonic() < deadline, "no training step within the deadline"
-            time.sleep(0.2)
+        wait_for(lambda: (run / "events.jsonl").exists() and any(e["type"] == "step" for e in RunDir(run).read("events")),
+                 "a training step", timeout=600, proc=proc, interval=0.2)
         proc.send_signal(signal.SIGTERM)  # to the launcher only
         out, err = proc.communicate(timeout=300)
     finally:

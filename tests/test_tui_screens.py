@@ -34,6 +34,15 @@ def cells(table: DataTable, col: int) -> list[str]:
     return [str(getattr(table.get_row_at(i)[col], "plain", table.get_row_at(i)[col])) for i in range(table.row_count)]
 
 
+async def open_finished_distill(app, pilot) -> None:
+    """Open the finished distillation (third row of Runs) onto the Distill tab."""
+    assert await wait_until(pilot, lambda: app.views_mounted)
+    table = app.query_one("#runs-table", DataTable)
+    await wait_until(pilot, lambda: table.row_count == 3)
+    await pilot.press("down", "down", "enter")
+    assert app.query_one("#tabs").active == "distill"
+
+
 async def test_runs_lists_every_run_with_kind_status_and_progress(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -58,11 +67,7 @@ async def test_empty_runs_folder_points_a_newcomer_to_quickstart(tui_app, tmp_pa
 async def test_open_distill_run_shows_table_counters_and_progress(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_until(pilot, lambda: app.views_mounted)
-        table = app.query_one("#runs-table", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 3)
-        await pilot.press("down", "down", "enter")
-        assert app.query_one("#tabs").active == "distill"
+        await open_finished_distill(app, pilot)
         samples = app.query_one(SampleTable)
         assert await wait_until(pilot, lambda: samples.row_count == 12)
         assert cells(samples, 3)[:7] == ["valid", "valid", "mismatch", "syntax", "execution", "format", "failed"]
@@ -286,11 +291,7 @@ async def test_a_runs_input_warning_is_shown_on_the_distill_screen(tui_app, tui_
     events.write_text(lines[0] + json.dumps(event) + "\n" + "".join(lines[1:]))
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_until(pilot, lambda: app.views_mounted)
-        table = app.query_one("#runs-table", DataTable)
-        await wait_until(pilot, lambda: table.row_count == 3)
-        await pilot.press("down", "down", "enter")
-        assert app.query_one("#tabs").active == "distill"
+        await open_finished_distill(app, pilot)
         shown = lambda: [n for n in app._notifications if n.title == "input"]  # noqa: E731
         assert await wait_until(pilot, lambda: shown())
         note = shown()[0]
