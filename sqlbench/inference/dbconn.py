@@ -247,7 +247,7 @@ class SqliteDatabase(_SandboxedDatabase):
         return box
 
     def _sandbox(self) -> SqliteSandbox:
-        if self._box._abandoned:  # a query stuck past its limit keeps (and then closes) that connection
+        if self._box.abandoned:  # a query stuck past its limit keeps (and then closes) that connection
             self._box = self._open()
             self._conn = self._box.conn
         return self._box

@@ -677,8 +677,7 @@ class Validator:
                 self._readers.move_to_end(key)
                 return reader if reader.lock.acquire(blocking=False) else None
         budget = self._reader_budget()
-        size = 2 * len(built.sqlite_image or b"")
-        if size > budget // 4:
+        if _reader_bytes(built) > budget // 4:
             return None
         try:
             sb = self._sqlite(built.sqlite_image, read_only=True)
@@ -694,10 +693,10 @@ class Validator:
                 self._readers[key] = reader
                 self._readers.move_to_end(key)
                 evicted = []
-                held = sum(2 * len(r.built.sqlite_image or b"") for r in self._readers.values())
+                held = sum(_reader_bytes(r.built) for r in self._readers.values())
                 while len(self._readers) > 1 and (len(self._readers) > READERS or held > budget):
                     old = self._readers.popitem(last=False)[1]
-                    held -= 2 * len(old.built.sqlite_image or b"")
+                    held -= _reader_bytes(old.built)
                     evicted.append(old)
         if reader is None:
             sb.close()
@@ -854,6 +853,12 @@ class Validator:
 
 SOURCE_READS = {"sqlite": SOURCE_DIALECTS, "duckdb": _DUCK_READS}
 _REASON = {UNSAFE: R.UNSAFE, TIMEOUT: R.TIMEOUT, SYNTAX: R.SYNTAX, EXECUTION: R.EXECUTION}
+
+
+def _reader_bytes(built: _Built) -> int:
+    """What a reader on ``built`` holds in SQLite's heap: its copy, and as much again in
+    pages read from it (a generous count)."""
+    return 2 * len(built.sqlite_image or b"")
 
 
 def _worth_rewriting(e: SandboxError, engine: str) -> bool:
