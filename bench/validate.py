@@ -125,42 +125,38 @@ def run_validator(pairs, timeout: float) -> tuple[float, Counter]:
     return time.perf_counter() - start, reasons
 
 
-_ROWS: dict[str, bool] = {}  # context -> whether it builds in SQLite with a row in some table
+_BUILT: dict[str, bytes | None] = {}  # context -> its SQLite image when it has no rows, else None
 
 
-def has_rows(task) -> bool:
-    if task.context not in _ROWS:
+def schema_only_image(task) -> bytes | None:
+    """The task's context built in SQLite, when it holds no rows (the tasks judged on
+    test databases); None for a context with rows, or one SQLite cannot build (judged
+    on DuckDB, with its rows)."""
+    if task.context not in _BUILT:
         from sqlbench.sqlcheck import testdb
 
         conn = sqlite3.connect(":memory:")
         try:
             for stmt in split_statements(task.context):
                 conn.execute(stmt)
-            _ROWS[task.context] = testdb.has_rows(conn)
-        except Exception:  # noqa: BLE001 - a context SQLite cannot build: judged on DuckDB, with its rows
-            _ROWS[task.context] = True
+            _BUILT[task.context] = None if testdb.has_rows(conn) else conn.serialize()
+        except Exception:  # noqa: BLE001 - a context SQLite cannot build
+            _BUILT[task.context] = None
         finally:
             conn.close()
-    return _ROWS[task.context]
+    return _BUILT[task.context]
+
+
+def has_rows(task) -> bool:
+    return schema_only_image(task) is None
 
 
 def schema_only_costs(sources: dict[str, list], timeout: float) -> dict:
     """The cost of test databases on the schema-only tasks (see the module docstring)."""
     from sqlbench.sqlcheck import dialect, testdb
 
-    tasks, images = [], []
-    for t in (t for ts in sources.values() for t in ts):
-        conn = sqlite3.connect(":memory:")
-        try:
-            for stmt in split_statements(t.context):
-                conn.execute(stmt)
-            if not testdb.has_rows(conn):
-                tasks.append(t)
-                images.append(conn.serialize())
-        except Exception:  # noqa: BLE001 - contexts SQLite cannot build get no test databases
-            pass
-        finally:
-            conn.close()
+    tasks = [t for ts in sources.values() for t in ts if not has_rows(t)]
+    images = [schema_only_image(t) for t in tasks]
     if not tasks:
         return {}
     k = Validator().test_databases
