@@ -340,13 +340,13 @@ def _count_sandboxes(monkeypatch) -> list:
     from sqlbench.sqlcheck import verdict
 
     opened = []
-    real = verdict.SqliteSandbox
+    real = verdict.Validator._sqlite
 
-    def counting(*a, **kw):
+    def counting(self, *a, **kw):  # every SQLite database the validator opens comes from here
         opened.append(kw.get("read_only"))
-        return real(*a, **kw)
+        return real(self, *a, **kw)
 
-    monkeypatch.setattr(verdict, "SqliteSandbox", counting)
+    monkeypatch.setattr(verdict.Validator, "_sqlite", counting)
     return opened
 
 

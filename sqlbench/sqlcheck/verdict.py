@@ -572,7 +572,7 @@ class Validator:
                 result = sb.run(variant, deadline)
                 if result.overflow:
                     return _Gold(None, R.GOLD_ERROR, f"gold result has more than {self.max_rows} rows")
-                changed = reader is None and self._changed(sb, built, variant)
+                changed = self._changed(sb, built, variant)
                 state = sb.state(deadline) if changed else None
                 expected = C.prepare_expected(result.rows, ordered) if result.rows is not None else None
                 # ties are worked out from the SQL that ran only when it is the gold as
@@ -738,8 +738,9 @@ class Validator:
 
     def _changed(self, sb, built: _Built, statements: list[str]) -> bool:
         if isinstance(sb, SqliteSandbox):
-            # a read-only file cannot change (temp tables live apart and are not state)
-            return sb.path is None and sb.changed_since(built.sqlite_schema)
+            # a read-only database (a task's file, a reader) cannot change: only reads are
+            # authorized (temp tables live apart and are not state)
+            return not sb.read_only and sb.changed_since(built.sqlite_schema)
         # DuckDB's parser sees statements the split above may have hidden ($$…$$)
         return sb.changed_since() or any(first_keyword(s) not in READ_ONLY_WORDS for s in statements)
 
@@ -765,7 +766,7 @@ class Validator:
             try:
                 sb, reader = self._open(gold.built, gold.engine, deadline, variants[i], readers)
                 result = sb.run(variants[i], deadline)
-                changed = reader is None and self._changed(sb, gold.built, variants[i])
+                changed = self._changed(sb, gold.built, variants[i])
                 state = sb.state(deadline) if (changed or gold.changed) else None
                 return result, changed, state
             except SandboxError as e:
