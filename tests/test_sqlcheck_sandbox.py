@@ -196,10 +196,11 @@ def test_hostile_context_makes_a_bad_context_not_a_file(empty_cwd, tmp_path):
 
 
 def test_a_sandbox_kept_open_runs_on_after_a_capped_read_and_a_late_interrupt():
-    """The validator keeps read-only databases open across answers. A read cut at
-    max_rows must not leave its statement open: SQLite keeps an interrupt (sent at a
-    deadline as a run ends) in force while any statement is open, so the next answer
-    would be 'interrupted'."""
+    """The validator keeps read-only databases open across answers: after a read cut at
+    max_rows, a read that failed half-way and an interrupt sent as a run ended (what a
+    deadline does), the next read runs and sees the same rows, and a write hidden in a
+    read is refused. (The sequence that did leave an interrupt in force, hostile
+    statements through the validator, is test_sqlcheck_limits' hostile-statement test.)"""
     import sqlite3
 
     from sqlbench.sqlcheck.sandbox import SqliteSandbox
