@@ -124,6 +124,66 @@ def test_one_sqlite_call_that_ignores_interrupts_still_gets_its_verdict(tasks, e
 
 
 @pytest.mark.timeout(60)
+def test_a_check_runs_its_statements_on_its_own_guarded_thread(tasks):
+    """One hand-off per check: the sandbox's statements run on the thread the check's
+    deadline guards (a second hand-off cost as much as a small query and guarded nothing
+    more), and DuckDB's go to its worker as before."""
+    from sqlbench.sqlcheck import sandbox
+
+    checks, statements = [], []
+    run, check = SqliteSandbox._run, Validator._check
+
+    def recording_run(self, stmts):
+        statements.append(threading.current_thread())
+        return run(self, stmts)
+
+    def recording_check(self, *args):
+        checks.append(threading.current_thread())
+        return check(self, *args)
+
+    v = Validator(timeout=30)
+    SqliteSandbox._run, Validator._check = recording_run, recording_check
+    try:
+        assert v.check(tasks["sqlite"], "SELECT name FROM customers").valid
+        assert v.check(tasks["sqlite"], "SELECT name FROM customers WHERE 0").reason == "mismatch"
+    finally:
+        SqliteSandbox._run, Validator._check = run, check
+    assert len(checks) == 2 and threading.main_thread() not in checks  # the check itself is guarded
+    assert statements and set(statements) <= set(checks), (statements, checks)
+    # called outside a guarded call (chat's own sandbox), a run still hands off to a guard of its own
+    got = []
+    sandbox.call_by_deadline(lambda: got.append(threading.current_thread()), time.monotonic() + 30, lambda: None)
+    assert got[0] is not threading.main_thread()
+
+
+@pytest.mark.timeout(60)
+def test_a_given_up_check_interrupts_the_statement_it_runs_inline():
+    """When a guarded call is given up on, a call running inline in it is interrupted
+    if its own deadline has passed; one with time left (a gold's preparation, cached
+    for the next check) runs on to its own deadline."""
+    from sqlbench.sqlcheck.sandbox import call_by_deadline
+
+    interrupted = {"late": threading.Event(), "time left": threading.Event()}
+
+    def statement(name: str, deadline: float):
+        def run():
+            interrupted[name].wait(60)  # an engine call that only an interrupt ends (or the release below)
+            return interrupted[name].is_set()
+        return call_by_deadline(run, deadline, interrupted[name].set)
+
+    outer_deadline = time.monotonic() + 0.2
+    done, value = call_by_deadline(lambda: statement("late", outer_deadline - 0.1), outer_deadline, lambda: None)
+    assert interrupted["late"].is_set()  # interrupted when the outer call gave up on it
+    assert not done or value == (True, True)
+
+    outer_deadline = time.monotonic() + 0.2
+    done, value = call_by_deadline(lambda: statement("time left", outer_deadline + 30), outer_deadline, lambda: None)
+    assert (done, value) == (False, None)  # given up on, without interrupting a call that has time left
+    assert not interrupted["time left"].is_set()
+    interrupted["time left"].set()  # let the abandoned runner go
+
+
+@pytest.mark.timeout(60)
 def test_sqlglot_sees_only_short_shallow_text_and_stops_at_the_deadline(tasks):
     deep = "SELECT " + "(" * 40_000 + "1" + ")" * 40_000  # under the size cap
     assert not parses(deep)
