@@ -237,6 +237,30 @@ def test_spare_databases_are_generated_only_when_the_gold_selects_nothing_on_one
     assert sorted(key[2:] for key in v._test_images if key[1] == testdb.gold_hints(rare).key()) == [(0, 3), (3, 2)]
 
 
+@pytest.mark.parametrize("gold, bound", [
+    ("SELECT count(*) FROM t", 1),
+    ("WITH c AS (SELECT a FROM t) SELECT avg(a) FROM c", 1),
+    ("SELECT count(*) FILTER (WHERE a > 1) FROM t", 1),
+    ("SELECT a FROM t ORDER BY a LIMIT 3", 3),
+    ("SELECT max(a, b) FROM t", 0),  # SQLite's two-argument max is scalar
+    ("SELECT count(*) OVER () FROM t", 0),  # a window's, one per row
+    ("SELECT a, (SELECT count(*) FROM u) FROM t", 0),  # a subquery's
+    ("SELECT count(*) FROM t GROUP BY a", 0),
+    ("SELECT count(*) FROM t UNION SELECT 1", 0),
+])
+def test_hints_bound_the_rows_a_gold_can_return(gold, bound):
+    assert testdb.gold_hints(gold).most_rows == bound
+
+
+def test_no_spares_for_a_gold_that_cannot_return_more_rows():
+    """A single-row aggregate, non-trivial on each of the K: spares could not outrank them."""
+    v = Validator()
+    single = "SELECT COUNT(*), MAX(goals) FROM players WHERE goals > 3"
+    assert v.check(task(single), single).valid
+    assert [key[2:] for key in v._test_images] == [(0, 3)]
+    assert all(len(g.result.rows) == 1 and g.result.rows[0][0] > 0 for g in v._gold(task(single)).tests)
+
+
 def test_a_table_keyed_by_its_parent_is_not_capped_by_a_parent_the_gold_does_not_read():
     context = ("CREATE TABLE country (code TEXT PRIMARY KEY, name TEXT);\n"
                "CREATE TABLE countrylanguage (countrycode TEXT PRIMARY KEY REFERENCES country(code), language TEXT);\n")

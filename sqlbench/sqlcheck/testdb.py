@@ -33,7 +33,9 @@ already built image; no model-written SQL runs on these connections.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
+import functools
 import itertools
 import random
 import re
@@ -92,12 +94,13 @@ class Hints:
     partitioned: frozenset[str] = frozenset()  # columns a window function partitions by
     grouped: frozenset[str] = frozenset()  # columns the gold groups or partitions by
     top: int = 0  # the largest N of a "rank <= N" on a window function's result (or a LIMIT N)
+    most_rows: int = 0  # at most this many rows in the gold's result (0: no bound known)
 
     def key(self) -> tuple:
         return (tuple(sorted((k, tuple(map(repr, v))) for k, v in self.literals.items())),
                 tuple(sorted(self.patterns.items())), tuple(sorted(self.joins)), tuple(sorted(self.ordered)),
                 tuple(sorted(self.tables)), tuple(sorted(map(repr, self.predicates))), tuple(sorted(self.partitioned)),
-                self.top, tuple(sorted(self.grouped)))
+                self.top, tuple(sorted(self.grouped)), self.most_rows)
 
 
 NO_HINTS = Hints()
@@ -262,7 +265,38 @@ def gold_hints(sql: str) -> Hints:
     return Hints({k: tuple(dict.fromkeys(v)) for k, v in literals.items()},
                  {k: tuple(dict.fromkeys(v)) for k, v in patterns.items()}, tuple(sorted(joins)), frozenset(ordered),
                  frozenset(tables), tuple(dict.fromkeys(predicates)), partitioned=frozenset(partitioned), top=top,
-                 grouped=frozenset(grouped | partitioned))
+                 grouped=frozenset(grouped | partitioned), most_rows=_most_rows(stmts))
+
+
+def _most_rows(stmts: list) -> int:
+    """A bound on the rows one SELECT returns, 0 when none is known: 1 for an aggregate
+    without GROUP BY, else the N of its own LIMIT N."""
+    from sqlglot import exp
+
+    if len(stmts) != 1 or not isinstance(stmts[0], exp.Select):
+        return 0
+    tree = stmts[0]
+    if not tree.args.get("group") and any(_aggregates(p) for p in tree.expressions):
+        return 1
+    limit = tree.args.get("limit")
+    n = _literal_value(limit.expression) if isinstance(limit, exp.Limit) else None
+    return n if isinstance(n, int) and n > 0 else 0
+
+
+def _aggregates(node) -> bool:
+    """Whether an expression aggregates its query's rows (not a window's, nor a subquery's;
+    SQLite's two-argument max/min are scalar)."""
+    from sqlglot import exp
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (exp.Window, exp.Subquery, exp.Select)):
+            continue
+        if isinstance(n, exp.AggFunc) and not (isinstance(n, (exp.Max, exp.Min)) and n.expressions):
+            return True
+        stack.extend(n.iter_expressions())
+    return False
 
 
 _OPS = {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}
@@ -363,7 +397,7 @@ def _expand(value: Any, kind: str) -> list[Any]:
     return [value]
 
 
-def _from_pattern(pattern: str, rng: random.Random) -> list[str]:
+def _from_pattern(pattern: str, rng: random.Random | None = None) -> list[str]:
     glob = pattern.startswith("glob:")
     p = pattern[5:] if glob else pattern
     many, one = ("*", "?") if glob else ("%", "_")
@@ -381,9 +415,14 @@ def _from_pattern(pattern: str, rng: random.Random) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@functools.lru_cache(maxsize=4096)
+def _label(name: str) -> str:
+    """A column's name as the stem of the text values made up for it."""
+    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip() or "v"
+
+
 def _pool(col: Column, kind: str, rng: random.Random, size: int, hints: list[Any]) -> list[Any]:
-    name = col.name.lower()
-    label = re.sub(r"[^a-z0-9]+", " ", name).strip() or "v"
+    label = _label(col.name)
     if kind == "bool":
         return [0, 1]
     if kind in ("int", "num"):
@@ -442,7 +481,7 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
         elif kind == "blob":
             v = bytes([i % 256, rng.randrange(256)])
         else:
-            v = f"{re.sub(r'[^a-z0-9]+', ' ', col.name.lower()).strip() or 'v'} {i}"
+            v = f"{_label(col.name)} {i}"
         if v not in seen:
             seen.add(v)
             out.append(v)
@@ -451,21 +490,39 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
     return out
 
 
-def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
-              existing: dict[tuple[str, str], list[Any]] | None = None, *,
-              sizes: tuple[int, int] = (MIN_ROWS, MAX_ROWS),
-              hint_rate: float = HINT_RATE, only_read: bool = True) -> list[tuple[Table, list[str], list[tuple]]]:
-    """Rows for database number ``index``: [(table, column names, rows)], parents first.
-    Pure: the same schema, hints, seed and index give the same rows. ``existing`` holds
-    values already in the database by (table, column), lower-cased (keys children may
-    reference)."""
-    rng = random.Random(f"{seed}:{index}")
-    existing = existing or {}
+@dataclass
+class _ColumnPlan:
+    col: Column
+    name: str  # lower-cased
+    kind: str
+    lits: list[Any]  # the gold's literals for it, with their neighbours, and its LIKE patterns filled in
+    link: tuple[str, str] | None  # the (table, column) it draws its values from
+
+
+@dataclass
+class _TablePlan:
+    table: Table
+    name: str  # lower-cased
+    columns: list[_ColumnPlan]
+    pk: list[Column]
+    filtered: list[Column]  # columns the gold compares with a literal (see plan_rows)
+    linked: bool  # a column of it references another table
+
+
+@dataclass
+class _Layout:
+    """What every database of one schema and gold shares (the same for each index)."""
+
+    tables: list[_TablePlan]
+    key_parents: set[str]
+    preds: dict[str, list[tuple[str, Any]]]
+
+
+def _layout(tables: list[Table], hints: Hints, only_read: bool) -> _Layout:
     by_name = {t.name.lower(): t for t in tables}
     # (table, column) -> the (table, column) whose values it draws from
     links: dict[tuple[str, str], tuple[str, str]] = {}
     for t in tables:
-        pk = {c.lower() for c in t.pk}
         for fk in t.foreign_keys:
             parent = by_name.get(fk.parent.lower())
             if parent is None:
@@ -505,16 +562,9 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
             grew = bool(parents)
             needed |= parents
         order = [t for t in order if t.name.lower() in needed]
-
-    values: dict[tuple[str, str], list[Any]] = {k: list(v) for k, v in existing.items()}
-    # values of the rows that meet every predicate of their table: children draw from
-    # them first in half the databases, so joined rows reach the gold's filters
-    meeting: dict[tuple[str, str], list[Any]] = {}
     preds: dict[str, list[tuple[str, Any]]] = {}
     for cname, op, value in hints.predicates:
         preds.setdefault(cname, []).append((op, value))
-    meeting_first = index % 2 == 0
-    out = []
     # A parent whose key is a read table's whole primary key bounds that table's rows, and
     # one whose key the gold groups a read table by is its number of groups: such a parent
     # gets as many rows as the tables the gold reads.
@@ -522,35 +572,69 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                    if len(t.pk) == 1 and (t.name.lower(), t.pk[0].lower()) in links}
     key_parents |= {parent for (child, col), (parent, _) in links.items()
                     if col in hints.grouped and col not in hints.partitioned and child in hints.tables}
+    plans = []
     for t in order:
         tl = t.name.lower()
-        if hints.tables and tl not in hints.tables and tl not in key_parents:
-            n = rng.randint(*OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
-        else:
-            n = rng.randint(*sizes) + (3 if any(k[0] == tl for k in links) else 0)
-            if hints.top:  # more rows (and groups) than the gold's top N keeps
-                n = max(n, min(TOP_ROWS, 3 * hints.top + rng.randint(6, 12)))
-        cols = list(t.columns)
-        pk = [c for c in cols if c.pk]
-        # Columns the gold compares with a literal. Each row either meets all of those
-        # comparisons, or all but one (which it misses at the boundary, or by NULL), or is
-        # drawn freely: so a dropped, flipped or changed condition meets a row that tells.
-        filtered = [c for c in cols if c.name.lower() in preds and not (len(pk) == 1 and c.pk)
-                    and (tl, c.name.lower()) not in links]
-        modes: list[Any] = []
-        if filtered:
-            for _ in range(n):
-                u = rng.random()
-                modes.append("all" if u < MEET_ALL else rng.choice(filtered).name if u < MEET_ALL + MISS_ONE
-                             else None)
-        generated: dict[str, list[Any]] = {}
-        for c in cols:
+        cols = []
+        for c in t.columns:
             cl = c.name.lower()
             kind = _kind(c)
             lits = [v for h in hints.literals.get(cl, ()) for v in _expand(h, kind)]
-            lits += [v for p in hints.patterns.get(cl, ()) for v in _from_pattern(p, rng)]
+            lits += [v for p in hints.patterns.get(cl, ()) for v in _from_pattern(p)]
+            cols.append(_ColumnPlan(c, cl, kind, lits, links.get((tl, cl))))
+        pk = [c for c in t.columns if c.pk]
+        # Columns the gold compares with a literal. Each row either meets all of those
+        # comparisons, or all but one (which it misses at the boundary, or by NULL), or is
+        # drawn freely: so a dropped, flipped or changed condition meets a row that tells.
+        filtered = [c for c in t.columns if c.name.lower() in preds and not (len(pk) == 1 and c.pk)
+                    and (tl, c.name.lower()) not in links]
+        plans.append(_TablePlan(t, tl, cols, pk, filtered, any(k[0] == tl for k in links)))
+    return _Layout(plans, key_parents, preds)
+
+
+def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
+              existing: dict[tuple[str, str], list[Any]] | None = None, *,
+              sizes: tuple[int, int] = (MIN_ROWS, MAX_ROWS),
+              hint_rate: float = HINT_RATE, only_read: bool = True) -> list[tuple[Table, list[str], list[tuple]]]:
+    """Rows for database number ``index``: [(table, column names, rows)], parents first.
+    Pure: the same schema, hints, seed and index give the same rows. ``existing`` holds
+    values already in the database by (table, column), lower-cased (keys children may
+    reference)."""
+    return _plan(_layout(tables, hints, only_read), hints, seed, index, existing, sizes=sizes, hint_rate=hint_rate)
+
+
+def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
+          existing: dict[tuple[str, str], list[Any]] | None = None, *,
+          sizes: tuple[int, int] = (MIN_ROWS, MAX_ROWS),
+          hint_rate: float = HINT_RATE) -> list[tuple[Table, list[str], list[tuple]]]:
+    rng = random.Random(f"{seed}:{index}")
+    rand = rng.random
+    existing = existing or {}
+    values: dict[tuple[str, str], list[Any]] = {k: list(v) for k, v in existing.items()}
+    # values of the rows that meet every predicate of their table: children draw from
+    # them first in half the databases, so joined rows reach the gold's filters
+    meeting: dict[tuple[str, str], list[Any]] = {}
+    preds = layout.preds
+    meeting_first = index % 2 == 0
+    out = []
+    for tp in layout.tables:
+        t, tl, pk, filtered = tp.table, tp.name, tp.pk, tp.filtered
+        if hints.tables and tl not in hints.tables and tl not in layout.key_parents:
+            n = rng.randint(*OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
+        else:
+            n = rng.randint(*sizes) + (3 if tp.linked else 0)
+            if hints.top:  # more rows (and groups) than the gold's top N keeps
+                n = max(n, min(TOP_ROWS, 3 * hints.top + rng.randint(6, 12)))
+        modes: list[Any] = []
+        if filtered:
+            for _ in range(n):
+                u = rand()
+                modes.append("all" if u < MEET_ALL else rng.choice(filtered).name if u < MEET_ALL + MISS_ONE
+                             else None)
+        generated: dict[str, list[Any]] = {}
+        for cp in tp.columns:
+            c, cl, kind, lits, link = cp.col, cp.name, cp.kind, cp.lits, cp.link
             nullable = not c.notnull and not c.pk and index > 0
-            link = links.get((tl, cl))
             parent_values = [v for v in values.get(link, []) if v is not None] if link else []
             if len(pk) == 1 and c.pk and parent_values:
                 # a key that is also a foreign key: distinct parent keys, so fewer rows
@@ -568,7 +652,7 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
             else:
                 # favour a few values (in an order of each database's own), so group sizes
                 # differ and "the most …" has one answer, and not always the first group's
-                r = [rng.random() for _ in range(n)]
+                r = [rand() for _ in range(n)]
                 if parent_values:
                     parents = list(dict.fromkeys(parent_values))
                     _shuffle(parents, rng)
@@ -577,22 +661,23 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                         parents = [v for v in parents if v in good] + [v for v in parents if v not in good]
                     if cl in hints.partitioned:  # a window's partitions: few, so each outgrows its top N
                         parents = parents[:2 + index % 2]
-                    draws = rng.choices(parents, cum_weights=_zipf(len(parents)), k=n)
-                    col_values = [None if nullable and r[i] < NULL_RATE else draws[i] for i in range(n)]
+                    draws = _draw(parents, n, rand)
+                    col_values = [None if nullable and x < NULL_RATE else d for x, d in zip(r, draws)]
                 else:
                     # few partitions of a window function, so each holds more than its top N
                     size = 2 + index % 2 if cl in hints.partitioned else max(3, n // 2)
                     pool = _pool(c, kind, rng, size, lits)
                     _shuffle(pool, rng)
-                    draws = rng.choices(pool, cum_weights=_zipf(len(pool)), k=n)
+                    draws = _draw(pool, n, rand)
                     hinted = rng.choices(lits, k=n) if lits else draws
                     cut = NULL_RATE + hint_rate
-                    col_values = [None if nullable and r[i] < NULL_RATE else hinted[i] if r[i] < cut else draws[i]
-                                  for i in range(n)]
+                    col_values = [None if nullable and x < NULL_RATE else h if x < cut else d
+                                  for x, h, d in zip(r, hinted, draws)]
                     if modes and cl in preds:
                         col_values = _meet_predicates(col_values, modes, c.name, preds[cl], kind, nullable, rng,
                                                       [v for v in pool if v not in lits])
             generated[c.name] = col_values[:n] + [None] * (n - len(col_values))
+        cols = t.columns
         rows = list(zip(*(generated[c.name] for c in cols)))
         for c in cols:
             col = generated[c.name]
@@ -601,6 +686,14 @@ def plan_rows(tables: list[Table], hints: Hints, seed: int, index: int,
                 meeting[(tl, c.name.lower())] = [col[i] for i in range(n) if modes[i] == "all" and col[i] is not None]
         out.append((t, [c.name for c in cols], rows))
     return out
+
+
+def _draw(items: list[Any], k: int, rand: Any) -> list[Any]:
+    """k items drawn with the Zipf-like weights of :func:`_zipf`: ``rng.choices(items,
+    cum_weights=_zipf(len(items)), k=k)`` draw for draw, without its per-call set-up."""
+    cw = _zipf(len(items))
+    total, hi = cw[-1] + 0.0, len(items) - 1
+    return [items[bisect.bisect_right(cw, rand() * total, 0, hi)] for _ in range(k)]
 
 
 def _meet_predicates(col_values: list[Any], modes: list[Any], name: str, preds: list[tuple[str, Any]], kind: str,
@@ -667,8 +760,9 @@ def _coerce(value: Any, like: Any) -> Any:
 def _shuffle(items: list[Any], rng: random.Random) -> None:
     """Shuffle in place by random sort keys: one C-level draw per item (random.shuffle
     draws bits in Python, and generation is most of a schema-only task's cost)."""
-    keys = [rng.random() for _ in items]
-    items[:] = [x for _, x in sorted(zip(keys, items), key=lambda p: p[0])]
+    rand = rng.random
+    keys = [rand() for _ in items]
+    items[:] = [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
 
 
 _ZIPF: dict[int, list[float]] = {}
@@ -739,12 +833,31 @@ def _existing_values(conn: sqlite3.Connection, tables: list[Table], limit: int =
     return out
 
 
+def read_base(image: bytes, deadline: float | None = None) -> tuple[list[Table], dict] | None:
+    """What every test database of a context starts from: its tables, and the values its
+    own rows hold (keys children may reference); None when the image cannot be read."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.deserialize(image)
+        if deadline is not None:
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
+        tables = read_schema(conn)
+        return tables, (_existing_values(conn, tables) if has_rows(conn) else {})
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
 def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFAULT_SEED,
-          deadline: float | None = None, first: int = 0, **plan: Any) -> list[bytes]:
+          deadline: float | None = None, first: int = 0, base: tuple[list[Table], dict] | None = None,
+          **plan: Any) -> list[bytes]:
     """K database images (numbers ``first``..``first+k-1``): ``image`` (a built context) with generated rows added. Fewer
-    when time runs out; none when the schema has no table to fill."""
+    when time runs out; none when the schema has no table to fill. ``base`` is the image's
+    :func:`read_base`, when the caller keeps it (it is read here otherwise)."""
     out: list[bytes] = []
-    tables = existing = None
+    tables, existing = base if base is not None else (None, None)
+    layout = None  # what the K databases share, worked out once
     for index in range(first, first + k):
         if deadline is not None and time.monotonic() > deadline:
             break
@@ -758,7 +871,9 @@ def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFA
                 existing = _existing_values(conn, tables) if has_rows(conn) else {}
             if not tables:
                 return []
-            fill(conn, plan_rows(tables, hints, seed, index, existing, **plan))
+            if layout is None:
+                layout = _layout(tables, hints, plan.pop("only_read", True))
+            fill(conn, _plan(layout, hints, seed, index, existing, **plan))
             out.append(conn.serialize())
         except sqlite3.Error:
             continue

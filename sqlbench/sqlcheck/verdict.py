@@ -143,6 +143,9 @@ _TRANSACTION_WORDS = frozenset({"begin", "commit", "rollback", "end", "abort", "
 
 
 TEST_IMAGE_CACHE = 256  # (context, gold hints) -> generated test database images
+# context -> its schema as testdb reads it: a few, as every column is an object the cyclic
+# GC walks (kept for all 2,048 cached contexts, they made it a tenth of a cold validator's time)
+TEST_BASES = 32
 FEW_ROWS = 3  # a gold result of fewer distinct rows on a test database calls for the spares
 SPARE_TEST_DATABASES = 2  # generated beyond K only when the gold selects nothing (or few rows) on one of the K
 
@@ -169,6 +172,7 @@ class Validator:
         self.test_databases = max(0, int(test_databases))
         self.test_databases_with_rows = bool(test_databases_with_rows)
         self._test_images: OrderedDict[tuple, list[bytes]] = OrderedDict()
+        self._test_bases: OrderedDict[str, tuple] = OrderedDict()
         self._lock = threading.Lock()
         self._duck_lock = threading.Lock()  # one DuckDB build per context, without blocking the caches
         self._contexts: OrderedDict[str, _Built] = OrderedDict()
@@ -299,6 +303,7 @@ class Validator:
             self._contexts.clear()
             self._golds.clear()
             self._test_images.clear()
+            self._test_bases.clear()
             templates = list(self._duck_templates.values())
             self._duck_templates.clear()
             readers = list(self._readers.values())
@@ -518,8 +523,10 @@ class Validator:
             subs = self._golds_on(task, built, gold, self._images_for(task, built, hints, 0, k))
             # A database where the gold selects nothing (or a row or two) says little about a
             # wrong filter: only then are spares generated (about half the golds never pay for
-            # them), and the K where the gold selects most kept.
-            if len(subs) < k or any(_trivial(s) or _size(s) < FEW_ROWS for s in subs):
+            # them), and the K where the gold selects most kept. A gold that cannot select more
+            # (an aggregate without GROUP BY: one row) gains nothing from them.
+            few = min(FEW_ROWS, hints.most_rows) if hints.most_rows else FEW_ROWS
+            if len(subs) < k or any(_trivial(s) or _size(s) < few for s in subs):
                 spares = self._golds_on(task, built, gold, self._images_for(task, built, hints, k, SPARE_TEST_DATABASES))
                 pool = subs + spares
                 ranked = sorted(range(len(pool)), key=lambda i: (_trivial(pool[i]), -_size(pool[i]), i))
@@ -548,7 +555,15 @@ class Validator:
         images = self._cached(self._test_images, key)
         if images is None:
             deadline = time.monotonic() + max(self.timeout, 1.0)
-            images = testdb.build(built.sqlite_image, hints, k=k, first=first, deadline=deadline)
+            base = self._cached(self._test_bases, task.context)
+            if base is None:  # read once per context, not per gold and database
+                base = testdb.read_base(built.sqlite_image, deadline)
+                if base is not None and time.monotonic() <= deadline:  # not cut short by the deadline
+                    with self._lock:
+                        self._test_bases[task.context] = base
+                        while len(self._test_bases) > TEST_BASES:
+                            self._test_bases.popitem(last=False)
+            images = testdb.build(built.sqlite_image, hints, k=k, first=first, deadline=deadline, base=base)
             with self._lock:
                 self._test_images[key] = images
                 self._test_images.move_to_end(key)
