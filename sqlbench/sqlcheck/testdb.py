@@ -507,6 +507,7 @@ class _TablePlan:
     pk: list[Column]
     filtered: list[Column]  # columns the gold compares with a literal (see plan_rows)
     linked: bool  # a column of it references another table
+    referenced: list[tuple[str, tuple[str, str]]]  # (name, link key) of its columns a column elsewhere draws from
 
 
 @dataclass
@@ -572,6 +573,7 @@ def _layout(tables: list[Table], hints: Hints, only_read: bool) -> _Layout:
                    if len(t.pk) == 1 and (t.name.lower(), t.pk[0].lower()) in links}
     key_parents |= {parent for (child, col), (parent, _) in links.items()
                     if col in hints.grouped and col not in hints.partitioned and child in hints.tables}
+    targets = set(links.values())
     plans = []
     for t in order:
         tl = t.name.lower()
@@ -588,7 +590,8 @@ def _layout(tables: list[Table], hints: Hints, only_read: bool) -> _Layout:
         # drawn freely: so a dropped, flipped or changed condition meets a row that tells.
         filtered = [c for c in t.columns if c.name.lower() in preds and not (len(pk) == 1 and c.pk)
                     and (tl, c.name.lower()) not in links]
-        plans.append(_TablePlan(t, tl, cols, pk, filtered, any(k[0] == tl for k in links)))
+        referenced = [(c.name, (tl, c.name.lower())) for c in t.columns if (tl, c.name.lower()) in targets]
+        plans.append(_TablePlan(t, tl, cols, pk, filtered, any(k[0] == tl for k in links), referenced))
     return _Layout(plans, key_parents, preds)
 
 
@@ -610,7 +613,7 @@ def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
     rng = random.Random(f"{seed}:{index}")
     rand = rng.random
     existing = existing or {}
-    values: dict[tuple[str, str], list[Any]] = {k: list(v) for k, v in existing.items()}
+    values: dict[tuple[str, str], list[Any]] = {k: [v for v in vs if v is not None] for k, vs in existing.items()}
     # values of the rows that meet every predicate of their table: children draw from
     # them first in half the databases, so joined rows reach the gold's filters
     meeting: dict[tuple[str, str], list[Any]] = {}
@@ -635,7 +638,7 @@ def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
         for cp in tp.columns:
             c, cl, kind, lits, link = cp.col, cp.name, cp.kind, cp.lits, cp.link
             nullable = not c.notnull and not c.pk and index > 0
-            parent_values = [v for v in values.get(link, []) if v is not None] if link else []
+            parent_values = values.get(link, []) if link else []  # never NULL: see below
             if len(pk) == 1 and c.pk and parent_values:
                 # a key that is also a foreign key: distinct parent keys, so fewer rows
                 col_values = list(dict.fromkeys(parent_values))
@@ -679,11 +682,11 @@ def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
             generated[c.name] = col_values[:n] + [None] * (n - len(col_values))
         cols = t.columns
         rows = list(zip(*(generated[c.name] for c in cols)))
-        for c in cols:
-            col = generated[c.name]
-            values.setdefault((tl, c.name.lower()), []).extend(v for v in col if v is not None)
+        for name, key in tp.referenced:  # only the values a child draws from are kept, NULL left out
+            col = generated[name]
+            values.setdefault(key, []).extend([v for v in col if v is not None])
             if modes:
-                meeting[(tl, c.name.lower())] = [col[i] for i in range(n) if modes[i] == "all" and col[i] is not None]
+                meeting[key] = [v for v, mode in zip(col, modes) if mode == "all" and v is not None]
         out.append((t, [c.name for c in cols], rows))
     return out
 
