@@ -157,30 +157,39 @@ def test_a_check_runs_its_statements_on_its_own_guarded_thread(tasks):
 
 
 @pytest.mark.timeout(60)
-def test_a_given_up_check_interrupts_the_statement_it_runs_inline():
-    """When a guarded call is given up on, a call running inline in it is interrupted
-    if its own deadline has passed; one with time left (a gold's preparation, cached
-    for the next check) runs on to its own deadline."""
+def test_a_statement_run_inline_is_interrupted_at_its_own_deadline():
+    """Inline, a statement still gets its interrupt at its deadline (the watchdog calls
+    it, as the hand-off's waiter did): within a check, and in a gold's preparation that
+    goes on after the check has given up, to the preparation's own deadline."""
     from sqlbench.sqlcheck.sandbox import call_by_deadline
 
-    interrupted = {"late": threading.Event(), "time left": threading.Event()}
+    interrupted = {"in time": threading.Event(), "after the check": threading.Event()}
 
     def statement(name: str, deadline: float):
         def run():
-            interrupted[name].wait(60)  # an engine call that only an interrupt ends (or the release below)
-            return interrupted[name].is_set()
+            return interrupted[name].wait(60)  # an engine call that only an interrupt ends
         return call_by_deadline(run, deadline, interrupted[name].set)
 
-    outer_deadline = time.monotonic() + 0.2
-    done, value = call_by_deadline(lambda: statement("late", outer_deadline - 0.1), outer_deadline, lambda: None)
-    assert interrupted["late"].is_set()  # interrupted when the outer call gave up on it
+    now = time.monotonic()
+    done, value = call_by_deadline(lambda: statement("in time", now + 0.2), now + 0.6, lambda: None)
+    assert interrupted["in time"].is_set()
     assert not done or value == (True, True)
 
-    outer_deadline = time.monotonic() + 0.2
-    done, value = call_by_deadline(lambda: statement("time left", outer_deadline + 30), outer_deadline, lambda: None)
-    assert (done, value) == (False, None)  # given up on, without interrupting a call that has time left
-    assert not interrupted["time left"].is_set()
-    interrupted["time left"].set()  # let the abandoned runner go
+    now = time.monotonic()
+    done, value = call_by_deadline(lambda: statement("after the check", now + 0.6), now + 0.2, lambda: None)
+    assert interrupted["after the check"].wait(60)  # by the watchdog: nobody waits for it any more
+
+
+def test_the_watchdog_never_interrupts_a_call_that_has_ended():
+    """A reader's interrupt, once its run is over, must not reach the next check's run."""
+    from sqlbench.sqlcheck.sandbox import _Watchdog
+
+    dog, calls, later = _Watchdog(), [], threading.Event()
+    key = dog.watch(time.monotonic() + 0.05, lambda: calls.append("ended call"))
+    dog.unwatch(key)
+    dog.watch(time.monotonic() + 0.1, later.set)
+    assert later.wait(60)  # deadlines are served in order: the first one's time has passed too
+    assert calls == []
 
 
 @pytest.mark.timeout(60)

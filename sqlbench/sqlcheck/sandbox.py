@@ -41,6 +41,7 @@ above are what make it safe).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import queue
@@ -98,7 +99,7 @@ def input_error(sql: str) -> SandboxError | None:
 
 # ---- runner threads ---------------------------------------------------------------
 class _Job:
-    __slots__ = ("fn", "done", "result", "error", "deadline", "inline")
+    __slots__ = ("fn", "done", "result", "error", "deadline")
 
     def __init__(self, fn: Callable[[], Any], deadline: float):
         self.fn = fn
@@ -106,8 +107,6 @@ class _Job:
         self.result: Any = None
         self.error: BaseException | None = None
         self.deadline = deadline
-        # (interrupt, deadline) of the calls running inline in this job, innermost last
-        self.inline: list[tuple[Callable[[], None], float]] = []
 
 
 _here = threading.local()  # .job: the job a runner thread is running
@@ -153,17 +152,17 @@ def call_by_deadline(fn: Callable[[], Any], deadline: float, interrupt: Callable
     Called on a runner whose own caller gives up no later than this caller would (a
     statement of a validator check: the check is the guarded call), ``fn`` runs right
     here: a second hand-off (~0.1 ms, as long as a small query) would guard nothing
-    the first does not. Its ``interrupt`` is then called when the outer caller gives
-    up, if this call's deadline has passed by then."""
+    the first does not. Its ``interrupt`` is still called at its deadline, by the
+    watchdog, as the hand-off's waiter would."""
     if math.isinf(deadline):
         return True, fn()
     outer = getattr(_here, "job", None)
     if outer is not None and outer.deadline <= deadline + GRACE:
-        outer.inline.append((interrupt, deadline))
+        key = _watchdog.watch(deadline, interrupt)
         try:
             return True, fn()
         finally:
-            outer.inline.pop()
+            _watchdog.unwatch(key)
     with _pool_lock:
         runner = _idle.pop() if _idle else None
     if runner is None:
@@ -172,7 +171,6 @@ def call_by_deadline(fn: Callable[[], Any], deadline: float, interrupt: Callable
     runner.jobs.put(job)
     if not job.done.wait(max(0.0, deadline - time.monotonic())):
         interrupt()
-        _interrupt_inline(job)
         if not job.done.wait(GRACE):
             return False, None
     if job.error is not None:
@@ -180,17 +178,58 @@ def call_by_deadline(fn: Callable[[], Any], deadline: float, interrupt: Callable
     return True, job.result
 
 
-def _interrupt_inline(job: _Job) -> None:
-    """Interrupt what runs inline in a job being given up on, where its own deadline
-    has passed (a gold's preparation has a deadline of its own and is cached for the
-    next check: it goes on to that deadline)."""
-    now = time.monotonic()
-    for interrupt, deadline in list(job.inline):
-        if deadline <= now:
-            try:
-                interrupt()
-            except Exception:  # noqa: BLE001 - a connection closed meanwhile
-                pass
+class _Watchdog:
+    """One thread that calls the ``interrupt`` of each call running inline at that
+    call's deadline. It sleeps until the earliest deadline among the calls still
+    running (no wake-up per call), and an interrupt is only ever called under the lock
+    that ``unwatch`` takes: once a call is unwatched, its connection (a reader another
+    check may take next) is never interrupted on its behalf."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watched: dict[int, tuple[float, Callable[[], None]]] = {}
+        self._keys = itertools.count()
+        self._wake = math.inf  # when the thread wakes next
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, interrupt: Callable[[], None]) -> int:
+        key = next(self._keys)
+        with self._cond:
+            self._watched[key] = (deadline, interrupt)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="sqlbench-watchdog")
+                self._thread.start()
+            elif deadline < self._wake:
+                self._cond.notify()
+        return key
+
+    def unwatch(self, key: int) -> None:
+        with self._cond:
+            self._watched.pop(key, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for key in [k for k, (d, _) in self._watched.items() if d <= now]:
+                    _, interrupt = self._watched.pop(key)
+                    try:
+                        interrupt()
+                    except Exception:  # noqa: BLE001 - a connection closed meanwhile
+                        pass
+                self._wake = min((d for d, _ in self._watched.values()), default=math.inf)
+                self._cond.wait(None if math.isinf(self._wake) else max(0.0, self._wake - now))
+
+
+_watchdog = _Watchdog()
+
+
+def _fresh_watchdog() -> None:
+    global _watchdog
+    _watchdog = _Watchdog()  # a forked child has no watchdog thread, and perhaps a held lock
+
+
+os.register_at_fork(after_in_child=_fresh_watchdog)
 
 
 State = dict[str, tuple[str, int, list[tuple], bool]]  # name -> (type, ncols, rows, overflow)
