@@ -397,7 +397,7 @@ def _expand(value: Any, kind: str) -> list[Any]:
     return [value]
 
 
-def _from_pattern(pattern: str, rng: random.Random | None = None) -> list[str]:
+def _from_pattern(pattern: str) -> list[str]:
     glob = pattern.startswith("glob:")
     p = pattern[5:] if glob else pattern
     many, one = ("*", "?") if glob else ("%", "_")
@@ -706,7 +706,7 @@ def _meet_predicates(col_values: list[Any], modes: list[Any], name: str, preds: 
     column missed: the boundary, or NULL where allowed). A side the literal alone cannot
     make (``<> 'x'`` is met by anything else) takes one of ``others`` (the column's pool
     without the gold's literals)."""
-    sides = [_sides(op, value, kind, rng) for op, value in preds]
+    sides = [_sides(op, value, kind) for op, value in preds]
     out = list(col_values)
     for i, mode in enumerate(modes[:len(out)]):
         if mode is None:
@@ -728,11 +728,11 @@ def _holds(op: str, x: Any, v: Any) -> bool:
         return False
 
 
-def _sides(op: str, value: Any, kind: str, rng: random.Random) -> tuple[list[Any], list[Any]]:
+def _sides(op: str, value: Any, kind: str) -> tuple[list[Any], list[Any]]:
     """(values that meet ``column op value``, values just outside it); an empty side is
     left to the column's pool."""
     if op in ("like", "not like"):
-        made = _from_pattern(value, rng)
+        made = _from_pattern(value)
         meet, miss = made[:-1] if len(made) > 1 else made, made[-1:] if len(made) > 1 else []
         return (meet, miss) if op == "like" else (miss, meet)
     if op in ("between", "not between"):
@@ -858,9 +858,12 @@ def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFA
     """K database images (numbers ``first``..``first+k-1``): ``image`` (a built context) with generated rows added. Fewer
     when time runs out; none when the schema has no table to fill. ``base`` is the image's
     :func:`read_base`, when the caller keeps it (it is read here otherwise)."""
+    base = base if base is not None else read_base(image, deadline)
+    if base is None or not base[0]:
+        return []
+    tables, existing = base
+    layout = _layout(tables, hints, plan.pop("only_read", True))  # what the K databases share
     out: list[bytes] = []
-    tables, existing = base if base is not None else (None, None)
-    layout = None  # what the K databases share, worked out once
     for index in range(first, first + k):
         if deadline is not None and time.monotonic() > deadline:
             break
@@ -869,13 +872,6 @@ def build(image: bytes, hints: Hints = NO_HINTS, *, k: int = 3, seed: int = DEFA
             conn.deserialize(image)
             if deadline is not None:
                 conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
-            if tables is None:  # every database starts from the same image
-                tables = read_schema(conn)
-                existing = _existing_values(conn, tables) if has_rows(conn) else {}
-            if not tables:
-                return []
-            if layout is None:
-                layout = _layout(tables, hints, plan.pop("only_read", True))
             fill(conn, _plan(layout, hints, seed, index, existing, **plan))
             out.append(conn.serialize())
         except sqlite3.Error:

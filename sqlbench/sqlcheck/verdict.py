@@ -322,11 +322,12 @@ class Validator:
                 cache.move_to_end(key)
             return value
 
-    def _store(self, cache: OrderedDict, key: Any, value: Any) -> Any:
+    def _store(self, cache: OrderedDict, key: Any, value: Any, size: int | None = None) -> Any:
+        """Put ``value`` in an LRU of ``size`` entries (``cache_size`` by default)."""
         with self._lock:
             cache[key] = value
             cache.move_to_end(key)
-            while len(cache) > self.cache_size:
+            while len(cache) > (size or self.cache_size):
                 cache.popitem(last=False)
         return value
 
@@ -559,16 +560,9 @@ class Validator:
             if base is None:  # read once per context, not per gold and database
                 base = testdb.read_base(built.sqlite_image, deadline)
                 if base is not None and time.monotonic() <= deadline:  # not cut short by the deadline
-                    with self._lock:
-                        self._test_bases[task.context] = base
-                        while len(self._test_bases) > TEST_BASES:
-                            self._test_bases.popitem(last=False)
-            images = testdb.build(built.sqlite_image, hints, k=k, first=first, deadline=deadline, base=base)
-            with self._lock:
-                self._test_images[key] = images
-                self._test_images.move_to_end(key)
-                while len(self._test_images) > TEST_IMAGE_CACHE:
-                    self._test_images.popitem(last=False)
+                    self._store(self._test_bases, task.context, base, TEST_BASES)
+            images = self._store(self._test_images, key, testdb.build(
+                built.sqlite_image, hints, k=k, first=first, deadline=deadline, base=base), TEST_IMAGE_CACHE)
         return images
 
     def _gold_on(self, task: Task, built: _Built, engine: str, ordered: bool) -> _Gold:
