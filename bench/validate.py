@@ -134,17 +134,20 @@ def cold_caches() -> None:
     dialect._split_cached.cache_clear()
 
 
-def validator_runner(timeout: float, reasons: Counter | None = None, **kw):
-    """A fresh validator judging answers (its caches fill as it goes)."""
-    cold_caches()
-    v = Validator(timeout=timeout, **kw)
-
+def judged_by(v: Validator, reasons: Counter | None = None):
+    """A runner: ``v`` judges the answers (counting their verdicts into ``reasons``)."""
     def run(part) -> None:
         for task, answer in part:
             verdict = v.check(task, answer)
             if reasons is not None:
                 reasons[verdict.reason] += 1
     return run
+
+
+def validator_runner(timeout: float, reasons: Counter | None = None, **kw):
+    """A fresh validator judging answers (its caches fill as it goes)."""
+    cold_caches()
+    return judged_by(Validator(timeout=timeout, **kw), reasons)
 
 
 CHUNK_TASKS = 16  # tasks per turn when runs take turns
@@ -241,20 +244,12 @@ def schema_only_costs(sources: dict[str, list], timeout: float) -> dict:
     cold, warm, without = Validator(timeout=timeout), Validator(timeout=timeout), \
         Validator(timeout=timeout, test_databases=0)
 
-    def judged_by(v, tally: bool = False):
-        def run(part) -> None:
-            for task, answer in part:
-                verdict = v.check(task, answer)
-                if tally:
-                    reasons[verdict.reason] += 1
-        return run
-
     totals = {name: [0.0, 0.0] for name in ("raw", "cold", "warm", "without")}
     for i, part in enumerate(turns(pairs)):
         if i % 2 == 0:  # who goes first alternates
             clocked(totals["raw"], raw, part)
         cold_caches()  # sqlglot's parses and splits of this turn's SQL: paid by the validator timed
-        clocked(totals["cold"], judged_by(cold, tally=True), part)
+        clocked(totals["cold"], judged_by(cold, reasons), part)
         if i % 2 == 1:
             clocked(totals["raw"], raw, part)
         for task in {id(t): t for t, _ in part}.values():  # not timed: this turn's test databases and gold results
