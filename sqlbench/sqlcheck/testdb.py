@@ -171,8 +171,15 @@ def gold_hints(sql: str) -> Hints:
     for tree in stmts:
         if tree is None:
             continue
+        # one walk of the tree, sorting its nodes by kind, instead of a walk per kind (the
+        # walks were two thirds of the cost of hints); each kind keeps the walk's order
+        found = _by_kind(tree)
+
+        def of(kind: str) -> list:
+            return found.get(kind, [])
+
         aliases = {}
-        for t in tree.find_all(exp.Table):
+        for t in of("table"):
             aliases[(t.alias_or_name or "").lower()] = (t.name or "").lower()
             tables.add((t.name or "").lower())
 
@@ -199,8 +206,7 @@ def gold_hints(sql: str) -> Hints:
                 if op is not None:
                     predicates.append((col.name.lower(), _negated(op) if _under_not(node) else op, value))
 
-        for cmp in tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike,
-                                 exp.Glob):
+        for cmp in of("comparison"):
             a, b = cmp.this, cmp.expression
             ca, cb = column_of(a), column_of(b)
             op = _OPS.get(type(cmp).__name__, "like")
@@ -223,12 +229,12 @@ def gold_hints(sql: str) -> Hints:
                 continue
             if isinstance(other, (exp.Literal, exp.Neg)):
                 add_literal(col, other, op if col is ca else _MIRROR.get(op, op), cmp)
-        for node in tree.find_all(exp.In):
+        for node in of("in"):
             col = column_of(node.this)
             if col is not None:
                 for item in node.expressions:
                     add_literal(col, item, "=", node)
-        for node in tree.find_all(exp.Between):
+        for node in of("between"):
             col = column_of(node.this)
             if col is not None:
                 add_literal(col, node.args.get("low"))
@@ -237,19 +243,19 @@ def gold_hints(sql: str) -> Hints:
                 if low is not None and high is not None:
                     predicates.append((col.name.lower(), "not between" if _under_not(node) else "between",
                                        (low, high)))
-        for node in tree.find_all(exp.Join):
+        for node in of("join"):
             for col_name in node.args.get("using") or []:
                 name = getattr(col_name, "name", None) or str(col_name)
                 joins.add(("", name.lower(), "", name.lower()))
-        for order in tree.find_all(exp.Ordered):
+        for order in of("ordered"):
             for col in order.find_all(exp.Column):
                 ordered.add(col.name.lower())
-        for group in tree.find_all(exp.Group):
+        for group in of("group"):
             for col in group.find_all(exp.Column):
                 grouped.add(col.name.lower())
         # "top N per group": the data needs partitions with more than N rows
         ranks = set()
-        for window in tree.find_all(exp.Window):
+        for window in of("window"):
             for part in window.args.get("partition_by") or []:
                 for col in part.find_all(exp.Column):
                     partitioned.add(col.name.lower())
@@ -258,7 +264,7 @@ def gold_hints(sql: str) -> Hints:
         for cname, op, value in predicates:
             if cname in ranks and op in ("<", "<=", "=") and isinstance(value, int) and 0 < value < 100:
                 top = max(top, value)
-        for limit in tree.find_all(exp.Limit):
+        for limit in of("limit"):
             value = _literal_value(limit.expression)
             if isinstance(value, int) and 0 < value < 100:
                 top = max(top, value)
@@ -266,6 +272,29 @@ def gold_hints(sql: str) -> Hints:
                  {k: tuple(dict.fromkeys(v)) for k, v in patterns.items()}, tuple(sorted(joins)), frozenset(ordered),
                  frozenset(tables), tuple(dict.fromkeys(predicates)), partitioned=frozenset(partitioned), top=top,
                  grouped=frozenset(grouped | partitioned), most_rows=_most_rows(stmts))
+
+
+def _kinds() -> dict[str, tuple]:
+    from sqlglot import exp
+
+    return {"table": (exp.Table,), "in": (exp.In,), "between": (exp.Between,), "join": (exp.Join,),
+            "ordered": (exp.Ordered,), "group": (exp.Group,), "window": (exp.Window,), "limit": (exp.Limit,),
+            "comparison": (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Glob)}
+
+
+@functools.lru_cache(maxsize=None)  # one entry per sqlglot node class
+def _kinds_of(cls: type) -> tuple[str, ...]:
+    return tuple(kind for kind, classes in _kinds().items() if issubclass(cls, classes))
+
+
+def _by_kind(tree) -> dict[str, list]:
+    """The nodes of a tree that :func:`gold_hints` reads, by kind, in breadth-first order
+    (each list as ``tree.find_all`` of the kind's classes would give it)."""
+    found: dict[str, list] = {}
+    for node in tree.walk():
+        for kind in _kinds_of(type(node)):
+            found.setdefault(kind, []).append(node)
+    return found
 
 
 def _most_rows(stmts: list) -> int:
