@@ -51,6 +51,7 @@ NULL_RATE = 0.12
 HINT_RATE = 0.65  # share of a hinted column's values taken from the gold's literals
 TOP_ROWS = 60  # at most this many rows for a "top N" gold
 MEET_ALL, MISS_ONE = 0.4, 0.35  # rows meeting every literal comparison of their table / all but one
+NULL_BYTE = round(NULL_RATE * 256)  # a random byte below it: NULL
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,16 @@ class Hints:
     grouped: frozenset[str] = frozenset()  # columns the gold groups or partitions by
     top: int = 0  # the largest N of a "rank <= N" on a window function's result (or a LIMIT N)
     most_rows: int = 0  # at most this many rows in the gold's result (0: no bound known)
+    # every column name the gold names (None: it may read columns it does not name, by a *
+    # or a NATURAL JOIN, or it did not parse)
+    columns: frozenset[str] | None = None
 
     def key(self) -> tuple:
         return (tuple(sorted((k, tuple(map(repr, v))) for k, v in self.literals.items())),
                 tuple(sorted(self.patterns.items())), tuple(sorted(self.joins)), tuple(sorted(self.ordered)),
                 tuple(sorted(self.tables)), tuple(sorted(map(repr, self.predicates))), tuple(sorted(self.partitioned)),
-                self.top, tuple(sorted(self.grouped)), self.most_rows)
+                self.top, tuple(sorted(self.grouped)), self.most_rows,
+                None if self.columns is None else tuple(sorted(self.columns)))
 
 
 NO_HINTS = Hints()
@@ -167,6 +172,7 @@ def gold_hints(sql: str) -> Hints:
     predicates: list[tuple[str, str, Any]] = []
     partitioned: set[str] = set()
     grouped: set[str] = set()
+    named: set[str] | None = set()
     top = 0
     for tree in stmts:
         if tree is None:
@@ -178,6 +184,13 @@ def gold_hints(sql: str) -> Hints:
         def of(kind: str) -> list:
             return found.get(kind, [])
 
+        if named is not None:
+            named |= {c.name.lower() for c in of("column")}
+            for node in of("join"):
+                named |= {(getattr(c, "name", None) or str(c)).lower() for c in node.args.get("using") or []}
+            if any(not isinstance(star.parent, exp.Count) for star in of("star")) \
+                    or any(node.text("method").upper() == "NATURAL" for node in of("join")):
+                named = None  # the gold reads columns it does not name
         aliases = {}
         for t in of("table"):
             aliases[(t.alias_or_name or "").lower()] = (t.name or "").lower()
@@ -271,7 +284,8 @@ def gold_hints(sql: str) -> Hints:
     return Hints({k: tuple(dict.fromkeys(v)) for k, v in literals.items()},
                  {k: tuple(dict.fromkeys(v)) for k, v in patterns.items()}, tuple(sorted(joins)), frozenset(ordered),
                  frozenset(tables), tuple(dict.fromkeys(predicates)), partitioned=frozenset(partitioned), top=top,
-                 grouped=frozenset(grouped | partitioned), most_rows=_most_rows(stmts))
+                 grouped=frozenset(grouped | partitioned), most_rows=_most_rows(stmts),
+                 columns=None if named is None else frozenset(named))
 
 
 def _kinds() -> dict[str, tuple]:
@@ -279,6 +293,7 @@ def _kinds() -> dict[str, tuple]:
 
     return {"table": (exp.Table,), "in": (exp.In,), "between": (exp.Between,), "join": (exp.Join,),
             "ordered": (exp.Ordered,), "group": (exp.Group,), "window": (exp.Window,), "limit": (exp.Limit,),
+            "column": (exp.Column,), "star": (exp.Star,),
             "comparison": (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Glob)}
 
 
@@ -462,7 +477,8 @@ def _pool(col: Column, kind: str, rng: random.Random, size: int, hints: list[Any
             width = 2 * span + int(hi - lo) + 1
             base = [int(lo) - span + int(rng.random() * width) for _ in range(size)]
         else:
-            base = [1 + int(rng.random() * (20 + size)) for _ in range(size)]
+            width = 20 + size
+            base = [1 + int(x * width) for x in list(_rands(rng.random, size))]
         return list(dict.fromkeys(base)) or [1]
     if kind == "real":
         nums = [h for h in hints if isinstance(h, (int, float))]
@@ -476,17 +492,29 @@ def _pool(col: Column, kind: str, rng: random.Random, size: int, hints: list[Any
         for _ in range(size):
             if dates and rng.random() < 0.5:
                 d0 = _dt.date.fromisoformat(rng.choice(dates)[:10])
-                d = d0 + _dt.timedelta(days=rng.randint(-400, 400))
+                d = d0 + _dt.timedelta(days=_randint(rng, -400, 400))
             else:
-                year = rng.choice(years) if years else rng.randint(2015, 2024)
-                d = _dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
-            out.append(d.isoformat() + (f" {rng.randint(0, 23):02d}:{rng.choice((0, 15, 30, 45)):02d}:00"
+                year = rng.choice(years) if years else _randint(rng, 2015, 2024)
+                d = _dt.date(year, _randint(rng, 1, 12), _randint(rng, 1, 28))
+            out.append(d.isoformat() + (f" {_randint(rng, 0, 23):02d}:{rng.choice((0, 15, 30, 45)):02d}:00"
                                         if kind == "datetime" else ""))
         return list(dict.fromkeys(out))
     if kind == "blob":
         return [bytes([rng.randrange(256) for _ in range(4)]) for _ in range(size)]
-    words = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "sierra", "tango", "zulu")
-    return list(dict.fromkeys(f"{label} {w} {1 + int(rng.random() * 9)}" for w in rng.choices(words, k=size)))
+    # f"{label} {word} {1 + int(random() * 9)}" for each word of rng.choices(_WORDS, k=size),
+    # draw for draw (choices picks _WORDS[floor(random() * 10)]), from a table of the 90
+    xs = list(_rands(rng.random, 2 * size))
+    texts = _texts(label)
+    return list(dict.fromkeys([texts[int(xs[i] * 10) * 9 + int(xs[size + i] * 9)] for i in range(size)]))
+
+
+_WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "sierra", "tango", "zulu")
+
+
+@functools.lru_cache(maxsize=1024)
+def _texts(label: str) -> tuple[str, ...]:
+    """The 90 text values a column labelled ``label`` is made of, word-major."""
+    return tuple(f"{label} {w} {d}" for w in _WORDS for d in range(1, 10))
 
 
 def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: list[Any]) -> list[Any]:
@@ -506,7 +534,7 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
         elif kind == "real":
             v = round(start + i * 1.25 + rng.random() / 10, 3)
         elif kind in ("date", "datetime"):
-            v = (_dt.date(2020, 1, 1) + _dt.timedelta(days=7 * i + rng.randint(0, 6))).isoformat()
+            v = (_dt.date(2020, 1, 1) + _dt.timedelta(days=7 * i + _randint(rng, 0, 6))).isoformat()
         elif kind == "blob":
             v = bytes([i % 256, rng.randrange(256)])
         else:
@@ -526,6 +554,7 @@ class _ColumnPlan:
     kind: str
     lits: list[Any]  # the gold's literals for it, with their neighbours, and its LIKE patterns filled in
     link: tuple[str, str] | None  # the (table, column) it draws its values from
+    unnamed: bool = False  # a column the gold never names, of no key or link (see _layout)
 
 
 @dataclass
@@ -612,7 +641,11 @@ def _layout(tables: list[Table], hints: Hints, only_read: bool) -> _Layout:
             kind = _kind(c)
             lits = [v for h in hints.literals.get(cl, ()) for v in _expand(h, kind)]
             lits += [v for p in hints.patterns.get(cl, ()) for v in _from_pattern(p)]
-            cols.append(_ColumnPlan(c, cl, kind, lits, links.get((tl, cl))))
+            # The gold never names it (nor reads it by a * or a NATURAL JOIN), so its values
+            # cannot change the gold's result: they only meet an answer reading the wrong column.
+            unnamed = hints.columns is not None and cl not in hints.columns and not c.pk \
+                and (tl, cl) not in links and (tl, cl) not in targets
+            cols.append(_ColumnPlan(c, cl, kind, lits, links.get((tl, cl)), unnamed))
         pk = [c for c in t.columns if c.pk]
         # Columns the gold compares with a literal. Each row either meets all of those
         # comparisons, or all but one (which it misses at the boundary, or by NULL), or is
@@ -652,11 +685,11 @@ def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
     for tp in layout.tables:
         t, tl, pk, filtered = tp.table, tp.name, tp.pk, tp.filtered
         if hints.tables and tl not in hints.tables and tl not in layout.key_parents:
-            n = rng.randint(*OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
+            n = _randint(rng, *OTHER_ROWS)  # only referenced by a table the gold reads: a few rows
         else:
-            n = rng.randint(*sizes) + (3 if tp.linked else 0)
+            n = _randint(rng, *sizes) + (3 if tp.linked else 0)
             if hints.top:  # more rows (and groups) than the gold's top N keeps
-                n = max(n, min(TOP_ROWS, 3 * hints.top + rng.randint(6, 12)))
+                n = max(n, min(TOP_ROWS, 3 * hints.top + _randint(rng, 6, 12)))
         modes: list[Any] = []
         if filtered:
             for _ in range(n):
@@ -676,6 +709,18 @@ def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
                 generated = {k: v[:n] for k, v in generated.items()}
             elif len(pk) == 1 and c.pk:
                 col_values = _unique_values(c, kind, rng, n, lits)
+            elif cp.unnamed:
+                # Half of all generated values are such columns', and their skewed draws were
+                # most of the cost of a schema-only task. Its pool is made as below, but its
+                # values are picked uniformly by the bits of the draws below would take: the
+                # random stream moves on exactly as far (a random() is two 32-bit words), so
+                # every other column keeps its values.
+                rng.getrandbits(64 * n)  # the NULL draws
+                pool = _pool(c, kind, rng, max(3, n // 2), lits)
+                m = len(pool)
+                bits = rng.getrandbits(64 * (m + n)).to_bytes(8 * (m + n), "little")  # the shuffle's and the draws'
+                col_values = [None if nullable and bits[j] < NULL_BYTE else pool[bits[j + 1] % m]
+                              for j in range(0, 8 * n, 8)]
             elif cl in hints.ordered and cl not in hints.grouped and not parent_values and index % 2 == 0:
                 # distinct, so ties do not decide which rows a LIMIT keeps (a column the gold
                 # groups by keeps duplicates: groups of one cannot tell COUNT(*) from COUNT(DISTINCT))
@@ -684,7 +729,7 @@ def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
             else:
                 # favour a few values (in an order of each database's own), so group sizes
                 # differ and "the most …" has one answer, and not always the first group's
-                r = [rand() for _ in range(n)]
+                r = list(_rands(rand, n))
                 if parent_values:
                     parents = list(dict.fromkeys(parent_values))
                     _shuffle(parents, rng)
@@ -726,6 +771,22 @@ def _draw(items: list[Any], k: int, rand: Any) -> list[Any]:
     cw = _zipf(len(items))
     total, hi = cw[-1] + 0.0, len(items) - 1
     return [items[bisect.bisect_right(cw, rand() * total, 0, hi)] for _ in range(k)]
+
+
+def _rands(rand: Any, k: int) -> Iterable[float]:
+    """k calls of ``rand`` in a C loop: the numbers of ``[rand() for _ in range(k)]``."""
+    return itertools.starmap(rand, itertools.repeat((), k))
+
+
+def _randint(rng: random.Random, a: int, b: int) -> int:
+    """The number ``rng.randint(a, b)`` gives, at half its cost (it goes through three
+    Python-level calls; dates take several per value)."""
+    n = b - a + 1
+    bits = n.bit_length()
+    r = rng.getrandbits(bits)
+    while r >= n:
+        r = rng.getrandbits(bits)
+    return a + r
 
 
 def _meet_predicates(col_values: list[Any], modes: list[Any], name: str, preds: list[tuple[str, Any]], kind: str,
@@ -792,8 +853,7 @@ def _coerce(value: Any, like: Any) -> Any:
 def _shuffle(items: list[Any], rng: random.Random) -> None:
     """Shuffle in place by random sort keys: one C-level draw per item (random.shuffle
     draws bits in Python, and generation is most of a schema-only task's cost)."""
-    rand = rng.random
-    keys = [rand() for _ in items]
+    keys = list(_rands(rng.random, len(items)))
     items[:] = [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
 
 
