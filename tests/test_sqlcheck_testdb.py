@@ -285,3 +285,48 @@ def test_groups_by_a_foreign_key_come_in_many_sizes():
         sizes |= {n for (n,) in db.execute("SELECT COUNT(*) FROM paragraphs GROUP BY document_id")}
     assert {1, 2, 3} <= sizes
     assert Validator().check(task(gold, context), gold.replace(">= 2", ">= 3")).reason == "mismatch"
+
+
+def test_the_columns_a_gold_names_and_when_it_may_read_others():
+    assert testdb.gold_hints(GOLD).columns == {"full_name", "team_id", "city", "goals"}
+    assert testdb.gold_hints("SELECT COUNT(*) FROM a JOIN b USING (k) WHERE z > 3").columns == {"k", "z"}
+    for reads_unnamed in ("SELECT * FROM players", "SELECT p.* FROM players p",
+                          "SELECT full_name FROM players NATURAL JOIN teams", "not sql at all"):
+        assert testdb.gold_hints(reads_unnamed).columns is None, reads_unnamed
+
+
+def _columns(image: bytes, table: str) -> dict[str, list]:
+    db = _open(image)
+    cur = db.execute(f"SELECT * FROM {table} ORDER BY rowid")
+    rows = cur.fetchall()
+    return {d[0]: [r[i] for r in rows] for i, d in enumerate(cur.description)}
+
+
+def test_unnamed_columns_are_drawn_cheaply_and_leave_the_named_ones_as_they_were():
+    import dataclasses
+
+    hints = testdb.gold_hints(GOLD)  # names full_name, team_id, city, goals: not rating, joined, name, founded
+    cheap = testdb.build(_image(SCHEMA), hints, k=3)
+    full = testdb.build(_image(SCHEMA), dataclasses.replace(hints, columns=None), k=3)
+    unnamed = {"players": ("rating", "joined"), "teams": ("name", "founded")}
+    differ = False
+    for index, (a, b) in enumerate(zip(cheap, full)):
+        for table, names in unnamed.items():
+            got, was = _columns(a, table), _columns(b, table)
+            for name in got:  # the random stream is where it was: every named column is unchanged
+                if name not in names:
+                    assert got[name] == was[name], (index, table, name)
+            for name in names:
+                differ |= got[name] != was[name]
+                values = [v for v in got[name] if v is not None]
+                assert len(set(values)) >= 2  # still varied
+                if index == 0:
+                    assert None not in got[name]  # database 0 has no NULL
+        players = _columns(a, "players")
+        assert all(isinstance(v, float) for v in players["rating"] if v is not None)
+        assert all(len(v) == 10 and v[4] == "-" for v in players["joined"] if v is not None)
+    assert differ  # the cheap draw is in use (the full one gives other values)
+    # a NOT NULL column the gold never names never gets NULL
+    schema = SCHEMA.replace("joined DATE", "joined DATE NOT NULL")
+    for image in testdb.build(_image(schema), testdb.gold_hints(GOLD), k=3):
+        assert None not in _columns(image, "players")["joined"]
