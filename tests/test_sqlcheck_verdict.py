@@ -442,6 +442,12 @@ def test_open_readers_keep_to_a_small_share_of_sqlites_heap():
         assert v.check(task, f"SELECT count(x) FROM t{i}").valid
         held = sum(2 * len(r.built.sqlite_image or b"") for r in v._readers.values())
         assert held <= budget, (i, held, budget)
+        assert v._reader_held == held  # the running count, kept as readers come and go
+    # a run that fails while stepping retires its reader: the count follows
+    readers = len(v._readers)
+    assert v.check(task, "SELECT abs(-9223372036854775807 - 1) FROM t11").reason == "execution"
+    assert len(v._readers) == readers - 1
+    assert v._reader_held == sum(2 * len(r.built.sqlite_image or b"") for r in v._readers.values())
     big = ("CREATE TABLE b(x);\nINSERT INTO b WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
            "WHERE i < 3000) SELECT randomblob(1000) FROM c;")
     task = make_task("SELECT count(*) FROM b", context=big, id="big")

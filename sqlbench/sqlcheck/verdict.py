@@ -179,6 +179,7 @@ class Validator:
         self._golds: OrderedDict[tuple[str, str], _Gold] = OrderedDict()
         self._duck_templates: OrderedDict[int, _DuckTemplate] = OrderedDict()
         self._readers: OrderedDict[int, _Reader] = OrderedDict()
+        self._reader_held = 0  # _reader_bytes of the readers in _readers (kept as they come and go)
         self._flights: dict[Any, threading.Event] = {}  # preparations under way
         duckworker.pool(self.max_memory_mb).prestart()
 
@@ -308,6 +309,7 @@ class Validator:
             self._duck_templates.clear()
             readers = list(self._readers.values())
             self._readers.clear()
+            self._reader_held = 0
         for reader in readers:
             self._evict(reader)
         for tpl in templates:
@@ -699,13 +701,15 @@ class Validator:
             if other is not None and other.built is built and not other.sb.abandoned:
                 reader = None  # another thread opened one meanwhile: it stays the only one
             else:
+                if other is not None:  # an abandoned one, replaced
+                    self._reader_held -= _reader_bytes(other.built)
                 self._readers[key] = reader
                 self._readers.move_to_end(key)
+                self._reader_held += _reader_bytes(built)
                 evicted = []
-                held = sum(_reader_bytes(r.built) for r in self._readers.values())
-                while len(self._readers) > 1 and (len(self._readers) > READERS or held > budget):
+                while len(self._readers) > 1 and (len(self._readers) > READERS or self._reader_held > budget):
                     old = self._readers.popitem(last=False)[1]
-                    held -= _reader_bytes(old.built)
+                    self._reader_held -= _reader_bytes(old.built)
                     evicted.append(old)
         if reader is None:
             sb.close()
@@ -725,6 +729,7 @@ class Validator:
         with self._lock:
             if self._readers.get(id(reader.built)) is reader:
                 del self._readers[id(reader.built)]
+                self._reader_held -= _reader_bytes(reader.built)
 
     @staticmethod
     def _evict(reader: _Reader) -> None:
