@@ -21,6 +21,22 @@ def test_split_respects_strings_comments_and_trigger_bodies():
     assert split_statements("  ;; ") == []
 
 
+def test_the_fast_split_of_text_without_triggers_cuts_where_sqlites_machine_does():
+    """Without the word TRIGGER every ';' outside strings, names and comments ends a
+    statement: the fast split must agree with the full state machine."""
+    import random
+
+    from sqlbench.sqlcheck.dialect import _split_complete, _split_plain
+
+    pieces = [";", ";", "'", '"', "`", "[", "]", "--", "/*", "*/", "\n", " ", "a", "x1", "create", "TEMP",
+              "explain", "end", "(", ")", "'a;b'", '"c;d"', "/* ; */", "-- ;\n", "é", "$"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 24)))
+        assert _split_plain(text) == _split_complete(text), text
+    assert _split_plain("SELECT 'a;b'; SELECT 2 -- c;\n; /* open ; ") == ["SELECT 'a;b'", "SELECT 2 -- c", "/* open"]
+
+
 def test_parses_accepts_sql_of_any_common_dialect_and_rejects_the_rest():
     assert parses("SELECT a FROM t WHERE b > 1")
     assert parses("SELECT `a` FROM `t`")  # MySQL

@@ -65,6 +65,30 @@ def _split_cached(sql: str) -> tuple[str, ...]:
 
 
 def _split(sql: str) -> list[str]:
+    if "trigger" not in sql.lower():
+        return _split_plain(sql)
+    return _split_complete(sql)
+
+
+def _split_plain(sql: str) -> list[str]:
+    """:func:`_split_complete` for text without the word TRIGGER: then every ';' outside a
+    string, name or comment ends a statement (the machine's states before CREATE TRIGGER
+    all go to START on a ';'), so only those need finding, not every word: the shared
+    samples' contexts and golds split twice as fast."""
+    out: list[str] = []
+    start = 0
+    for m in _PLAIN_TOKENS.finditer(sql):
+        kind = m.lastindex
+        if kind == 2:  # an unterminated string, name or comment: no later cut
+            break
+        if kind == 1:
+            _keep(out, sql[start : m.end()])
+            start = m.end()
+    _keep(out, sql[start:])
+    return out
+
+
+def _split_complete(sql: str) -> list[str]:
     out: list[str] = []
     start = 0
     state = 0
@@ -114,13 +138,23 @@ _COMPLETE_TOKENS = re.compile(
 )
 
 
+_PLAIN_TOKENS = re.compile(  # _COMPLETE_TOKENS' semicolons and open ends; its comments and strings skipped whole
+    r"(;)"
+    r"|/\*.*?\*/|--[^\n]*(?:\n|$)"
+    r"|'[^']*'|\"[^\"]*\"|`[^`]*`|\[[^\]]*\]"
+    r"|(/\*|['\"`\[])",
+    re.S,
+)
+
+
 def _keep(out: list[str], chunk: str) -> None:
     stmt = chunk.strip()
     end = len(stmt)
     while end and (stmt[end - 1] == ";" or stmt[end - 1].isspace()):  # one pass: no copy per ';'
         end -= 1
     stmt = stmt[:end]
-    if stmt and _COMMENTS.sub("", stmt).strip():
+    # a statement whose first character starts no comment is more than comments
+    if stmt and (stmt[0] not in "-/" or _COMMENTS.sub("", stmt).strip()):
         out.append(stmt)
 
 
