@@ -20,6 +20,10 @@ keys) this module fills K small databases, deterministically from a seed:
 * the rest comes from small per-column pools drawn with a skew (Zipf-like, in an order of
   each database's own), so GROUP BY, DISTINCT and COUNT(DISTINCT) meet duplicates and
   groups differ in size; table sizes differ between databases;
+* a column the gold never names (no key, no link, no ``*`` or NATURAL JOIN in the gold)
+  cannot change the gold's result: its pool's values are picked uniformly, by the bits of
+  the random draws the skewed path would have taken, so the named columns get the values
+  they would get if every column were drawn in full;
 * only the tables the gold reads (and the parents they reference) are filled: the others
   cannot change the gold's result, and leaving them as the context had them keeps
   generation cheap.
