@@ -531,6 +531,16 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
             out.append(h)
     i = 0
     start = rng.choice((1, 1, 1, 10, 100)) if kind in ("int", "num", "bool") else 1
+    if kind in ("int", "num", "bool", "text"):
+        # no draws: the values the loop below counts up, the hints' left out (at most
+        # len(seen) of the first need + len(seen) are)
+        need = n - len(out)
+        if need > 0:
+            label = _label(col.name)
+            made = range(start, start + need + len(seen)) if kind != "text" \
+                else (f"{label} {i}" for i in range(1, need + len(seen) + 1))
+            out += [v for v in made if v not in seen][:need]
+        i = 20 * n + 20
     while len(out) < n and i < 20 * n + 20:
         i += 1
         if kind in ("int", "num", "bool"):
@@ -929,16 +939,18 @@ def _existing_values(conn: sqlite3.Connection, tables: list[Table], limit: int =
     return out
 
 
-def read_base(image: bytes, deadline: float | None = None) -> tuple[list[Table], dict] | None:
+def read_base(image: bytes, deadline: float | None = None,
+              rows: bool | None = None) -> tuple[list[Table], dict] | None:
     """What every test database of a context starts from: its tables, and the values its
-    own rows hold (keys children may reference); None when the image cannot be read."""
+    own rows hold (keys children may reference); None when the image cannot be read.
+    ``rows``: whether the image holds rows, when the caller knows (else looked up)."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         conn.deserialize(image)
         if deadline is not None:
             conn.set_progress_handler(lambda: time.monotonic() > deadline, 2000)
         tables = read_schema(conn)
-        return tables, (_existing_values(conn, tables) if has_rows(conn) else {})
+        return tables, (_existing_values(conn, tables) if (has_rows(conn) if rows is None else rows) else {})
     except sqlite3.Error:
         return None
     finally:

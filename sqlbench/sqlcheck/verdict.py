@@ -560,7 +560,7 @@ class Validator:
             deadline = time.monotonic() + max(self.timeout, 1.0)
             base = self._cached(self._test_bases, task.context)
             if base is None:  # read once per context, not per gold and database
-                base = testdb.read_base(built.sqlite_image, deadline)
+                base = testdb.read_base(built.sqlite_image, deadline, rows=built.has_rows)
                 if base is not None and time.monotonic() <= deadline:  # not cut short by the deadline
                     self._store(self._test_bases, task.context, base, TEST_BASES)
             images = self._store(self._test_images, key, testdb.build(
