@@ -101,7 +101,9 @@ def test_auto_increment_and_serial_columns_keep_numbering():
 
     numbered = [(1, "p"), (2, "q")]
     for ddl in ("CREATE TABLE a (id INT AUTO_INCREMENT PRIMARY KEY, x TEXT)",
-                "CREATE TABLE a (id SERIAL PRIMARY KEY, x TEXT)"):
+                "CREATE TABLE a (id SERIAL PRIMARY KEY, x TEXT)",
+                "create table a (id int Auto_Increment primary key, x text)",
+                "CREATE TABLE a (id bigserial PRIMARY KEY, x TEXT DEFAULT 'café')"):  # not ASCII: the regex decides
         assert _numbering(auto_ids(ddl, "sqlite"), lambda: sqlite3.connect(":memory:")) == numbered, ddl
         assert _numbering(auto_ids(ddl, "duckdb"), lambda: duckdb.connect(":memory:")) == numbered, ddl
     assert auto_ids("CREATE TABLE b (x INT)", "sqlite") is None
