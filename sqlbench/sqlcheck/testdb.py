@@ -188,10 +188,8 @@ def gold_hints(sql: str) -> Hints:
         def of(kind: str) -> list:
             return found.get(kind, [])
 
-        if named is not None:
+        if named is not None:  # USING's columns are added with the joins below
             named |= {c.name.lower() for c in of("column")}
-            for node in of("join"):
-                named |= {(getattr(c, "name", None) or str(c)).lower() for c in node.args.get("using") or []}
             if any(not isinstance(star.parent, exp.Count) for star in of("star")) \
                     or any(node.text("method").upper() == "NATURAL" for node in of("join")):
                 named = None  # the gold reads columns it does not name
@@ -264,6 +262,8 @@ def gold_hints(sql: str) -> Hints:
             for col_name in node.args.get("using") or []:
                 name = getattr(col_name, "name", None) or str(col_name)
                 joins.add(("", name.lower(), "", name.lower()))
+                if named is not None:
+                    named.add(name.lower())
         for order in of("ordered"):
             for col in order.find_all(exp.Column):
                 ordered.add(col.name.lower())
@@ -529,33 +529,28 @@ def _unique_values(col: Column, kind: str, rng: random.Random, n: int, hints: li
         if len(out) < n // 2 and h not in seen:
             seen.add(h)
             out.append(h)
-    i = 0
     start = rng.choice((1, 1, 1, 10, 100)) if kind in ("int", "num", "bool") else 1
     if kind in ("int", "num", "bool", "text"):
-        # no draws: the values the loop below counts up, the hints' left out (at most
-        # len(seen) of the first need + len(seen) are)
+        # no draws: counted up, the hints' values left out (at most len(seen) of the first
+        # need + len(seen) are)
         need = n - len(out)
         if need > 0:
-            label = _label(col.name)
             made = range(start, start + need + len(seen)) if kind != "text" \
-                else (f"{label} {i}" for i in range(1, need + len(seen) + 1))
+                else (f"{_label(col.name)} {i}" for i in range(1, need + len(seen) + 1))
             out += [v for v in made if v not in seen][:need]
-        i = 20 * n + 20
-    while len(out) < n and i < 20 * n + 20:
-        i += 1
-        if kind in ("int", "num", "bool"):
-            v: Any = start + i - 1
-        elif kind == "real":
-            v = round(start + i * 1.25 + rng.random() / 10, 3)
-        elif kind in ("date", "datetime"):
-            v = (_dt.date(2020, 1, 1) + _dt.timedelta(days=7 * i + _randint(rng, 0, 6))).isoformat()
-        elif kind == "blob":
-            v = bytes([i % 256, rng.randrange(256)])
-        else:
-            v = f"{_label(col.name)} {i}"
-        if v not in seen:
-            seen.add(v)
-            out.append(v)
+    else:  # real, date, datetime, blob: a draw per value
+        i = 0
+        while len(out) < n and i < 20 * n + 20:
+            i += 1
+            if kind == "real":
+                v: Any = round(start + i * 1.25 + rng.random() / 10, 3)
+            elif kind in ("date", "datetime"):
+                v = (_dt.date(2020, 1, 1) + _dt.timedelta(days=7 * i + _randint(rng, 0, 6))).isoformat()
+            else:
+                v = bytes([i % 256, rng.randrange(256)])
+            if v not in seen:
+                seen.add(v)
+                out.append(v)
     if kind in ("int", "num", "bool") and col.pk:
         _shuffle(out, rng)
     return out
@@ -577,7 +572,7 @@ class _TablePlan:
     name: str  # lower-cased
     columns: list[_ColumnPlan]
     pk: list[Column]
-    filtered: list[Column]  # columns the gold compares with a literal (see plan_rows)
+    filtered: list[Column]  # columns the gold compares with a literal (see _layout)
     linked: bool  # a column of it references another table
     referenced: list[tuple[str, tuple[str, str]]]  # (name, link key) of its columns a column elsewhere draws from
 
@@ -664,9 +659,9 @@ def _layout(tables: list[Table], hints: Hints, only_read: bool) -> _Layout:
         # Columns the gold compares with a literal. Each row either meets all of those
         # comparisons, or all but one (which it misses at the boundary, or by NULL), or is
         # drawn freely: so a dropped, flipped or changed condition meets a row that tells.
-        filtered = [c for c in t.columns if c.name.lower() in preds and not (len(pk) == 1 and c.pk)
-                    and (tl, c.name.lower()) not in links]
-        referenced = [(c.name, (tl, c.name.lower())) for c in t.columns if (tl, c.name.lower()) in targets]
+        filtered = [cp.col for cp in cols if cp.name in preds and not (len(pk) == 1 and cp.col.pk)
+                    and cp.link is None]
+        referenced = [(cp.col.name, (tl, cp.name)) for cp in cols if (tl, cp.name) in targets]
         plans.append(_TablePlan(t, tl, cols, pk, filtered, any(k[0] == tl for k in links), referenced))
     return _Layout(plans, key_parents, preds)
 
@@ -724,11 +719,11 @@ def _plan(layout: _Layout, hints: Hints, seed: int, index: int,
             elif len(pk) == 1 and c.pk:
                 col_values = _unique_values(c, kind, rng, n, lits)
             elif cp.unnamed:
-                # Half of all generated values are such columns', and their skewed draws were
-                # most of the cost of a schema-only task. Its pool is made as below, but its
-                # values are picked uniformly by the bits of the draws below would take: the
-                # random stream moves on exactly as far (a random() is two 32-bit words), so
-                # every other column keeps its values.
+                # About half of all generated values are such columns', and their skewed draws
+                # were most of the cost of a schema-only task. Its pool is made as below, but
+                # its values are picked uniformly by the bits of the draws the branch below
+                # would take: the random stream moves on exactly as far (a random() is two
+                # 32-bit words), so every other column keeps its values.
                 rng.getrandbits(64 * n)  # the NULL draws
                 pool = _pool(c, kind, rng, max(3, n // 2), lits)
                 m = len(pool)
