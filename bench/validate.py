@@ -323,9 +323,9 @@ def main(argv=None) -> int:
         by_source[name] = round(v / r, 3)
         rows = [(t, a) for t, a in part if has_rows(t)]
         if rows:  # the same answers on the tasks whose context carries rows (no test databases)
-            (r, _), (v, _) = interleaved(rows, [raw_runner(rows), validator_runner(args.timeout)])
-            with_rows["raw"] += r
-            with_rows["validator"] += v
+            (rows_raw, _), (rows_validator, _) = interleaved(rows, [raw_runner(rows), validator_runner(args.timeout)])
+            with_rows["raw"] += rows_raw
+            with_rows["validator"] += rows_validator
             with_rows["answers"] += len(rows)
         print(f"{name:8s} {len(part)} answers: validator {v:.2f} s, raw sqlite3 {r:.2f} s, ratio {v / r:.2f}",
               file=sys.stderr)
