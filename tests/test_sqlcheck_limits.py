@@ -157,6 +157,90 @@ def test_a_check_runs_its_statements_on_its_own_guarded_thread(tasks):
 
 
 @pytest.mark.timeout(60)
+def test_many_checks_take_one_hand_off_and_give_what_each_check_gives(tasks):
+    answers = ["SELECT name FROM customers", "SELECT name FROM customers WHERE 0", "SELEC name",
+               "<think>x</think>", "SELECT nope FROM customers", None]
+    items = [(tasks[engine], a) for engine in ("sqlite", "duckdb") for a in answers]
+    one_by_one = [Validator(timeout=30).check(t, a).to_dict() for t, a in items]
+    threads, statements = [], []
+    check, run = Validator._check, SqliteSandbox._run
+
+    def recording_check(self, *args):
+        threads.append(threading.current_thread())
+        return check(self, *args)
+
+    def recording_run(self, stmts):
+        statements.append(threading.current_thread())
+        return run(self, stmts)
+
+    Validator._check, SqliteSandbox._run = recording_check, recording_run
+    try:
+        together = [v.to_dict() for v in Validator(timeout=30).check_many(items)]
+    finally:
+        Validator._check, SqliteSandbox._run = check, run
+    assert together == one_by_one
+    assert {v["reason"] for v in together} >= {"ok", "mismatch", "syntax", "format", "execution"}
+    assert len(threads) == len(items) and len(set(threads)) == 1 and threading.main_thread() not in threads
+    assert statements and set(statements) == set(threads)  # run inline: each check's deadline guards them
+    assert Validator().check_many([]) == []
+
+
+@pytest.mark.timeout(60)
+def test_a_check_that_runs_over_in_a_batch_is_a_timeout_and_the_rest_are_judged(tasks, empty_cwd):
+    v = Validator(timeout=0.5)
+    good = "SELECT name FROM customers"
+    verdicts = v.check_many([(tasks["sqlite"], good), (tasks["sqlite"], INSTR_BOMB), (tasks["sqlite"], good),
+                             (tasks["sqlite"], "SELECT name FROM customers WHERE 0")])
+    assert [x.reason for x in verdicts] == ["ok", "timeout", "ok", "mismatch"]
+    assert "0.5 s" in verdicts[1].detail and verdicts[1].sql == INSTR_BOMB
+    assert _files(empty_cwd) == []
+
+
+@pytest.mark.timeout(60)
+def test_a_batch_gives_up_on_a_call_that_never_ends_and_runs_the_rest_elsewhere():
+    from sqlbench.sqlcheck.sandbox import call_each_by_deadline
+
+    release, threads = threading.Event(), []
+
+    def call(i):
+        def run(start):
+            threads.append(threading.current_thread())
+            if i == 1:
+                release.wait(120)  # an engine call that no interrupt reaches
+            return i
+        return run
+
+    try:
+        got = call_each_by_deadline([call(i) for i in range(3)], 0.1)
+        assert not release.is_set()  # answered while call 1 still runs
+    finally:
+        release.set()
+    assert got == [(True, 0), (False, None), (True, 2)]
+    assert threads[0] is threads[1] and threads[2] is not threads[1]
+
+
+def test_a_batch_call_that_raises_raises_and_the_calls_after_it_do_not_run():
+    from sqlbench.sqlcheck.sandbox import call_each_by_deadline
+
+    ran = []
+
+    def call(i):
+        def run(start):
+            ran.append(i)
+            if i == 1:
+                raise ValueError("a bug in call 1")
+            return (i, start)
+        return run
+
+    with pytest.raises(ValueError, match="call 1"):
+        call_each_by_deadline([call(i) for i in range(3)], 30)
+    assert ran == [0, 1]
+    got = call_each_by_deadline([call(0), call(2)], 30)
+    assert [ok for ok, _ in got] == [True, True] and [v[0] for _, v in got] == [0, 2]
+    assert got[0][1][1] <= got[1][1][1]  # each call is given the time it started
+
+
+@pytest.mark.timeout(60)
 def test_a_statement_run_inline_is_interrupted_at_its_own_deadline():
     """Inline, a statement still gets its interrupt at its deadline (the watchdog calls
     it, as the hand-off's waiter did): within a check, and in a gold's preparation that
