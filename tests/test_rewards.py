@@ -112,16 +112,19 @@ def test_weights_parse_and_override():
 
 
 def test_repeated_answers_reuse_verdicts():
-    """A GRPO group often repeats an answer: the validator is asked once per distinct SQL."""
-    calls = []
+    """A GRPO group often repeats an answer: the validator is asked once per distinct SQL,
+    in one batch per step (one hand-off to its guarded thread), and a later step asks only
+    for what the memo lacks."""
+    batches = []
 
     class Counting:
         def __init__(self, inner):
             self.inner = inner
 
-        def check(self, task, candidate=None):
-            calls.append(candidate)
-            return self.inner.check(task, candidate)
+        def check_many(self, items):
+            items = list(items)
+            batches.append([candidate for _, candidate in items])
+            return self.inner.check_many(items)
 
     from sqlbench.sqlcheck import Validator
 
@@ -129,10 +132,13 @@ def test_repeated_answers_reuse_verdicts():
     try:
         tid = {"task_id": ["t-repeat"] * 8}
         got = rewards.execution_reward([GOOD] * 6 + [WRONG_RESULT] * 2, gold_sql=[GOLD] * 8, context=[CTX] * 8, **tid)
+        again = rewards.execution_reward([WRONG_RESULT, GOOD, "<sql>SELECT 1</sql>", "no sql here"],
+                                         gold_sql=[GOLD] * 4, context=[CTX] * 4, task_id=["t-repeat"] * 4)
     finally:
         rewards.set_validator(None)
     assert got == [1.0] * 6 + [0.1] * 2
-    assert len(calls) == 2
+    assert again == [0.1, 1.0, 0.1, 0.0]
+    assert [len(b) for b in batches] == [2, 1] and batches[1] == ["SELECT 1"]
 
 
 SLOW = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "

@@ -28,6 +28,7 @@ from sqlbench.errors import DatasetError
 
 PROGRESS_MIN_ROWS = 200  # shorter inputs finish before a bar is worth drawing
 IN_PROCESS_MAX_ROWS = 32  # starting worker processes costs more than judging these
+IN_PROCESS_CHUNK = 16  # rows judged per hand-off in process (the output streams a chunk at a time)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -80,28 +81,30 @@ def _init_worker(settings: dict[str, Any]) -> None:
     _VALIDATOR = Validator(**settings)
 
 
-def _judge(item) -> dict[str, Any]:
-    task, candidate = item
-    return _VALIDATOR.check(task, candidate).to_dict()
+def _judge(items: list) -> list[dict[str, Any]]:
+    return [v.to_dict() for v in _VALIDATOR.check_many(items)]
 
 
 def _verdicts(items: list, workers: int, settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Verdicts in input order, from worker processes when it pays."""
+    """Verdicts in input order, a chunk at a time (one hand-off to the validator's
+    guarded thread per chunk), from worker processes when it pays."""
     if workers <= 1 or len(items) <= IN_PROCESS_MAX_ROWS:
         _init_worker(settings)
-        for item in items:
-            yield _judge(item)
+        for start in range(0, len(items), IN_PROCESS_CHUNK):
+            yield from _judge(items[start:start + IN_PROCESS_CHUNK])
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn: forking a process that may already run loader/progress threads is unsafe.
     ctx = multiprocessing.get_context("spawn")
-    chunk = max(1, min(64, len(items) // (workers * 8)))
+    size = max(1, min(64, len(items) // (workers * 8)))
+    chunks = [items[start:start + size] for start in range(0, len(items), size)]
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(settings,)) as pool:
         try:
-            yield from pool.map(_judge, items, chunksize=chunk)
+            for verdicts in pool.map(_judge, chunks):
+                yield from verdicts
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

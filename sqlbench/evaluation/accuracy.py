@@ -68,15 +68,16 @@ def generate_answers(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens:
     return out
 
 
-def judge(task: Task, completion: str, validator=None) -> dict[str, Any]:
-    """One answer record: the parsed answer and the validator's verdict."""
+def judge(task: Task, completion: str, validator=None, verdict=None) -> dict[str, Any]:
+    """One answer record: the parsed answer and the validator's verdict (``verdict``:
+    the SQL's, when the caller has judged it already)."""
     from sqlbench.sqlcheck.shared import get_validator
 
     answer = parse_answer(completion)
     spider = bird = False
     if answer.sql:
         validator = validator or get_validator()
-        verdict = validator.check(task, answer.sql)
+        verdict = verdict or validator.check(task, answer.sql)
         valid, reason, detail = verdict.valid, verdict.reason, verdict.detail
         spider, bird = benchmark_ex(validator, task, answer.sql, verdict)
     else:
@@ -150,8 +151,13 @@ def evaluate_model(model, tokenizer, tasks: Sequence[Task], *, max_new_tokens: i
     answers: list[dict[str, Any]] = []
 
     def on_batch(batch: list[Task], texts: list[str]) -> None:
-        for t, text in zip(batch, texts):
-            rec = judge(t, text, validator)
+        from sqlbench.sqlcheck.shared import get_validator
+
+        sqls = [parse_answer(text).sql for text in texts]
+        # the batch's answers in one hand-off to the validator's guarded thread
+        verdicts = iter((validator or get_validator()).check_many([(t, sql) for t, sql in zip(batch, sqls) if sql]))
+        for t, text, sql in zip(batch, texts, sqls):
+            rec = judge(t, text, validator, next(verdicts) if sql else None)
             answers.append(rec)
             if on_answer:
                 on_answer(rec)

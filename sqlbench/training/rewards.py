@@ -109,6 +109,9 @@ def _f1(pred: set[str], gold: set[str]) -> float:
     return 2 * p * r / (p + r)
 
 
+_MISSING = object()
+
+
 class _Memo:
     """A bounded, thread-safe memo that forgets the least recently used first (TRL may
     call rewards from several threads). The value is computed outside the lock."""
@@ -121,18 +124,25 @@ class _Memo:
     def get(self, key: Any, compute: Callable[[], Any], keep: Callable[[Any], bool] | None = None) -> Any:
         """The memoised value of ``compute()``; a value ``keep`` refuses is returned but
         not remembered."""
+        value = self.lookup(key, _MISSING)
+        if value is _MISSING:
+            value = compute()
+            if keep is None or keep(value):
+                self.put(key, value)
+        return value
+
+    def lookup(self, key: Any, default: Any = None) -> Any:
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
                 return self._values[key]
-        value = compute()
-        if keep is not None and not keep(value):
-            return value
+        return default
+
+    def put(self, key: Any, value: Any) -> None:
         with self._lock:
             self._values[key] = value
             if len(self._values) > self.size:
                 self._values.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         with self._lock:
@@ -205,18 +215,29 @@ _scores = _Memo(8192)
 
 def execution_score(task: Task, sql: str) -> float:
     """1.0 / 0.1 / 0.0 for one SQL string on one task (memoised: GRPO groups repeat answers)."""
-    if not sql.strip():
-        return 0.0
-    key = (task.id, hash(task.context), task.db_path, task.gold_sql, sql)
-    # A timeout says as much about the machine's load at that moment as about the answer:
-    # it is scored 0 now, but never remembered, so the answer is judged again next time.
-    return _scores.get(key, lambda: _score(task, sql), keep=lambda scored: scored[1] != TIMEOUT)[0]
+    return execution_scores([(task, sql)])[0]
 
 
-def _score(task: Task, sql: str) -> tuple[float, str]:
-    reason = get_validator().check(task, sql).reason
+def execution_scores(pairs: Sequence[tuple[Task, str]]) -> list[float]:
+    """:func:`execution_score` of each (task, SQL) pair. The pairs the memo lacks are
+    judged together: one hand-off to the validator's guarded thread for a whole step."""
+    keys = [(t.id, hash(t.context), t.db_path, t.gold_sql, sql) for t, sql in pairs]
+    scores = [0.0 if not sql.strip() else _scores.lookup(key) for key, (_, sql) in zip(keys, pairs)]
+    todo = {key: pair for key, pair, score in zip(keys, pairs, scores) if score is None}  # repeats judged once
+    if todo:
+        fresh = dict(zip(todo, get_validator().check_many(todo.values())))
+        for key, verdict in fresh.items():
+            # A timeout says as much about the machine's load at that moment as about the
+            # answer: it is scored 0 now, but never remembered, so it is judged again next time.
+            if verdict.reason != TIMEOUT:
+                _scores.put(key, _score(verdict.reason))
+        scores = [_score(fresh[key].reason) if score is None else score for key, score in zip(keys, scores)]
+    return scores
+
+
+def _score(reason: str) -> float:
     # unverified: it runs, but the data cannot tell it from a wrong answer: paid as "runs"
-    return (1.0 if reason == OK else 0.1 if reason in (MISMATCH, UNVERIFIED) else 0.0), reason
+    return 1.0 if reason == OK else 0.1 if reason in (MISMATCH, UNVERIFIED) else 0.0
 
 
 def execution_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -228,11 +249,9 @@ def execution_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     contexts = _column(kwargs, "context", n)
     ids = kwargs.get("task_id") or [f"task-{i}" for i in range(n)]
     db_paths = kwargs.get("db_path") or [""] * n  # tasks backed by a database file (--db-dir)
-    out = []
-    for t, gold, ctx, tid, dbp in zip(_texts(completions), golds, contexts, ids, db_paths):
-        task = Task(id=str(tid), question="", context=ctx or "", gold_sql=gold or "", db_path=dbp or "")
-        out.append(execution_score(task, parse_answer(t).sql))
-    return out
+    return execution_scores([(Task(id=str(tid), question="", context=ctx or "", gold_sql=gold or "", db_path=dbp or ""),
+                              parse_answer(t).sql)
+                             for t, gold, ctx, tid, dbp in zip(_texts(completions), golds, contexts, ids, db_paths)])
 
 
 REWARDS: dict[str, Callable[..., list[float]]] = {
