@@ -7,7 +7,8 @@ gold as bare SQL, a changed literal, a misspelt keyword, a missing table and an 
 without its <think> block. It then times, on one core,
 
   * validator: a fresh ``Validator`` judging every answer (cold caches: building each
-    task's context once is part of the measured time, and so are sqlglot's parses), and
+    task's context once is part of the measured time, and so are sqlglot's parses),
+    through ``check_many`` as ``validate``, ``eval`` and the GRPO reward judge, and
   * raw: plain ``sqlite3`` executing the same context + gold + candidate statements in
     a fresh in-memory database per answer (each text split into statements once, by
     SQLite's tokenizer rules), with no sandbox, no comparison, no checks.
@@ -136,10 +137,10 @@ def cold_caches() -> None:
 
 
 def judged_by(v: Validator, reasons: Counter | None = None):
-    """A runner: ``v`` judges the answers (counting their verdicts into ``reasons``)."""
+    """A runner: ``v`` judges the answers (counting their verdicts into ``reasons``), a
+    turn's answers at a time, as ``validate``, ``eval`` and the GRPO reward do."""
     def run(part) -> None:
-        for task, answer in part:
-            verdict = v.check(task, answer)
+        for verdict in v.check_many(part):
             if reasons is not None:
                 reasons[verdict.reason] += 1
     return run
