@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -217,6 +218,68 @@ def test_a_batch_gives_up_on_a_call_that_never_ends_and_runs_the_rest_elsewhere(
         release.set()
     assert got == [(True, 0), (False, None), (True, 2)]
     assert threads[0] is threads[1] and threads[2] is not threads[1]
+
+
+@pytest.mark.timeout(60)
+def test_an_interrupted_caller_stops_its_batch():
+    import signal
+
+    from sqlbench.sqlcheck import sandbox
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(*_):
+        raise Interrupted
+
+    running, release, ran, jobs = threading.Event(), threading.Event(), [], []
+
+    def call(i):
+        def run(start):
+            ran.append(i)
+            if i == 0:
+                jobs.append(sandbox._here.job)
+                running.set()
+                release.wait(60)
+            return i
+        return run
+
+    def poke():
+        running.wait(60)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+    old = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        threading.Thread(target=poke, daemon=True).start()
+        with pytest.raises(Interrupted):
+            sandbox.call_each_by_deadline([call(i) for i in range(3)], 30)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+        release.set()
+    assert jobs[0].done.wait(60)
+    assert ran == [0]  # the caller is gone: calls 1 and 2 never ran
+
+
+@pytest.mark.timeout(60)
+def test_a_forked_child_judges_on_runners_of_its_own():
+    from sqlbench.sqlcheck import sandbox
+
+    assert sandbox.call_by_deadline(lambda: 1, time.monotonic() + 30, lambda: None) == (True, 1)
+    assert sandbox._idle  # the parent keeps an idle runner, whose thread the child will not have
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave at once
+        try:
+            got = [sandbox.call_each_by_deadline([lambda start: 2], 30),
+                   sandbox.call_by_deadline(lambda: 3, time.monotonic() + 30, lambda: None)]
+            os.write(write, json.dumps(got).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        got = json.loads(f.read())
+    os.waitpid(pid, 0)
+    assert got == [[[True, 2]], [True, 3]]
 
 
 def test_a_batch_call_that_raises_raises_and_the_calls_after_it_do_not_run():

@@ -10,8 +10,8 @@ Every run holds three limits:
   interrupts (SQLite's ``instr`` on megabyte strings): that call is abandoned and its
   connection closed when it lets go (``VALUE_LIMIT`` bounds it to seconds). Inside a
   validator check, which is itself such a guarded call, statements run on the check's
-  own runner (one hand-off per check). A DuckDB call still running then is ended by
-  killing its worker process;
+  own runner (one hand-off per check, or per batch of checks: ``call_each_by_deadline``).
+  A DuckDB call still running then is ended by killing its worker process;
 * memory: a quarter of ``max_memory_mb`` (``validate.max_memory_mb``) is SQLite's
   process-wide hard heap limit (an eighth, at most 256 MiB, each database's size in pages) and the address
   space of each DuckDB worker process (``RLIMIT_AS``: DuckDB's own ``memory_limit``, half
@@ -180,8 +180,10 @@ def call_by_deadline(fn: Callable[[], Any], deadline: float, interrupt: Callable
 
 class _Batch:
     """Calls run one after another on one runner (see :func:`call_each_by_deadline`).
-    ``results`` grows as they end; ``started`` is when the current one began. The lock
-    settles the race between a call ending and its caller giving up on it."""
+    ``results`` grows as they end; ``started`` is when the current one began, moved on in
+    the same locked step that records the last one's result, so a caller never sees a
+    call's result without the next call's clock. The lock settles the race between a
+    call ending and its caller giving up on it."""
 
     def __init__(self, calls: Sequence[Callable[[float], Any]], allowance: float, job: _Job):
         self.calls, self.allowance, self.job = calls, allowance, job
@@ -190,20 +192,23 @@ class _Batch:
         self.started = time.monotonic()
         self.given_up = False
 
+    def _start(self) -> None:  # under the lock
+        self.started = time.monotonic()
+        self.job.deadline = self.started + self.allowance  # what the call's inline statements compare with
+
     def __call__(self) -> None:  # on the runner
-        while True:
-            with self.lock:
-                i = len(self.results)
-                if self.given_up or i == len(self.calls):
-                    return
-                self.started = time.monotonic()
-                # what an inline statement of this call compares its own deadline with
-                self.job.deadline = self.started + self.allowance
-            value = self.calls[i](self.started)
+        with self.lock:
+            if self.given_up:
+                return
+            self._start()
+        for call in self.calls:
+            value = call(self.started)  # only this thread writes started
             with self.lock:
                 if self.given_up:  # too late: the caller has already answered for it
                     return
                 self.results.append(value)
+                if len(self.results) < len(self.calls):
+                    self._start()
 
 
 def call_each_by_deadline(calls: Sequence[Callable[[float], Any]], allowance: float) -> list[tuple[bool, Any]]:
@@ -217,8 +222,9 @@ def call_each_by_deadline(calls: Sequence[Callable[[float], Any]], allowance: fl
     GRACE; that call is abandoned with its runner (it must release its own resources
     when it finishes, and nothing after it runs there) and the calls after it go on on
     another runner. The first exception a call raises is re-raised here, the calls
-    after it not run, as a loop of calls would. The calls guard their own engine calls
-    (a check's statements are watched inline): a late call gets no interrupt."""
+    after it not run, as a loop of calls would; so are the caller's own (an interrupt):
+    nothing more of the batch runs. The calls guard their own engine calls (a check's
+    statements are watched inline): a late call gets no interrupt."""
     out: list[tuple[bool, Any]] = []
     while len(out) < len(calls):
         with _pool_lock:
@@ -228,16 +234,24 @@ def call_each_by_deadline(calls: Sequence[Callable[[float], Any]], allowance: fl
         job = _Job(lambda: None, time.monotonic() + allowance)
         batch = job.fn = _Batch(calls[len(out):], allowance, job)
         runner.jobs.put(job)
-        while True:
-            with batch.lock:
-                i, started = len(batch.results), batch.started
-            # one wake-up when the batch ends; one more only when a call runs past its time
-            if job.done.wait(max(0.0, started + allowance + GRACE - time.monotonic())):
-                break
-            with batch.lock:
-                if len(batch.results) == i and batch.started == started:
-                    batch.given_up = True
+        try:
+            while True:
+                with batch.lock:
+                    i, started = len(batch.results), batch.started
+                if i == len(batch.calls):  # all ended: the runner is signalling
+                    job.done.wait()
                     break
+                # one wake-up when the batch ends; one more only when a call runs past its time
+                if job.done.wait(max(0.0, started + allowance + GRACE - time.monotonic())):
+                    break
+                with batch.lock:
+                    if len(batch.results) == i and batch.started == started:
+                        batch.given_up = True
+                        break
+        except BaseException:
+            with batch.lock:  # the caller is gone (an interrupt): nothing more of the batch runs
+                batch.given_up = True
+            raise
         if job.error is not None and not batch.given_up:
             raise job.error
         out += [(True, r) for r in batch.results]
@@ -292,12 +306,16 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-def _fresh_watchdog() -> None:
-    global _watchdog
-    _watchdog = _Watchdog()  # a forked child has no watchdog thread, and perhaps a held lock
+def _after_fork_in_child() -> None:
+    # A forked child has none of the parent's threads (no watchdog, no idle runner) and
+    # perhaps a lock held at the fork.
+    global _watchdog, _pool_lock, _idle
+    _watchdog = _Watchdog()
+    _pool_lock = threading.Lock()
+    _idle = []
 
 
-os.register_at_fork(after_in_child=_fresh_watchdog)
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 State = dict[str, tuple[str, int, list[tuple], bool]]  # name -> (type, ncols, rows, overflow)
