@@ -111,6 +111,34 @@ def test_near_misses_on_a_schema_only_context_are_mismatches():
         assert (verdict.valid, verdict.reason) == (True, "ok"), (right, verdict)
 
 
+def test_benchmark_ex_rules_hold_on_every_test_database():
+    """Spider's and BIRD's rules must hold on each database the verdict judges on: on an
+    empty context alone, an answer that selects nothing passes both."""
+    from sqlbench.evaluation.accuracy import judge
+    from sqlbench.prompts import format_answer
+    from sqlbench.sqlcheck.ex_rules import ex_bird, ex_spider
+
+    v = Validator()
+    t = task(GOLD)
+    empty = "SELECT 'x' WHERE 0"
+    pairs = v.result_rows(t, empty)
+    assert len(pairs) == 1 + v.test_databases
+    assert pairs[0] == ([], []) and ex_spider(*pairs[0], GOLD) and ex_bird(*pairs[0])  # the context alone
+    for sql, expected in (
+        (GOLD, (True, True, True)),
+        ("SELECT full_name FROM players WHERE 3 < goals AND team_id IN (SELECT team_id FROM teams WHERE city = 'Paris')",
+         (True, True, True)),
+        (empty, (False, False, False)),
+        (GOLD.replace(" AND p.goals > 3", ""), (False, False, False)),  # dropped conjunct
+        (GOLD.replace("p.goals > 3", "p.goals >= 3"), (False, False, False)),  # flipped comparison
+    ):
+        rec = judge(t, format_answer("why", sql), v)
+        assert (rec["valid"], rec["ex_spider"], rec["ex_bird"]) == expected, (sql, rec)
+    unverified = task("SELECT full_name FROM players WHERE 1 = 0")
+    rec = judge(unverified, format_answer("why", empty), v)
+    assert (rec["reason"], rec["ex_spider"], rec["ex_bird"]) == ("unverified", False, False)
+
+
 def test_dml_on_a_schema_only_context_is_judged_on_the_test_databases():
     v = Validator()
     t = task("UPDATE players SET rating = 0 WHERE goals > 3")

@@ -100,20 +100,24 @@ def judge(task: Task, completion: str, validator=None, verdict=None) -> dict[str
 
 
 def benchmark_ex(validator, task: Task, sql: str, verdict) -> tuple[bool, bool]:
-    """(Spider EX, BIRD EX) of one answer, from the same executions as the verdict. An
-    answer that does not run scores 0 under every rule; a DML/DDL task (no result set)
-    is judged by its final state under all three."""
+    """(Spider EX, BIRD EX) of one answer, from the same executions as the verdict: each
+    rule must hold on every database the verdict judges on (the task's own and, for a
+    schema-only context, its test databases: on an empty context alone, any answer with
+    no rows would pass both). An answer that does not run, or whose data cannot tell it
+    from a wrong one (``unverified``), scores 0 under every rule; a DML/DDL task (no
+    result set) is judged by its final state under all three."""
     from sqlbench.records import MISMATCH, OK
     from sqlbench.sqlcheck.ex_rules import ex_bird, ex_spider
 
     if verdict.reason not in (OK, MISMATCH):
         return False, False
-    gold_rows, got_rows = validator.result_rows(task, sql)
-    if gold_rows is None:
+    pairs = validator.result_rows(task, sql)
+    if not pairs or pairs[0][0] is None:  # no result set (or past the deadline): the verdict's state comparison
         return bool(verdict.valid), bool(verdict.valid)
-    if got_rows is None:
+    if any(gold is None or got is None for gold, got in pairs):
         return False, False
-    return ex_spider(gold_rows, got_rows, task.gold_sql), ex_bird(gold_rows, got_rows)
+    return (all(ex_spider(gold, got, task.gold_sql) for gold, got in pairs),
+            all(ex_bird(gold, got) for gold, got in pairs))
 
 
 def summarize(answers: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -263,12 +263,7 @@ class Validator:
             try:
                 result, changed, state = self._run_candidate(g, sql, deadline, stmts)
             except SandboxError as e:
-                # A dialect form SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is no
-                # reason to reject an answer whose gold runs on DuckDB too: judge both there. Only
-                # where the context alone judges (test databases are SQLite images).
-                # Text that is not SQL in any dialect (a misspelt first word, prose) is no dialect form.
-                other = self._duck_gold(task, g) if not gold.tests and _worth_rewriting(e, g.engine) \
-                    and not (e.kind == SYNTAX and _not_sql_at_all(e, stmts)) else None
+                other = self._on_duckdb_instead(task, gold, g, e, stmts)
                 if other is None:
                     return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
                 try:
@@ -286,24 +281,38 @@ class Validator:
                                            f"{len(gold.tests)} test databases")
         return verdict
 
-    def result_rows(self, task: Task, sql: str) -> tuple[list[tuple] | None, list[tuple] | None]:
-        """(gold rows, answer rows) of a task whose gold returns rows, for the benchmark
-        EX rules (sqlcheck/ex_rules.py); None for a side with no result set, or that fails
-        or overflows ``max_rows``. Under one deadline, as ``check``: (None, None) past it."""
+    def result_rows(self, task: Task, sql: str) -> list[tuple[list[tuple] | None, list[tuple] | None]]:
+        """(gold rows, answer rows) on each database the verdict judges on: the task's
+        own, then its test databases, for the benchmark EX rules (sqlcheck/ex_rules.py),
+        which must hold on every one, as Spider's test-suite accuracy asks. None for a
+        side with no result set, or that fails or overflows ``max_rows``. [] when the
+        gold does not run, or past the deadline (one deadline, as ``check``)."""
         deadline = time.monotonic() + self.timeout
 
-        def rows() -> tuple[list[tuple] | None, list[tuple] | None]:
+        def rows() -> list[tuple[list[tuple] | None, list[tuple] | None]]:
             gold = self._gold(task)
-            if gold.engine is None or gold.result.rows is None:
-                return None, None
-            try:
-                result, _, _ = self._run_candidate(gold, sql, deadline)
-            except SandboxError:
-                return gold.result.rows, None
-            return gold.result.rows, (None if result.overflow else result.rows)
+            if gold.engine is None:
+                return []
+            stmts = split_statements(sql)
+            out = []
+            for g in [gold] + gold.tests:
+                try:
+                    try:
+                        result, _, _ = self._run_candidate(g, sql, deadline, stmts)
+                    except SandboxError as e:  # as ``check`` judges a dialect form: on DuckDB, both
+                        other = self._on_duckdb_instead(task, gold, g, e, stmts)
+                        if other is None:
+                            raise
+                        g = other
+                        result, _, _ = self._run_candidate(g, sql, deadline, stmts)
+                except SandboxError:
+                    out.append((g.result.rows, None))
+                    continue
+                out.append((g.result.rows, None if result.overflow else result.rows))
+            return out
 
         done, value = call_by_deadline(rows, deadline + CHECK_SLACK - GRACE, lambda: None)
-        return value if done else (None, None)
+        return value if done else []
 
     def __getstate__(self) -> dict:
         # Sent to worker processes (Ray, process pools) as settings only: caches and
@@ -377,6 +386,17 @@ class Validator:
             with self._lock:
                 self._flights.pop(key, None)
             flight.set()
+
+    def _on_duckdb_instead(self, task: Task, gold: _Gold, g: _Gold, e: SandboxError,
+                           stmts: list[str]) -> _Gold | None:
+        """The gold on DuckDB, for an answer that failed on ``g`` with ``e``: a dialect form
+        SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is no reason to
+        reject an answer whose gold runs on DuckDB too, so both are judged there. Only
+        where the context alone judges (test databases are SQLite images); text that is
+        not SQL in any dialect (a misspelt first word, prose) is no dialect form."""
+        if gold.tests or not _worth_rewriting(e, g.engine) or (e.kind == SYNTAX and _not_sql_at_all(e, stmts)):
+            return None
+        return self._duck_gold(task, g)
 
     def _duck_gold(self, task: Task, gold: _Gold) -> _Gold | None:
         """The gold judged on DuckDB, for a candidate the gold's SQLite cannot run; None
