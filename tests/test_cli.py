@@ -59,3 +59,34 @@ def test_engine_alone_prints_help():
     imports the UI (screens, textual) is a rule of tests/test_layers.py."""
     r = subprocess.run([sys.executable, "-m", "sqlbench"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("usage: sqlbench")
+
+
+def test_test_databases_flag_reaches_the_validator_settings_of_distill_eval_and_train(monkeypatch, tmp_path):
+    """--test-databases on distill, eval and train sets validate.test_databases_with_rows
+    for the job (the job is stopped as it starts: only the settings it is given matter)."""
+    import pytest
+
+    import sqlbench.distill
+    import sqlbench.evaluation.accuracy
+    import sqlbench.training.job
+    from sqlbench.cli import main
+
+    class Started(BaseException):  # not an Exception: main lets it through
+        pass
+
+    given = []
+
+    def job(settings, *args, **kwargs):
+        given.append(settings.validate_.test_databases_with_rows)
+        raise Started
+
+    monkeypatch.chdir(tmp_path)  # no config.yaml or .env of the checkout's
+    monkeypatch.setattr(sqlbench.distill, "run_distill", job)
+    monkeypatch.setattr(sqlbench.evaluation.accuracy, "run_eval", job)
+    monkeypatch.setattr(sqlbench.training.job, "run_train", job)
+    for command in ("distill", "eval", "train"):
+        for flag, expected in (([], False), (["--test-databases"], True)):
+            given.clear()
+            with pytest.raises(Started):
+                main([command, "--run-dir", str(tmp_path / f"{command}-{bool(flag)}"), *flag])
+            assert given == [expected], (command, flag)

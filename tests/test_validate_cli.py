@@ -53,6 +53,20 @@ def test_judges_completions_candidates_and_golds(tmp_path, capsys):
     assert "validated 5 rows: 3 valid" in err and "mismatch 1" in err and "rows/s" in err
 
 
+def test_test_databases_flag_judges_contexts_with_rows_on_generated_databases_too(tmp_path, capsys):
+    context = "CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER);\nINSERT INTO t VALUES (1, 2), (2, 9), (3, 12);"
+    rows = [dict(GRETEL_ROWS[0], id=f"r{i}", sql_context=context, sql="SELECT id FROM t WHERE x > 5", candidate_sql=sql)
+            for i, sql in enumerate(["SELECT id FROM t WHERE x >= 5",  # the same rows here: no row has x = 5
+                                     "SELECT id FROM t WHERE 5 < x"])]
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    assert main(["validate", str(src), "--workers", "1"]) == 0
+    assert [line["verdict"]["reason"] for line in _lines(capsys.readouterr().out)] == ["ok", "ok"]
+    assert main(["validate", str(src), "--workers", "1", "--test-databases"]) == 0
+    verdicts = [line["verdict"] for line in _lines(capsys.readouterr().out)]
+    assert [v["reason"] for v in verdicts] == ["mismatch", "ok"]
+    assert "test database" in verdicts[0]["detail"]
+
+
 def test_empty_answer_columns_are_judged_not_skipped(tmp_path, capsys):
     rows = [dict(GRETEL_ROWS[0], completion=""), dict(GRETEL_ROWS[1], completion=None),
             dict(GRETEL_ROWS[2], candidate_sql="")]
