@@ -136,6 +136,34 @@ async def test_revalidate_runs_the_real_validator(tui_app, tui_runs):
         assert verdict["expected"] == [["Ada"]] and verdict["got"] == [["Bob"]]
 
 
+async def test_revalidate_judges_with_the_workbenchs_validate_settings(tui_app, tui_runs, tmp_path, monkeypatch):
+    # config.yaml's validate.* is what `v` judges with, as the CLI would
+    import screens.rejected
+
+    (tmp_path / "config.yaml").write_text("validate:\n  timeout: 7.5\n  max_rows: 123\n")
+    given, real = [], screens.rejected.revalidate
+
+    def spy(rec, settings=None):
+        given.append(settings)
+        return real(rec, settings)
+
+    monkeypatch.setattr(screens.rejected, "revalidate", spy)
+    app = tui_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: app.views_mounted)
+        app.open_rejected(tui_runs / FINISHED_DISTILL)
+        view = app.view("rejected")
+        table = app.query_one("#rejected-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 7)
+        app.query_one("#rejected-reason", Select).value = "mismatch"
+        await pilot.pause()
+        table.focus()
+        await pilot.press("v")
+        assert await wait_until(pilot, lambda: 2 in view.overrides, timeout=30)
+    assert view.overrides[2]["reason"] == "mismatch"
+    assert [(s.timeout, s.max_rows) for s in given] == [(7.5, 123)]
+
+
 async def test_train_run_draws_every_curve_and_lists_completions(tui_app):
     app = tui_app()
     async with app.run_test(size=SIZE) as pilot:
