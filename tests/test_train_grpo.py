@@ -24,13 +24,23 @@ def grpo_run(warm_tiny_model_dir, tmp_path_factory):
     settings = small_train_settings(root, model=str(warm_tiny_model_dir), max_steps=3, limit=20,
                                     per_device_train_batch_size=8, num_generations=4, eval_steps=2,
                                     max_completion_length=48)
+    settings.validate_.timeout, settings.validate_.max_rows = 4.5, 777  # not the defaults: they must travel
     lines: list[str] = []
     path = run_train(settings, Secrets(), run_dir=root / "run", log=lines.append)
-    return RunDir(path), lines
+    from sqlbench.sqlcheck.shared import get_validator, set_validator
+
+    judged_with = get_validator()  # what the execution reward and the held-out check judged with
+    set_validator(None)
+    return RunDir(path), lines, judged_with
+
+
+def test_the_rewards_judge_with_the_validate_settings(grpo_run):
+    judged_with = grpo_run[2]
+    assert (judged_with.timeout, judged_with.max_rows) == (4.5, 777)
 
 
 def test_metrics_have_trl_keys_step_stage_epoch(grpo_run):
-    run, _ = grpo_run
+    run, _, _ = grpo_run
     metrics = [m for m in run.read("metrics") if "reward" in m]
     assert [m["step"] for m in metrics] == [1, 2, 3]
     for m in metrics:
@@ -46,7 +56,7 @@ def test_metrics_have_trl_keys_step_stage_epoch(grpo_run):
 def test_completions_carry_per_reward_scores_and_gold(grpo_run):
     from sqlbench.data.loader import load_tasks
 
-    run, _ = grpo_run
+    run, _, _ = grpo_run
     rows = run.read("completions")
     assert rows and {r["step"] for r in rows} == {1, 2, 3}
     golds = {t.gold_sql for t in load_tasks(limit=20)}
@@ -57,7 +67,7 @@ def test_completions_carry_per_reward_scores_and_gold(grpo_run):
 
 
 def test_events_mark_stage_steps_eval_and_finish(grpo_run):
-    run, lines = grpo_run
+    run, lines, _ = grpo_run
     types = [e["type"] for e in run.read("events")]
     assert types[0] == "plan" and "stage" in types and types[-1] == "finished"
     steps = [e for e in run.read("events") if e["type"] == "step"]
@@ -76,7 +86,7 @@ def test_lora_weights_changed_and_model_loads(grpo_run):
     from sqlbench.data.loader import load_tasks
     from sqlbench.inference.models import load_model, resolve_model_path
 
-    run, _ = grpo_run
+    run, _, _ = grpo_run
     adapter = load_file(str(run.path / "model" / "adapter_model.safetensors"))
     b = [v for k, v in adapter.items() if "lora_B" in k]
     assert b and any(float(v.abs().sum()) > 0 for v in b)  # B starts at zero: nonzero = trained
