@@ -176,6 +176,7 @@ def test_the_three_rules_from_real_executions(tmp_path):
     assert (s["execution_accuracy"], s["ex_spider"], s["ex_bird"]) == (0.4, 0.4, 0.6)
     assert "60.0%" in format_table({**s, "match": "bird"}).splitlines()[1]
     assert "40.0%" in format_table(s, "spider").splitlines()[1]
+    assert format_table(s).splitlines()[-1] == "verdicts: mismatch 2, ok 2, execution 1"
 
 
 def test_grpo_rows_carry_the_database_and_the_reward_runs_on_it(spider_dbdir):

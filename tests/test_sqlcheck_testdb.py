@@ -114,7 +114,7 @@ def test_near_misses_on_a_schema_only_context_are_mismatches():
 def test_benchmark_ex_rules_hold_on_every_test_database():
     """Spider's and BIRD's rules must hold on each database the verdict judges on: on an
     empty context alone, an answer that selects nothing passes both."""
-    from sqlbench.evaluation.accuracy import judge
+    from sqlbench.evaluation.accuracy import format_table, judge, summarize
     from sqlbench.prompts import format_answer
     from sqlbench.sqlcheck.ex_rules import ex_bird, ex_spider
 
@@ -137,6 +137,8 @@ def test_benchmark_ex_rules_hold_on_every_test_database():
     unverified = task("SELECT full_name FROM players WHERE 1 = 0")
     rec = judge(unverified, format_answer("why", empty), v)
     assert (rec["reason"], rec["ex_spider"], rec["ex_bird"]) == ("unverified", False, False)
+    table = format_table(summarize([rec, judge(t, format_answer("why", empty), v)]))
+    assert table.splitlines()[-1] == "verdicts: mismatch 1, unverified 1"  # eval's table counts it apart
 
 
 def test_dml_on_a_schema_only_context_is_judged_on_the_test_databases():

@@ -257,4 +257,8 @@ def format_table(result: dict[str, Any], match: str | None = None) -> str:
         for g, r in result.get(f"by_{key}", {}).items():
             lines.append(f"{(key.split('_', 1)[1] + ': ' + g)[:34]:<34} {r['n']:>5} "
                          f"{acc(r):>9.1%} {r['format_rate']:>8.1%}")
+    reasons = result.get("reasons") or {}
+    if reasons:  # unverified apart from mismatch: the data could not tell those answers right or wrong
+        lines.append("verdicts: " + ", ".join(f"{reason} {count}" for reason, count in
+                                              sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))))
     return "\n".join(lines)
