@@ -61,6 +61,20 @@ def test_generated_rows_respect_keys_types_and_not_null():
         assert db.execute("SELECT name FROM teams WHERE name IS NULL").fetchall() == []
 
 
+def test_nullable_columns_get_nulls_after_the_first_database():
+    """An IS NULL filter, a COUNT(col) or an outer join needs NULLs to tell answers apart:
+    database 0 has none, the others put some in each nullable column (never in a key)."""
+    dbs = [_open(image) for image in testdb.build(_image(SCHEMA), testdb.gold_hints(GOLD), k=3)]
+    nulls = [{col: db.execute(f"SELECT COUNT(*) FROM {table} WHERE {col} IS NULL").fetchone()[0]
+              for table, col in (("teams", "city"), ("teams", "founded"), ("players", "goals"),
+                                 ("players", "rating"), ("players", "joined"))} for db in dbs]
+    assert not any(nulls[0].values())
+    assert all(any(n[col] for n in nulls[1:]) for col in nulls[0]), nulls
+    for db in dbs:
+        assert db.execute("SELECT COUNT(*) FROM players WHERE player_id IS NULL OR team_id IS NULL "
+                          "OR full_name IS NULL").fetchone() == (0,)
+
+
 def test_values_come_from_the_gold_literals():
     rows = []
     for image in testdb.build(_image(SCHEMA), testdb.gold_hints(GOLD), k=3):
