@@ -143,6 +143,13 @@ _idle: list[_Runner] = []
 _POOL_MAX = 8
 
 
+def _take_runner() -> _Runner:
+    """An idle runner from the pool, else a new one."""
+    with _pool_lock:
+        runner = _idle.pop() if _idle else None
+    return runner if runner is not None else _Runner()
+
+
 def call_by_deadline(fn: Callable[[], Any], deadline: float, interrupt: Callable[[], None]) -> tuple[bool, Any]:
     """Run ``fn`` on a runner thread. (True, its result) when it returns by ``deadline``
     (plus GRACE after ``interrupt()`` is called at the deadline), re-raising what it
@@ -163,12 +170,8 @@ def call_by_deadline(fn: Callable[[], Any], deadline: float, interrupt: Callable
             return True, fn()
         finally:
             _watchdog.unwatch(key)
-    with _pool_lock:
-        runner = _idle.pop() if _idle else None
-    if runner is None:
-        runner = _Runner()
     job = _Job(fn, deadline)
-    runner.jobs.put(job)
+    _take_runner().jobs.put(job)
     if not job.done.wait(max(0.0, deadline - time.monotonic())):
         interrupt()
         if not job.done.wait(GRACE):
@@ -227,13 +230,9 @@ def call_each_by_deadline(calls: Sequence[Callable[[float], Any]], allowance: fl
     statements are watched inline): a late call gets no interrupt."""
     out: list[tuple[bool, Any]] = []
     while len(out) < len(calls):
-        with _pool_lock:
-            runner = _idle.pop() if _idle else None
-        if runner is None:
-            runner = _Runner()
         job = _Job(lambda: None, time.monotonic() + allowance)
         batch = job.fn = _Batch(calls[len(out):], allowance, job)
-        runner.jobs.put(job)
+        _take_runner().jobs.put(job)
         try:
             while True:
                 with batch.lock:
