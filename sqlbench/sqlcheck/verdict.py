@@ -261,16 +261,9 @@ class Validator:
         stmts = split_statements(sql)  # once: the answer runs on every test database
         for i, g in enumerate([gold] + gold.tests):
             try:
-                result, changed, state = self._run_candidate(g, sql, deadline, stmts)
+                g, result, changed, state = self._run_answer(task, gold, g, sql, deadline, stmts)
             except SandboxError as e:
-                other = self._on_duckdb_instead(task, gold, g, e, stmts)
-                if other is None:
-                    return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
-                try:
-                    g = other
-                    result, changed, state = self._run_candidate(g, sql, deadline, stmts)
-                except SandboxError:
-                    return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
+                return Verdict(False, _REASON[e.kind], _on_db(i, self._error_detail(e)), sql=sql)
             verdict = self._compare(g, sql, result, changed, state, deadline)
             if not verdict.valid:
                 return replace(verdict, detail=_on_db(i, verdict.detail))
@@ -297,14 +290,7 @@ class Validator:
             out = []
             for g in [gold] + gold.tests:
                 try:
-                    try:
-                        result, _, _ = self._run_candidate(g, sql, deadline, stmts)
-                    except SandboxError as e:  # as ``check`` judges a dialect form: on DuckDB, both
-                        other = self._on_duckdb_instead(task, gold, g, e, stmts)
-                        if other is None:
-                            raise
-                        g = other
-                        result, _, _ = self._run_candidate(g, sql, deadline, stmts)
+                    g, result, _, _ = self._run_answer(task, gold, g, sql, deadline, stmts)
                 except SandboxError:
                     out.append((g.result.rows, None))
                     continue
@@ -387,16 +373,26 @@ class Validator:
                 self._flights.pop(key, None)
             flight.set()
 
-    def _on_duckdb_instead(self, task: Task, gold: _Gold, g: _Gold, e: SandboxError,
-                           stmts: list[str]) -> _Gold | None:
-        """The gold on DuckDB, for an answer that failed on ``g`` with ``e``: a dialect form
-        SQLite cannot run even after sqlglot's rewrites (EXTRACT, say) is no reason to
-        reject an answer whose gold runs on DuckDB too, so both are judged there. Only
-        where the context alone judges (test databases are SQLite images); text that is
-        not SQL in any dialect (a misspelt first word, prose) is no dialect form."""
-        if gold.tests or not _worth_rewriting(e, g.engine) or (e.kind == SYNTAX and _not_sql_at_all(e, stmts)):
-            return None
-        return self._duck_gold(task, g)
+    def _run_answer(self, task: Task, gold: _Gold, g: _Gold, sql: str, deadline: float,
+                    stmts: list[str]) -> tuple[_Gold, Result, bool, State | None]:
+        """The answer run against ``g`` (the gold, or its run on a test database): (the gold
+        it was judged against, result, changed, state). A dialect form SQLite cannot run
+        even after sqlglot's rewrites (EXTRACT, say) is no reason to reject an answer whose
+        gold runs on DuckDB too, so both are run there, only where the context alone
+        judges (test databases are SQLite images); text that is not SQL in any dialect (a
+        misspelt first word, prose) is no dialect form. Raises the first run's error."""
+        try:
+            return (g, *self._run_candidate(g, sql, deadline, stmts))
+        except SandboxError as e:
+            if gold.tests or not _worth_rewriting(e, g.engine) or (e.kind == SYNTAX and _not_sql_at_all(e, stmts)):
+                raise
+            other = self._duck_gold(task, g)
+            if other is None:
+                raise
+            try:
+                return (other, *self._run_candidate(other, sql, deadline, stmts))
+            except SandboxError:
+                raise e from None
 
     def _duck_gold(self, task: Task, gold: _Gold) -> _Gold | None:
         """The gold judged on DuckDB, for a candidate the gold's SQLite cannot run; None
