@@ -121,14 +121,12 @@ class _Memo:
         self._values: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any, compute: Callable[[], Any], keep: Callable[[Any], bool] | None = None) -> Any:
-        """The memoised value of ``compute()``; a value ``keep`` refuses is returned but
-        not remembered."""
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The memoised value of ``compute()``."""
         value = self.lookup(key, _MISSING)
         if value is _MISSING:
             value = compute()
-            if keep is None or keep(value):
-                self.put(key, value)
+            self.put(key, value)
         return value
 
     def lookup(self, key: Any, default: Any = None) -> Any:
